@@ -1,0 +1,249 @@
+//! The public API: the earlier url-anvil's endpoints, the corpus, health.
+
+use std::sync::atomic::Ordering;
+use std::time::{Duration, Instant};
+
+use axum::Json;
+use axum::extract::rejection::{JsonRejection, PathRejection};
+use axum::extract::{Path, Request, State};
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::middleware::Next;
+use axum::response::{Html, IntoResponse, Response};
+use serde::Deserialize;
+use serde_json::json;
+use sha2::{Digest, Sha256};
+
+use crate::error::ApiError;
+use crate::faults::Verdict;
+use crate::metrics::to_classic_text;
+use crate::state::{AppState, TestResult};
+
+/// The documents `/api/sample-urls` offers.
+const SAMPLE_IDS: [u32; 5] = [1, 2, 3, 4, 5];
+
+const INDEX: &str = r#"<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>url-anvil</title>
+<meta name="viewport" content="width=device-width, initial-scale=1"></head>
+<body style="font-family: system-ui, sans-serif; max-width: 40rem; margin: 2rem auto">
+<h1>url-anvil</h1>
+<p>The standard target service of SRE Chaos Challenge. Build your infrastructure around it;
+it has a fixed capacity, the same for everyone.</p>
+<ul>
+<li><code>GET /api/sample-urls</code>: corpus URLs to test</li>
+<li><code>POST /api/test</code> with <code>{"urls": [...]}</code>: fetch and hash them</li>
+<li><code>GET /api/history</code>: the last 10 tests</li>
+<li><code>GET /metrics</code>, <code>/healthz</code>, <code>/readyz</code></li>
+</ul></body></html>"#;
+
+pub async fn index() -> Html<&'static str> {
+    Html(INDEX)
+}
+
+pub async fn sample_urls(State(state): State<AppState>) -> Json<serde_json::Value> {
+    let base = &state.shared.settings.public_url;
+    let urls: Vec<String> = SAMPLE_IDS
+        .iter()
+        .map(|id| format!("{base}/corpus/{id}"))
+        .collect();
+    Json(json!({ "urls": urls }))
+}
+
+pub async fn history(State(state): State<AppState>) -> Json<Vec<TestResult>> {
+    let h = state.history.lock().unwrap_or_else(|e| e.into_inner());
+    Json(h.iter().cloned().collect())
+}
+
+pub async fn corpus(
+    State(state): State<AppState>,
+    id: Result<Path<u32>, PathRejection>,
+) -> Result<Response, ApiError> {
+    let Path(id) = id?;
+    let doc = state
+        .shared
+        .corpus
+        .get(id)
+        .ok_or_else(|| ApiError::not_found(format!("corpus document {id} does not exist")))?;
+    Ok((
+        [(header::CONTENT_TYPE, "text/plain; charset=utf-8")],
+        doc.clone(),
+    )
+        .into_response())
+}
+
+#[derive(Debug, Deserialize)]
+pub struct TestRequest {
+    urls: Vec<String>,
+}
+
+pub async fn run_test(
+    State(state): State<AppState>,
+    body: Result<Json<TestRequest>, JsonRejection>,
+) -> Result<Json<TestResult>, ApiError> {
+    let Json(request) = body?;
+    let settings = &state.shared.settings;
+    if request.urls.is_empty() {
+        return Err(ApiError::bad_request("urls must hold at least one URL"));
+    }
+    if request.urls.len() > settings.max_urls {
+        return Err(ApiError::bad_request(format!(
+            "urls holds {} URLs; at most {} are allowed",
+            request.urls.len(),
+            settings.max_urls
+        )));
+    }
+    // Cheap refusals first: bad input never takes a capacity slot.
+    let sources = request
+        .urls
+        .iter()
+        .map(|u| state.shared.fetcher.classify(u))
+        .collect::<Result<Vec<_>, _>>()?;
+
+    let _slot = state.limiter.admit().await.map_err(|shed| ApiError {
+        status: StatusCode::SERVICE_UNAVAILABLE,
+        message: shed.message().to_owned(),
+        retry_after: Some(1),
+    })?;
+    let profile = state.limiter.profile();
+    let ballast = hold_memory(profile.memory_per_request_kib);
+
+    let mut hasher = Sha256::new();
+    let mut total_fetch = Duration::ZERO;
+    for source in &sources {
+        let started = Instant::now();
+        let body = state
+            .shared
+            .fetcher
+            .fetch(source, &state.shared.corpus)
+            .await?;
+        total_fetch += started.elapsed();
+        hasher.update(&body);
+    }
+    if profile.service_time_ms > 0 {
+        tokio::time::sleep(Duration::from_millis(profile.service_time_ms)).await;
+    }
+    let digest = hasher.finalize();
+    burn_cpu(&digest, profile.cpu_rounds);
+    std::hint::black_box(&ballast);
+
+    let total_ms = total_fetch.as_secs_f64() * 1000.0;
+    let result = TestResult {
+        urls_tested: sources.len(),
+        total_fetch_time_ms: round3(total_ms),
+        average_fetch_time_ms: round3(total_ms / sources.len() as f64),
+        content_hash: hex(&digest),
+        timestamp: jiff::Timestamp::now()
+            .strftime("%Y-%m-%dT%H:%M:%S%.3fZ")
+            .to_string(),
+    };
+    state.remember(result.clone());
+    Ok(Json(result))
+}
+
+/// Memory an admitted request holds, touched so it is really resident.
+fn hold_memory(kib: u32) -> Vec<u8> {
+    let mut buf = vec![0u8; kib as usize * 1024];
+    for page in buf.chunks_mut(4096) {
+        page[0] = 1;
+    }
+    buf
+}
+
+fn burn_cpu(seed: &[u8], rounds: u32) {
+    let mut digest = Sha256::digest(seed);
+    for _ in 0..rounds {
+        digest = Sha256::digest(digest);
+    }
+    std::hint::black_box(digest);
+}
+
+fn round3(v: f64) -> f64 {
+    (v * 1000.0).round() / 1000.0
+}
+
+fn hex(bytes: &[u8]) -> String {
+    const DIGITS: &[u8; 16] = b"0123456789abcdef";
+    let mut s = String::with_capacity(bytes.len() * 2);
+    for b in bytes {
+        s.push(DIGITS[usize::from(b >> 4)] as char);
+        s.push(DIGITS[usize::from(b & 15)] as char);
+    }
+    s
+}
+
+pub async fn healthz() -> Json<serde_json::Value> {
+    Json(json!({ "status": "ok" }))
+}
+
+pub async fn readyz(State(state): State<AppState>) -> Response {
+    if state.draining.load(Ordering::Relaxed) {
+        (
+            StatusCode::SERVICE_UNAVAILABLE,
+            Json(json!({ "status": "draining" })),
+        )
+            .into_response()
+    } else {
+        Json(json!({ "status": "ready" })).into_response()
+    }
+}
+
+/// Prometheus asks for OpenMetrics and gets it; everyone else gets the
+/// classic text format.
+pub async fn metrics(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+) -> Result<Response, ApiError> {
+    let text = state.metrics.encode().map_err(|_| {
+        ApiError::new(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "metrics could not be encoded",
+        )
+    })?;
+    let wants_openmetrics = headers
+        .get(header::ACCEPT)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.contains("application/openmetrics-text"));
+    Ok(if wants_openmetrics {
+        (
+            [(
+                header::CONTENT_TYPE,
+                "application/openmetrics-text; version=1.0.0; charset=utf-8",
+            )],
+            text,
+        )
+            .into_response()
+    } else {
+        (
+            [(
+                header::CONTENT_TYPE,
+                "text/plain; version=0.0.4; charset=utf-8",
+            )],
+            to_classic_text(&text),
+        )
+            .into_response()
+    })
+}
+
+pub async fn not_found(request: Request) -> ApiError {
+    ApiError::not_found(format!(
+        "no route for {} {}",
+        request.method(),
+        request.uri().path()
+    ))
+}
+
+/// Middleware: applies injected faults to every public route.
+pub async fn apply_faults(State(state): State<AppState>, request: Request, next: Next) -> Response {
+    state.faults.wait_while_frozen().await;
+    match state.faults.verdict() {
+        Verdict::Fail { status } => {
+            let status = StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+            ApiError::new(status, "injected fault: error burst").into_response()
+        }
+        Verdict::Proceed { extra_latency } => {
+            if !extra_latency.is_zero() {
+                tokio::time::sleep(extra_latency).await;
+            }
+            next.run(request).await
+        }
+    }
+}

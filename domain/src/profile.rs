@@ -1,0 +1,252 @@
+//! The challenge load profiles: the same load, and the same chaos, for
+//! every competitor.
+//!
+//! A profile is versioned; changing any number here means a new version,
+//! because stored scores name the profile version they were measured with.
+
+use serde::Serialize;
+
+use crate::capacity::CapacityProfile;
+use crate::challenge::Challenge;
+use crate::fault::FaultSpec;
+
+/// A span of the run during which the arrival rate goes linearly from
+/// `from_rps` to `to_rps` (equal for a constant rate).
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+pub struct RateStage {
+    pub duration_s: f64,
+    pub from_rps: f64,
+    pub to_rps: f64,
+}
+
+impl RateStage {
+    pub const fn hold(duration_s: f64, rps: f64) -> Self {
+        RateStage {
+            duration_s,
+            from_rps: rps,
+            to_rps: rps,
+        }
+    }
+
+    pub const fn ramp(duration_s: f64, from_rps: f64, to_rps: f64) -> Self {
+        RateStage {
+            duration_s,
+            from_rps,
+            to_rps,
+        }
+    }
+}
+
+/// A fault injected into url-anvil `at_s` seconds after the run starts.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ChaosStep {
+    pub at_s: f64,
+    pub fault: FaultSpec,
+}
+
+/// Everything that makes a challenge's load the same for everyone.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ChallengeProfile {
+    pub challenge: Challenge,
+    pub version: u32,
+    pub description: &'static str,
+    /// Open-loop arrival rate over time.
+    pub stages: Vec<RateStage>,
+    /// Connections opened at the start.
+    pub connections: u32,
+    /// Connections the generator may open when every open one is busy.
+    pub max_connections: u32,
+    /// A request not answered within this time counts as a timeout.
+    pub timeout_ms: u64,
+    /// Faults injected into url-anvil during the run.
+    pub chaos: Vec<ChaosStep>,
+}
+
+impl ChallengeProfile {
+    /// The current version of a challenge's profile.
+    pub fn current(challenge: Challenge) -> ChallengeProfile {
+        match challenge {
+            Challenge::RobustService => robust_service_v1(),
+            Challenge::GracefulDegradation => graceful_degradation_v1(),
+            Challenge::LongestUpkeep => longest_upkeep_v1(),
+        }
+    }
+
+    /// `robust-service-v1`.
+    pub fn versioned_name(&self) -> String {
+        format!("{}-v{}", self.challenge, self.version)
+    }
+
+    pub fn duration_s(&self) -> f64 {
+        self.stages.iter().map(|s| s.duration_s).sum()
+    }
+
+    pub fn peak_rps(&self) -> f64 {
+        self.stages
+            .iter()
+            .map(|s| s.from_rps.max(s.to_rps))
+            .fold(0.0, f64::max)
+    }
+
+    /// The same profile stretched in time and in rate, for quick local
+    /// tries on a small machine. Chaos keeps its place relative to the load.
+    pub fn scaled(&self, duration_scale: f64, rate_scale: f64) -> ChallengeProfile {
+        ChallengeProfile {
+            stages: self
+                .stages
+                .iter()
+                .map(|s| RateStage {
+                    duration_s: s.duration_s * duration_scale,
+                    from_rps: s.from_rps * rate_scale,
+                    to_rps: s.to_rps * rate_scale,
+                })
+                .collect(),
+            chaos: self
+                .chaos
+                .iter()
+                .map(|c| ChaosStep {
+                    at_s: c.at_s * duration_scale,
+                    fault: FaultSpec {
+                        duration_s: c
+                            .fault
+                            .duration_s
+                            .map(|d| ((f64::from(d) * duration_scale).round() as u32).max(1)),
+                        ..c.fault.clone()
+                    },
+                })
+                .collect(),
+            ..self.clone()
+        }
+    }
+}
+
+/// url-anvil's nominal capacity under the standard profile, the yardstick
+/// every profile's rates are set against.
+fn anvil_capacity() -> f64 {
+    CapacityProfile::STANDARD_V1
+        .nominal_capacity_rps()
+        .unwrap_or(640.0)
+}
+
+fn robust_service_v1() -> ChallengeProfile {
+    let c = anvil_capacity();
+    // Steps below and far above url-anvil's capacity: only an app that
+    // protects or offloads url-anvil keeps the SLO on the high steps.
+    let steps = [0.15, 0.3, 0.5, 0.75, 1.0, 1.25, 1.5, 2.0, 2.5, 3.0];
+    ChallengeProfile {
+        challenge: Challenge::RobustService,
+        version: 1,
+        description: "Stepped arrival rate, 10 steps of 20 s from 0.15x to 3x url-anvil's capacity.",
+        stages: steps
+            .iter()
+            .map(|f| RateStage::hold(20.0, (f * c).round()))
+            .collect(),
+        connections: 64,
+        max_connections: 512,
+        timeout_ms: 2_000,
+        chaos: Vec::new(),
+    }
+}
+
+fn graceful_degradation_v1() -> ChallengeProfile {
+    let c = anvil_capacity();
+    ChallengeProfile {
+        challenge: Challenge::GracefulDegradation,
+        version: 1,
+        description: "Warm-up at half capacity, ramp to 3x url-anvil's capacity and hold, \
+                      with injected latency, an error burst and a freeze.",
+        stages: vec![
+            RateStage::hold(20.0, 0.5 * c),
+            RateStage::ramp(100.0, 0.5 * c, 3.0 * c),
+            RateStage::hold(40.0, 3.0 * c),
+        ],
+        connections: 64,
+        max_connections: 1024,
+        timeout_ms: 2_000,
+        chaos: vec![
+            ChaosStep {
+                at_s: 40.0,
+                fault: FaultSpec::latency(150, 30),
+            },
+            ChaosStep {
+                at_s: 90.0,
+                fault: FaultSpec::errors(0.2, 503, 20),
+            },
+            ChaosStep {
+                at_s: 125.0,
+                fault: FaultSpec::freeze(3),
+            },
+        ],
+    }
+}
+
+fn longest_upkeep_v1() -> ChallengeProfile {
+    let c = anvil_capacity();
+    let base = 1.2 * c;
+    let spike = 3.0 * c;
+    let mut stages = Vec::new();
+    // Ten minutes above capacity, with a 10 s spike to 3x every minute.
+    for _ in 0..10 {
+        stages.push(RateStage::hold(50.0, base));
+        stages.push(RateStage::hold(10.0, spike));
+    }
+    ChallengeProfile {
+        challenge: Challenge::LongestUpkeep,
+        version: 1,
+        description: "Ten minutes at 1.2x url-anvil's capacity with a spike to 3x every minute; \
+                      url-anvil is killed three times.",
+        stages,
+        connections: 64,
+        max_connections: 1024,
+        timeout_ms: 2_000,
+        chaos: [120.0, 300.0, 480.0]
+            .into_iter()
+            .map(|at_s| ChaosStep {
+                at_s,
+                fault: FaultSpec::crash(),
+            })
+            .collect(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_profile_is_valid() {
+        for challenge in Challenge::ALL {
+            let p = ChallengeProfile::current(challenge);
+            assert_eq!(p.challenge, challenge);
+            assert!(p.duration_s() > 0.0);
+            assert!(p.connections >= 1 && p.connections <= p.max_connections);
+            for step in &p.chaos {
+                assert!(
+                    step.at_s < p.duration_s(),
+                    "{challenge}: chaos after the end"
+                );
+                step.fault.validate().expect("chaos fault is valid");
+            }
+        }
+    }
+
+    #[test]
+    fn graceful_degradation_ramps_to_three_times_capacity() {
+        let p = ChallengeProfile::current(Challenge::GracefulDegradation);
+        assert_eq!(p.peak_rps(), 1920.0);
+        assert_eq!(p.duration_s(), 160.0);
+        assert_eq!(p.versioned_name(), "graceful-degradation-v1");
+    }
+
+    #[test]
+    fn scaling_stretches_time_rate_and_chaos_together() {
+        let p = ChallengeProfile::current(Challenge::GracefulDegradation).scaled(0.25, 0.5);
+        assert_eq!(p.duration_s(), 40.0);
+        assert_eq!(p.peak_rps(), 960.0);
+        assert_eq!(p.chaos[0].at_s, 10.0);
+        assert_eq!(p.chaos[0].fault.duration_s, Some(8));
+        // A fault never shrinks to nothing.
+        let tiny = p.scaled(0.01, 1.0);
+        assert_eq!(tiny.chaos[2].fault.duration_s, Some(1));
+    }
+}
