@@ -60,6 +60,9 @@ pub struct ChallengeProfile {
     pub timeout_ms: u64,
     /// Faults injected into url-anvil during the run.
     pub chaos: Vec<ChaosStep>,
+    /// The standard request is `POST /api/test` with one corpus URL;
+    /// request n asks for document `n % corpus_documents + 1`.
+    pub corpus_documents: u32,
 }
 
 impl ChallengeProfile {
@@ -145,6 +148,7 @@ fn robust_service_v1() -> ChallengeProfile {
         max_connections: 512,
         timeout_ms: 2_000,
         chaos: Vec::new(),
+        corpus_documents: 20,
     }
 }
 
@@ -177,6 +181,7 @@ fn graceful_degradation_v1() -> ChallengeProfile {
                 fault: FaultSpec::freeze(3),
             },
         ],
+        corpus_documents: 20,
     }
 }
 
@@ -206,6 +211,7 @@ fn longest_upkeep_v1() -> ChallengeProfile {
                 fault: FaultSpec::crash(),
             })
             .collect(),
+        corpus_documents: 20,
     }
 }
 

@@ -1,0 +1,76 @@
+# Shared helpers for the bench scripts: a reference nginx and port picking.
+# Sourced, not run.
+
+set -euo pipefail
+
+BENCH_TMP=$(mktemp -d /tmp/chaos-bench.XXXXXX)
+PIDS=()
+cleanup() {
+    for pid in "${PIDS[@]}"; do kill "$pid" 2>/dev/null || true; done
+    [ -f "$BENCH_TMP/nginx.pid" ] && kill "$(cat "$BENCH_TMP/nginx.pid")" 2>/dev/null || true
+    rm -rf "$BENCH_TMP"
+}
+trap cleanup EXIT
+
+need() {
+    command -v "$1" >/dev/null || { echo "bench: $1 is required ($2)" >&2; exit 1; }
+}
+
+free_port() {
+    python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
+}
+
+wait_http() {
+    for _ in $(seq 100); do
+        curl -fs -o /dev/null "$1" && return 0
+        sleep 0.1
+    done
+    echo "bench: $1 did not come up" >&2
+    exit 1
+}
+
+# The reference ceiling of ../shared/TARGETS.md: Debian's nginx-light, one
+# worker, access log off, a 3-byte body.
+start_nginx() {
+    need nginx "apt-get install nginx-light"
+    local port=$1
+    mkdir -p "$BENCH_TMP/nginx"
+    cat > "$BENCH_TMP/nginx.conf" <<NGINX
+worker_processes 1;
+pid $BENCH_TMP/nginx.pid;
+error_log $BENCH_TMP/nginx/error.log;
+events { worker_connections 4096; }
+http {
+    access_log off;
+    client_body_temp_path $BENCH_TMP/nginx;
+    proxy_temp_path $BENCH_TMP/nginx;
+    fastcgi_temp_path $BENCH_TMP/nginx;
+    uwsgi_temp_path $BENCH_TMP/nginx;
+    scgi_temp_path $BENCH_TMP/nginx;
+    server {
+        listen 127.0.0.1:$port;
+        location / { return 200 "ok\n"; }
+    }
+}
+NGINX
+    nginx -c "$BENCH_TMP/nginx.conf"
+    wait_http "http://127.0.0.1:$port/"
+}
+
+# Requests per second reported by wrk.
+wrk_rps() {
+    wrk "$@" | awk '/^Requests\/sec:/ {print $2}'
+}
+
+# Requests per second reported by loadgen.
+loadgen_rps() {
+    "$LOADGEN" run "$@" --output json --no-progress | python3 -c 'import json,sys; print(json.load(sys.stdin)["rps"]["achieved"])'
+}
+
+median() {
+    python3 -c 'import sys, statistics; print(statistics.median(float(x) for x in sys.argv[1:]))' "$@"
+}
+
+ratio() {
+    python3 -c 'import sys; print(f"{float(sys.argv[1]) / float(sys.argv[2]):.3f}")' "$1" "$2"
+}

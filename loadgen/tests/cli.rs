@@ -1,0 +1,77 @@
+//! The loadgen binary: exit codes and messages.
+
+use std::process::Command;
+
+fn loadgen(args: &[&str]) -> (Option<i32>, String, String) {
+    let out = Command::new(env!("CARGO_BIN_EXE_loadgen"))
+        .args(args)
+        .output()
+        .expect("runs");
+    (
+        out.status.code(),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+#[test]
+fn a_missed_threshold_exits_3_and_says_which() {
+    let rt = tokio::runtime::Runtime::new().expect("runtime");
+    let anvil = rt.block_on(async {
+        let mut c = url_anvil::Config::defaults();
+        c.listen = "127.0.0.1:0".parse().expect("addr");
+        c.capacity = chaos_domain::CapacityProfile::UNCAPPED;
+        url_anvil::spawn(c).await.expect("starts")
+    });
+    let url = format!("{}/healthz", anvil.base_url());
+    let (code, out, _) = loadgen(&["run", &url, "-n", "200", "-c", "4", "--max-p99", "1us"]);
+    assert_eq!(code, Some(3), "{out}");
+    assert!(out.contains("FAIL max-p99-ms"), "{out}");
+
+    let (code, out, _) = loadgen(&[
+        "run",
+        &url,
+        "-n",
+        "200",
+        "-c",
+        "4",
+        "--max-error-rate",
+        "0",
+        "--output",
+        "json",
+    ]);
+    assert_eq!(code, Some(0), "{out}");
+    let report: serde_json::Value = serde_json::from_str(&out).expect("json on stdout");
+    assert_eq!(report["schema"], "loadgen.report/v1");
+    assert_eq!(report["thresholds"][0]["passed"], true);
+    rt.block_on(anvil.stop()).expect("stops");
+}
+
+#[test]
+fn bad_input_is_named() {
+    let (code, _, err) = loadgen(&["run", "https://example.com/"]);
+    assert_eq!(code, Some(1));
+    assert!(err.contains("https is not supported"), "{err}");
+    let (code, _, err) = loadgen(&["run", "http://127.0.0.1:1/", "--stages", "10s:lots"]);
+    assert_eq!(code, Some(1));
+    assert!(err.contains("not a rate"), "{err}");
+    let (code, _, err) = loadgen(&["profile", "fastest", "--target", "http://127.0.0.1:1"]);
+    assert_eq!(code, Some(2));
+    assert!(err.contains("unknown challenge"), "{err}");
+    let (code, _, err) = loadgen(&["run", "http://127.0.0.1:1/", "-H", "no colon"]);
+    assert_eq!(code, Some(1));
+    assert!(err.contains("invalid header"), "{err}");
+}
+
+#[test]
+fn profiles_are_listed_with_versions() {
+    let (code, out, _) = loadgen(&["profiles"]);
+    assert_eq!(code, Some(0));
+    for name in [
+        "robust-service-v1",
+        "graceful-degradation-v1",
+        "longest-upkeep-v1",
+    ] {
+        assert!(out.contains(name), "{out}");
+    }
+}
