@@ -193,11 +193,11 @@ impl Fetcher {
                 format!("{url} is larger than the {} byte limit", self.max_bytes),
             )
         };
-        if response
-            .content_length()
-            .is_some_and(|n| n > self.max_bytes as u64)
-        {
-            return Err(too_large());
+        match response.content_length() {
+            Some(n) if n > self.max_bytes as u64 => return Err(too_large()),
+            // The length is known and allowed: one read, no copies.
+            Some(_) => return response.bytes().await.map_err(upstream_error),
+            None => {}
         }
         let mut body = Vec::new();
         while let Some(chunk) = response.chunk().await.map_err(upstream_error)? {

@@ -9,6 +9,7 @@ pub mod capacity;
 pub mod challenge;
 pub mod fault;
 pub mod profile;
+pub mod scoring;
 pub mod tracker;
 
 pub use capacity::CapacityProfile;

@@ -232,10 +232,11 @@ async fn finish(
         max_p99: common.max_p99,
         min_rps: common.min_rps,
     });
-    match common.output {
-        Output::Text => print!("{}", printer::summary(&report)),
-        Output::Json => println!("{}", serde_json::to_string_pretty(&report)?),
-    }
+    let text = match common.output {
+        Output::Text => printer::summary(&report),
+        Output::Json => serde_json::to_string_pretty(&report)? + "\n",
+    };
+    write_stdout(&text)?;
     if let Some(url) = &common.tracker.tracker_url {
         let t = &common.tracker;
         let (Some(api_key), Some(user)) = (t.api_key.clone(), t.user.clone()) else {
@@ -264,6 +265,15 @@ async fn finish(
         }
     }
     Ok(exit(passed))
+}
+
+/// Writes to stdout; a closed pipe (`loadgen ... | head`) is not an error.
+fn write_stdout(text: &str) -> anyhow::Result<()> {
+    use std::io::Write;
+    match std::io::stdout().lock().write_all(text.as_bytes()) {
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
+        other => Ok(other?),
+    }
 }
 
 fn exit(passed: bool) -> ExitCode {

@@ -1,0 +1,607 @@
+//! Scoring rules v1: the three statistics and the score of each
+//! challenge, as pure functions of counter snapshots taken during a run.
+//!
+//! Both metric sources (Prometheus and the built-in scraper) produce the
+//! same snapshots, so a score does not depend on where its numbers came
+//! from. Counters are cumulative and may reset (a restarted url-anvil
+//! starts from zero again); every increase here is reset-aware. A window
+//! without usable samples is [`Outcome::NoData`], never a zero score.
+
+use serde::{Deserialize, Serialize};
+
+use crate::challenge::Challenge;
+
+pub const RULES_VERSION: u32 = 1;
+
+/// The robust-service SLO.
+pub const SLO_P95_SECONDS: f64 = 0.25;
+pub const SLO_MAX_ERROR_RATIO: f64 = 0.01;
+/// "Answered in time" for graceful-degradation.
+pub const IN_TIME_SECONDS: f64 = 1.0;
+/// An interval counts as up for longest-upkeep when at least this share
+/// of its requests succeeded.
+pub const UP_SUCCESS_RATIO: f64 = 0.5;
+
+/// The load generator's counters at one instant.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct LoadSample {
+    /// Seconds since the Unix epoch.
+    pub t: f64,
+    /// Arrival rate asked for at `t`.
+    pub target_rps: f64,
+    /// Requests completed: responses of any status plus transport errors.
+    pub requests: f64,
+    /// Responses with a 1xx-3xx status.
+    pub success: f64,
+    /// Successful or deliberately shed (429/503) responses within `IN_TIME_SECONDS`.
+    pub graceful_in_time: f64,
+    /// Cumulative latency histogram of all responses: `(le seconds, count)`,
+    /// ascending, the last bound `+Inf`.
+    pub latency_buckets: Vec<(f64, f64)>,
+}
+
+/// url-anvil's counters at one instant.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct AnvilSample {
+    pub t: f64,
+    /// Whether url-anvil answered the scrape.
+    pub up: bool,
+    /// `POST /api/test` answered with 2xx (resets when url-anvil restarts).
+    pub served: f64,
+}
+
+/// The three statistics and the score. A statistic is `None` when the
+/// window holds nothing it could be computed from (e.g. no step met the SLO).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Statistics {
+    pub stat1: Option<f64>,
+    pub stat2: Option<f64>,
+    pub stat3: Option<f64>,
+    pub score: f64,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "outcome", rename_all = "snake_case")]
+pub enum Outcome {
+    Scored(Statistics),
+    NoData { reason: String },
+}
+
+/// What each statistic is, for people.
+pub fn statistic_names(challenge: Challenge) -> [&'static str; 3] {
+    match challenge {
+        Challenge::RobustService => [
+            "max sustained RPS meeting the SLO",
+            "p95 latency at that step (ms)",
+            "error rate over the run (%)",
+        ],
+        Challenge::GracefulDegradation => [
+            "requests url-anvil served",
+            "graceful-response ratio (%)",
+            "longest url-anvil downtime (s)",
+        ],
+        Challenge::LongestUpkeep => [
+            "longest continuous uptime (s)",
+            "mean time to recovery (s)",
+            "successful requests",
+        ],
+    }
+}
+
+/// Whether a higher value of each statistic is better, for breaking ties.
+pub fn higher_is_better(challenge: Challenge) -> [bool; 3] {
+    match challenge {
+        Challenge::RobustService => [true, false, false],
+        Challenge::GracefulDegradation => [true, true, false],
+        Challenge::LongestUpkeep => [true, false, true],
+    }
+}
+
+/// Sort keys, descending is better: the score, then each statistic in
+/// order (negated where lower is better; a missing statistic sorts last).
+pub fn rank_keys(challenge: Challenge, s: &Statistics) -> [f64; 4] {
+    let dir = higher_is_better(challenge);
+    let key = |v: Option<f64>, higher: bool| match v {
+        Some(v) if v.is_finite() => {
+            if higher {
+                v
+            } else {
+                -v
+            }
+        }
+        _ => f64::MIN,
+    };
+    [
+        s.score,
+        key(s.stat1, dir[0]),
+        key(s.stat2, dir[1]),
+        key(s.stat3, dir[2]),
+    ]
+}
+
+/// Scores a challenge over the samples of its window.
+pub fn score(challenge: Challenge, load: &[LoadSample], anvil: &[AnvilSample]) -> Outcome {
+    let load = clean_load(load);
+    if load.len() < 2 {
+        return no_data("fewer than two load generator samples in the window");
+    }
+    let total = increase(load.iter().map(|s| s.requests));
+    if total <= 0.0 {
+        return no_data("the load generator completed no request in the window");
+    }
+    match challenge {
+        Challenge::RobustService => robust_service(&load, total),
+        Challenge::GracefulDegradation => graceful_degradation(&load, anvil, total),
+        Challenge::LongestUpkeep => longest_upkeep(&load),
+    }
+}
+
+fn no_data(reason: &str) -> Outcome {
+    Outcome::NoData {
+        reason: reason.to_owned(),
+    }
+}
+
+fn clean_load(load: &[LoadSample]) -> Vec<LoadSample> {
+    let mut v: Vec<LoadSample> = load
+        .iter()
+        .filter(|s| {
+            [s.t, s.target_rps, s.requests, s.success, s.graceful_in_time]
+                .iter()
+                .all(|x| x.is_finite())
+                && s.latency_buckets.iter().all(|(_, c)| c.is_finite())
+        })
+        .cloned()
+        .collect();
+    v.sort_by(|a, b| a.t.total_cmp(&b.t));
+    v
+}
+
+/// Total increase of a counter, counting a drop as a reset to zero.
+pub fn increase(values: impl IntoIterator<Item = f64>) -> f64 {
+    let mut total = 0.0;
+    let mut prev: Option<f64> = None;
+    for v in values {
+        if let Some(p) = prev {
+            total += if v >= p { v - p } else { v };
+        }
+        prev = Some(v);
+    }
+    total
+}
+
+fn delta(a: f64, b: f64) -> f64 {
+    if b >= a { b - a } else { b }
+}
+
+/// The q-quantile of a histogram given as cumulative `(le, count)`
+/// pairs, interpolating linearly inside the bucket as PromQL's
+/// `histogram_quantile` does. `None` for an empty histogram.
+pub fn histogram_quantile(q: f64, buckets: &[(f64, f64)]) -> Option<f64> {
+    let total = buckets.last()?.1;
+    if total <= 0.0 {
+        return None;
+    }
+    let rank = q * total;
+    let mut prev = (0.0, 0.0);
+    for &(le, count) in buckets {
+        if count >= rank {
+            if le.is_infinite() {
+                return Some(prev.0);
+            }
+            let in_bucket = count - prev.1;
+            let frac = if in_bucket > 0.0 {
+                (rank - prev.1) / in_bucket
+            } else {
+                1.0
+            };
+            return Some(prev.0 + (le - prev.0) * frac);
+        }
+        prev = (le, count);
+    }
+    Some(prev.0)
+}
+
+/// Bucket-wise increase between two cumulative histograms with the same bounds.
+fn bucket_delta(a: &[(f64, f64)], b: &[(f64, f64)]) -> Vec<(f64, f64)> {
+    b.iter()
+        .map(|&(le, cb)| {
+            let ca = a
+                .iter()
+                .find(|(l, _)| *l == le)
+                .map(|(_, c)| *c)
+                .unwrap_or(0.0);
+            (le, delta(ca, cb))
+        })
+        .collect()
+}
+
+struct Step {
+    target: f64,
+    seconds: f64,
+    requests: f64,
+    success: f64,
+    buckets: Vec<(f64, f64)>,
+}
+
+/// Robust service: the stepped rate is cut into its steps (consecutive
+/// intervals with the same asked rate); a step meets the SLO when its p95
+/// is at most 250 ms and at most 1 % of its requests did not succeed.
+/// Statistic 1 (and the score) is the highest successful rate of a step
+/// meeting the SLO; 2 is that step's p95 in ms; 3 the error rate of the
+/// whole window in percent.
+fn robust_service(load: &[LoadSample], total: f64) -> Outcome {
+    let mut steps: Vec<Step> = Vec::new();
+    for w in load.windows(2) {
+        let (a, b) = (&w[0], &w[1]);
+        let target = b.target_rps.round();
+        let dt = b.t - a.t;
+        if dt <= 0.0 || target <= 0.0 {
+            continue;
+        }
+        let buckets = bucket_delta(&a.latency_buckets, &b.latency_buckets);
+        match steps.last_mut() {
+            Some(s) if s.target == target => {
+                s.seconds += dt;
+                s.requests += delta(a.requests, b.requests);
+                s.success += delta(a.success, b.success);
+                for (acc, (_, c)) in s.buckets.iter_mut().zip(&buckets) {
+                    acc.1 += c;
+                }
+            }
+            _ => steps.push(Step {
+                target,
+                seconds: dt,
+                requests: delta(a.requests, b.requests),
+                success: delta(a.success, b.success),
+                buckets,
+            }),
+        }
+    }
+    let best = steps
+        .iter()
+        .filter(|s| s.requests > 0.0)
+        .filter_map(|s| {
+            let p95 = histogram_quantile(0.95, &s.buckets)?;
+            let errors = 1.0 - s.success / s.requests;
+            (p95 <= SLO_P95_SECONDS && errors <= SLO_MAX_ERROR_RATIO)
+                .then_some((s.success / s.seconds, p95))
+        })
+        .max_by(|a, b| a.0.total_cmp(&b.0));
+    let success = increase(load.iter().map(|s| s.success));
+    let error_pct = round((1.0 - success / total) * 100.0, 3);
+    let (rps, p95_ms) = match best {
+        Some((rps, p95)) => (round(rps, 2), Some(round(p95 * 1000.0, 2))),
+        None => (0.0, None),
+    };
+    Outcome::Scored(Statistics {
+        stat1: Some(rps),
+        stat2: p95_ms,
+        stat3: Some(error_pct),
+        score: rps,
+    })
+}
+
+/// Graceful degradation: statistic 1 is the number of `POST /api/test`
+/// requests url-anvil answered with 2xx; 2 the share of all requests that
+/// got, within 1 s, a success or a deliberate 429/503 (percent); 3 the
+/// longest stretch url-anvil did not answer its scrapes (seconds). The
+/// score is served × ratio.
+fn graceful_degradation(load: &[LoadSample], anvil: &[AnvilSample], total: f64) -> Outcome {
+    let mut anvil: Vec<AnvilSample> = anvil
+        .iter()
+        .filter(|s| s.t.is_finite() && s.served.is_finite())
+        .cloned()
+        .collect();
+    anvil.sort_by(|a, b| a.t.total_cmp(&b.t));
+    if anvil.len() < 2 {
+        return no_data("fewer than two url-anvil samples in the window");
+    }
+    let served = increase(anvil.iter().filter(|s| s.up).map(|s| s.served));
+    let graceful = increase(load.iter().map(|s| s.graceful_in_time));
+    let ratio = (graceful / total).clamp(0.0, 1.0);
+    let longest_down = longest_run(&anvil.iter().map(|s| (s.t, !s.up)).collect::<Vec<_>>());
+    Outcome::Scored(Statistics {
+        stat1: Some(served),
+        stat2: Some(round(ratio * 100.0, 3)),
+        stat3: Some(round(longest_down, 2)),
+        score: round(served * ratio, 2),
+    })
+}
+
+/// Longest upkeep: each interval between samples is up when at least half
+/// of its requests succeeded. Statistic 1 (and the score) is the longest
+/// run of up intervals (seconds); 2 the mean length of the down runs that
+/// ended in recovery (seconds; 0 when nothing went down); 3 the number of
+/// successful requests.
+fn longest_upkeep(load: &[LoadSample]) -> Outcome {
+    let mut intervals = Vec::new();
+    for w in load.windows(2) {
+        let (a, b) = (&w[0], &w[1]);
+        let dt = b.t - a.t;
+        if dt <= 0.0 {
+            continue;
+        }
+        let requests = delta(a.requests, b.requests);
+        let success = delta(a.success, b.success);
+        let up = requests > 0.0 && success / requests >= UP_SUCCESS_RATIO;
+        intervals.push((dt, up));
+    }
+    let (mut longest_up, mut current_up) = (0.0f64, 0.0f64);
+    let (mut downs, mut current_down) = (Vec::new(), 0.0f64);
+    for &(dt, up) in &intervals {
+        if up {
+            current_up += dt;
+            longest_up = longest_up.max(current_up);
+            if current_down > 0.0 {
+                downs.push(current_down);
+                current_down = 0.0;
+            }
+        } else {
+            current_up = 0.0;
+            current_down += dt;
+        }
+    }
+    let mttr = if downs.is_empty() {
+        0.0
+    } else {
+        downs.iter().sum::<f64>() / downs.len() as f64
+    };
+    let success = increase(load.iter().map(|s| s.success));
+    Outcome::Scored(Statistics {
+        stat1: Some(round(longest_up, 2)),
+        stat2: Some(round(mttr, 2)),
+        stat3: Some(success),
+        score: round(longest_up, 2),
+    })
+}
+
+/// Longest time a flag stayed true, from the first sample where it was
+/// seen true to the next sample where it was not (or the last sample).
+fn longest_run(flags: &[(f64, bool)]) -> f64 {
+    let mut longest = 0.0f64;
+    let mut since: Option<f64> = None;
+    for &(t, on) in flags {
+        match (on, since) {
+            (true, None) => since = Some(t),
+            (false, Some(s)) => {
+                longest = longest.max(t - s);
+                since = None;
+            }
+            _ => {}
+        }
+    }
+    if let (Some(s), Some(&(last, _))) = (since, flags.last()) {
+        longest = longest.max(last - s);
+    }
+    longest
+}
+
+fn round(v: f64, places: i32) -> f64 {
+    let f = 10f64.powi(places);
+    (v * f).round() / f
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A load sample whose latencies all fall in one bucket.
+    fn sample(t: f64, target: f64, requests: f64, success: f64, latency_le: f64) -> LoadSample {
+        let bounds = [0.05, 0.1, 0.25, 0.5, 1.0, f64::INFINITY];
+        LoadSample {
+            t,
+            target_rps: target,
+            requests,
+            success,
+            graceful_in_time: if latency_le <= 1.0 { requests } else { 0.0 },
+            latency_buckets: bounds
+                .iter()
+                .map(|&le| (le, if le >= latency_le { requests } else { 0.0 }))
+                .collect(),
+        }
+    }
+
+    /// Steps of 10 s sampled every 5 s: 100 rps fine, 200 rps fine, 400 rps slow.
+    fn stepped() -> Vec<LoadSample> {
+        let mut v = vec![sample(0.0, 100.0, 0.0, 0.0, 0.05)];
+        let mut reqs = 0.0;
+        let mut buckets_at = |t: f64, target: f64, rps: f64, le: f64, v: &mut Vec<LoadSample>| {
+            reqs += rps * 5.0;
+            let mut s = sample(t, target, reqs, reqs, le);
+            // Keep the histogram cumulative across steps.
+            let prev = v
+                .last()
+                .map(|p: &LoadSample| p.latency_buckets.clone())
+                .unwrap_or_default();
+            for ((_, c), (_, p)) in s.latency_buckets.iter_mut().zip(prev.iter()) {
+                *c = *p + if *c > 0.0 { rps * 5.0 } else { 0.0 };
+            }
+            v.push(s);
+        };
+        for (i, (target, le)) in [(100.0, 0.05), (200.0, 0.1), (400.0, 0.5)]
+            .iter()
+            .enumerate()
+        {
+            for k in 1..=2 {
+                buckets_at((i * 10 + k * 5) as f64, *target, *target, *le, &mut v);
+            }
+        }
+        v
+    }
+
+    #[test]
+    fn robust_service_takes_the_fastest_step_that_meets_the_slo() {
+        let Outcome::Scored(s) = score(Challenge::RobustService, &stepped(), &[]) else {
+            panic!("scored")
+        };
+        assert_eq!(s.stat1, Some(200.0));
+        assert_eq!(s.score, 200.0);
+        // All of the 200 rps step fell in (0.05, 0.1]: p95 interpolates to 97.5 ms.
+        assert_eq!(s.stat2, Some(97.5));
+        assert_eq!(s.stat3, Some(0.0));
+    }
+
+    #[test]
+    fn robust_service_with_no_step_meeting_the_slo_scores_zero_not_no_data() {
+        let load = vec![
+            sample(0.0, 100.0, 0.0, 0.0, 0.5),
+            sample(10.0, 100.0, 1000.0, 900.0, 0.5),
+        ];
+        let Outcome::Scored(s) = score(Challenge::RobustService, &load, &[]) else {
+            panic!("scored")
+        };
+        assert_eq!(
+            (s.stat1, s.stat2, s.stat3, s.score),
+            (Some(0.0), None, Some(10.0), 0.0)
+        );
+    }
+
+    #[test]
+    fn graceful_degradation_multiplies_served_by_the_graceful_ratio() {
+        let mut late = sample(20.0, 1000.0, 2000.0, 1000.0, 0.1);
+        late.graceful_in_time = 1500.0;
+        let load = vec![sample(0.0, 500.0, 0.0, 0.0, 0.1), late];
+        let anvil = vec![
+            AnvilSample {
+                t: 0.0,
+                up: true,
+                served: 100.0,
+            },
+            AnvilSample {
+                t: 5.0,
+                up: true,
+                served: 600.0,
+            },
+            AnvilSample {
+                t: 10.0,
+                up: false,
+                served: 0.0,
+            },
+            AnvilSample {
+                t: 15.0,
+                up: false,
+                served: 0.0,
+            },
+            // Restarted: the counter began again from zero.
+            AnvilSample {
+                t: 17.0,
+                up: true,
+                served: 300.0,
+            },
+            AnvilSample {
+                t: 20.0,
+                up: true,
+                served: 500.0,
+            },
+        ];
+        let Outcome::Scored(s) = score(Challenge::GracefulDegradation, &load, &anvil) else {
+            panic!("scored")
+        };
+        assert_eq!(s.stat1, Some(500.0 + 300.0 + 200.0));
+        assert_eq!(s.stat2, Some(75.0));
+        assert_eq!(s.stat3, Some(7.0));
+        assert_eq!(s.score, 750.0);
+    }
+
+    #[test]
+    fn longest_upkeep_measures_uptime_and_recovery() {
+        // 1 s samples: up 4 s, down 2 s, up 3 s, down 1 s, up 2 s.
+        let pattern = [
+            true, true, true, true, false, false, true, true, true, false, true, true,
+        ];
+        let mut load = vec![sample(0.0, 100.0, 0.0, 0.0, 0.05)];
+        let (mut r, mut ok) = (0.0, 0.0);
+        for (i, up) in pattern.iter().enumerate() {
+            r += 100.0;
+            ok += if *up { 100.0 } else { 10.0 };
+            load.push(sample((i + 1) as f64, 100.0, r, ok, 0.05));
+        }
+        let Outcome::Scored(s) = score(Challenge::LongestUpkeep, &load, &[]) else {
+            panic!("scored")
+        };
+        assert_eq!(s.stat1, Some(4.0));
+        assert_eq!(s.stat2, Some(1.5));
+        assert_eq!(s.stat3, Some(900.0 + 30.0));
+        assert_eq!(s.score, 4.0);
+    }
+
+    #[test]
+    fn empty_nan_and_missing_series_are_no_data() {
+        for c in Challenge::ALL {
+            assert!(
+                matches!(score(c, &[], &[]), Outcome::NoData { .. }),
+                "{c}: empty"
+            );
+            let nan = vec![
+                sample(0.0, 1.0, f64::NAN, 0.0, 0.1),
+                sample(1.0, 1.0, f64::NAN, 0.0, 0.1),
+            ];
+            assert!(
+                matches!(score(c, &nan, &[]), Outcome::NoData { .. }),
+                "{c}: NaN"
+            );
+            let idle = vec![
+                sample(0.0, 1.0, 5.0, 5.0, 0.1),
+                sample(1.0, 1.0, 5.0, 5.0, 0.1),
+            ];
+            let Outcome::NoData { reason } = score(c, &idle, &[]) else {
+                panic!("{c}: idle")
+            };
+            assert!(reason.contains("no request"), "{reason}");
+        }
+        let load = vec![
+            sample(0.0, 1.0, 0.0, 0.0, 0.1),
+            sample(1.0, 1.0, 5.0, 5.0, 0.1),
+        ];
+        let Outcome::NoData { reason } = score(Challenge::GracefulDegradation, &load, &[]) else {
+            panic!("no anvil")
+        };
+        assert!(reason.contains("url-anvil"));
+    }
+
+    #[test]
+    fn quantiles_interpolate_like_promql() {
+        let b = [(0.1, 50.0), (0.2, 100.0), (f64::INFINITY, 100.0)];
+        assert_eq!(histogram_quantile(0.5, &b), Some(0.1));
+        let q75 = histogram_quantile(0.75, &b).expect("non-empty");
+        assert!((q75 - 0.15).abs() < 1e-12, "{q75}");
+        assert_eq!(
+            histogram_quantile(0.5, &[(0.1, 0.0), (f64::INFINITY, 0.0)]),
+            None
+        );
+        assert_eq!(
+            histogram_quantile(0.99, &[(0.1, 1.0), (f64::INFINITY, 10.0)]),
+            Some(0.1)
+        );
+    }
+
+    #[test]
+    fn counter_resets_count_from_zero() {
+        assert_eq!(increase([5.0, 8.0, 2.0, 4.0]), 3.0 + 2.0 + 2.0);
+        assert_eq!(increase([]), 0.0);
+    }
+
+    #[test]
+    fn ties_rank_by_statistic_order_and_direction() {
+        let a = Statistics {
+            stat1: Some(100.0),
+            stat2: Some(120.0),
+            stat3: Some(0.1),
+            score: 100.0,
+        };
+        let b = Statistics {
+            stat2: Some(90.0),
+            ..a.clone()
+        };
+        // Lower p95 is better in robust-service.
+        assert!(rank_keys(Challenge::RobustService, &b) > rank_keys(Challenge::RobustService, &a));
+        let none = Statistics {
+            stat2: None,
+            ..a.clone()
+        };
+        assert!(
+            rank_keys(Challenge::RobustService, &a) > rank_keys(Challenge::RobustService, &none)
+        );
+    }
+}
