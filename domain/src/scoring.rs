@@ -18,6 +18,14 @@ pub const SLO_P95_SECONDS: f64 = 0.25;
 pub const SLO_MAX_ERROR_RATIO: f64 = 0.01;
 /// "Answered in time" for graceful-degradation.
 pub const IN_TIME_SECONDS: f64 = 1.0;
+/// The `+Inf` bucket bound as stored: JSON has no infinity, so the
+/// largest finite number stands for it (`f64::INFINITY` is accepted too).
+pub const INF_BOUND: f64 = f64::MAX;
+
+fn is_inf_bound(le: f64) -> bool {
+    le.is_infinite() || le >= INF_BOUND
+}
+
 /// An interval counts as up for longest-upkeep when at least this share
 /// of its requests succeeded.
 pub const UP_SUCCESS_RATIO: f64 = 0.5;
@@ -36,7 +44,7 @@ pub struct LoadSample {
     /// Successful or deliberately shed (429/503) responses within `IN_TIME_SECONDS`.
     pub graceful_in_time: f64,
     /// Cumulative latency histogram of all responses: `(le seconds, count)`,
-    /// ascending, the last bound `+Inf`.
+    /// ascending, the last bound `+Inf` ([`INF_BOUND`]).
     pub latency_buckets: Vec<(f64, f64)>,
 }
 
@@ -186,7 +194,7 @@ pub fn histogram_quantile(q: f64, buckets: &[(f64, f64)]) -> Option<f64> {
     let mut prev = (0.0, 0.0);
     for &(le, count) in buckets {
         if count >= rank {
-            if le.is_infinite() {
+            if is_inf_bound(le) {
                 return Some(prev.0);
             }
             let in_bucket = count - prev.1;
@@ -217,7 +225,6 @@ fn bucket_delta(a: &[(f64, f64)], b: &[(f64, f64)]) -> Vec<(f64, f64)> {
 }
 
 struct Step {
-    target: f64,
     seconds: f64,
     requests: f64,
     success: f64,
@@ -225,42 +232,52 @@ struct Step {
 }
 
 /// Robust service: the stepped rate is cut into its steps (consecutive
-/// intervals with the same asked rate); a step meets the SLO when its p95
+/// intervals with the same asked rate, less the first interval of each,
+/// in which the rate changed); a step meets the SLO when its p95
 /// is at most 250 ms and at most 1 % of its requests did not succeed.
 /// Statistic 1 (and the score) is the highest successful rate of a step
 /// meeting the SLO; 2 is that step's p95 in ms; 3 the error rate of the
 /// whole window in percent.
 fn robust_service(load: &[LoadSample], total: f64) -> Outcome {
     let mut steps: Vec<Step> = Vec::new();
+    let mut previous_target = None;
     for w in load.windows(2) {
         let (a, b) = (&w[0], &w[1]);
         let target = b.target_rps.round();
         let dt = b.t - a.t;
         if dt <= 0.0 || target <= 0.0 {
+            previous_target = Some(target);
+            continue;
+        }
+        // The interval in which the rate changed mixes two steps: it is
+        // left out, so each step is judged on its steady part only.
+        let changed = previous_target != Some(target) || a.target_rps.round() != target;
+        previous_target = Some(target);
+        if changed {
+            steps.push(Step {
+                seconds: 0.0,
+                requests: 0.0,
+                success: 0.0,
+                buckets: Vec::new(),
+            });
             continue;
         }
         let buckets = bucket_delta(&a.latency_buckets, &b.latency_buckets);
-        match steps.last_mut() {
-            Some(s) if s.target == target => {
-                s.seconds += dt;
-                s.requests += delta(a.requests, b.requests);
-                s.success += delta(a.success, b.success);
-                for (acc, (_, c)) in s.buckets.iter_mut().zip(&buckets) {
-                    acc.1 += c;
-                }
+        let Some(s) = steps.last_mut() else { continue };
+        s.seconds += dt;
+        s.requests += delta(a.requests, b.requests);
+        s.success += delta(a.success, b.success);
+        if s.buckets.is_empty() {
+            s.buckets = buckets;
+        } else {
+            for (acc, (_, c)) in s.buckets.iter_mut().zip(&buckets) {
+                acc.1 += c;
             }
-            _ => steps.push(Step {
-                target,
-                seconds: dt,
-                requests: delta(a.requests, b.requests),
-                success: delta(a.success, b.success),
-                buckets,
-            }),
         }
     }
     let best = steps
         .iter()
-        .filter(|s| s.requests > 0.0)
+        .filter(|s| s.requests > 0.0 && s.seconds > 0.0)
         .filter_map(|s| {
             let p95 = histogram_quantile(0.95, &s.buckets)?;
             let errors = 1.0 - s.success / s.requests;
@@ -310,7 +327,9 @@ fn graceful_degradation(load: &[LoadSample], anvil: &[AnvilSample], total: f64) 
 }
 
 /// Longest upkeep: each interval between samples is up when at least half
-/// of its requests succeeded. Statistic 1 (and the score) is the longest
+/// of its requests succeeded, and down when fewer did or none completed
+/// while load was asked for; idle intervals (no load asked, none
+/// completed) are left out. Statistic 1 (and the score) is the longest
 /// run of up intervals (seconds); 2 the mean length of the down runs that
 /// ended in recovery (seconds; 0 when nothing went down); 3 the number of
 /// successful requests.
@@ -324,6 +343,11 @@ fn longest_upkeep(load: &[LoadSample]) -> Outcome {
         }
         let requests = delta(a.requests, b.requests);
         let success = delta(a.success, b.success);
+        // Nothing answered while load was not asked for throughout (before,
+        // after, or at the very start of the load) says nothing about the service.
+        if requests == 0.0 && (a.target_rps <= 0.0 || b.target_rps <= 0.0) {
+            continue;
+        }
         let up = requests > 0.0 && success / requests >= UP_SUCCESS_RATIO;
         intervals.push((dt, up));
     }

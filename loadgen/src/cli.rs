@@ -136,6 +136,10 @@ pub struct Common {
     /// Serve Prometheus metrics on this address while running.
     #[arg(long, env = "LOADGEN_METRICS_ADDR")]
     pub metrics_addr: Option<SocketAddr>,
+    /// Serve metrics (all zero) this long before sending, so the first
+    /// scrape sees the counters start; use at least one scrape interval.
+    #[arg(long, value_parser = humantime::parse_duration, default_value = "0s")]
+    pub metrics_wait: Duration,
     /// Keep serving metrics this long after the run, for a last scrape.
     #[arg(long, value_parser = humantime::parse_duration, default_value = "0s")]
     pub metrics_linger: Duration,

@@ -90,13 +90,15 @@ impl Collector for LiveCollector {
             MetricType::Histogram,
         )?;
         for (outcome, buckets, count, sum) in &s.latency {
-            let mut cumulative = Vec::with_capacity(BUCKETS.len() + 1);
-            let mut running = 0;
-            for (le, n) in BUCKETS.iter().zip(buckets) {
-                running += n;
-                cumulative.push((*le, running));
-            }
-            cumulative.push((f64::MAX, *count));
+            // The encoder accumulates per-bucket counts itself; the last
+            // bound stands for +Inf and holds what no bound covered.
+            let counted: u64 = buckets.iter().sum();
+            let mut per_bucket: Vec<(f64, u64)> = BUCKETS
+                .iter()
+                .copied()
+                .zip(buckets.iter().copied())
+                .collect();
+            per_bucket.push((f64::INFINITY, count.saturating_sub(counted)));
             let labels = OutcomeLabels {
                 outcome: outcome.as_str(),
             };
@@ -104,15 +106,15 @@ impl Collector for LiveCollector {
             m.encode_histogram::<NoLabelSet>(
                 *sum,
                 *count,
-                &cumulative,
+                &per_bucket,
                 None::<&HashMap<usize, Exemplar<NoLabelSet, f64>>>,
             )?;
         }
-        let target = self
-            .plan
-            .as_ref()
-            .map(|p| p.rate_at(self.start.elapsed().as_secs_f64()))
-            .unwrap_or(0.0);
+        let now = Instant::now();
+        let target = match &self.plan {
+            Some(p) if now >= self.start => p.rate_at(now.duration_since(self.start).as_secs_f64()),
+            _ => 0.0,
+        };
         let m = encoder.encode_descriptor(
             "loadgen_target_rps",
             "Arrival rate asked for now (0 in closed loop)",

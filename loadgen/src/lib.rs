@@ -51,6 +51,9 @@ pub struct Job {
 #[derive(Debug, Clone, Default)]
 pub struct ExecOptions {
     pub metrics_addr: Option<SocketAddr>,
+    /// Serve metrics (all zero) this long before sending, so scrapers
+    /// see the counters start from zero; at least one scrape interval.
+    pub metrics_wait: Duration,
     /// Keep serving metrics this long after the run, for a last scrape.
     pub metrics_linger: Duration,
     pub progress: bool,
@@ -96,14 +99,17 @@ pub async fn execute(job: Job, opts: ExecOptions) -> anyhow::Result<RunReport> {
                 .unwrap_or_default(),
             target: job.target_url.clone(),
         };
+        // The target-rate gauge runs on the load's clock, which starts after the wait.
+        let load_start = Instant::now() + opts.metrics_wait;
         exporter = Some(tokio::spawn(exporter::serve(
             listener,
             live.clone(),
             plan,
-            Instant::now(),
+            load_start,
             labels,
             done.clone(),
         )));
+        tokio::time::sleep(opts.metrics_wait).await;
     }
     let progress = opts.progress.then(|| {
         tokio::spawn(monitor::progress(

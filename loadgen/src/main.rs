@@ -221,6 +221,7 @@ async fn finish(
     });
     let opts = ExecOptions {
         metrics_addr: common.metrics_addr,
+        metrics_wait: common.metrics_wait,
         metrics_linger: common.metrics_linger,
         progress: !common.no_progress && std::io::stderr().is_terminal(),
         stop,

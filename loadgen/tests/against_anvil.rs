@@ -209,6 +209,7 @@ async fn live_metrics_are_served_while_running() {
         job(&url, a.addr, load, 1),
         ExecOptions {
             metrics_addr: Some(metrics_addr),
+            metrics_wait: Duration::ZERO,
             metrics_linger: Duration::from_millis(500),
             progress: false,
             stop: Arc::new(AtomicBool::new(false)),
@@ -232,5 +233,30 @@ async fn live_metrics_are_served_while_running() {
     }
     let report = run.await.expect("joins").expect("runs");
     assert_eq!(report.requests.total, 400);
+    let bucket = |le: &str| -> f64 {
+        let needle =
+            format!("loadgen_request_duration_seconds_bucket{{le=\"{le}\",outcome=\"success\"}} ");
+        text.lines()
+            .find_map(|l| l.strip_prefix(needle.as_str()))
+            .and_then(|v| v.trim().parse().ok())
+            .unwrap_or(-1.0)
+    };
+    let count: f64 = text
+        .lines()
+        .find_map(|l| {
+            l.strip_prefix("loadgen_request_duration_seconds_count{outcome=\"success\"} ")
+        })
+        .and_then(|v| v.trim().parse().ok())
+        .expect("count");
+    // Cumulative, never above the count, and +Inf equal to it.
+    assert!(
+        bucket("0.001") <= bucket("0.25") && bucket("0.25") <= count,
+        "{text}"
+    );
+    assert_eq!(bucket("+Inf"), count, "{text}");
+    assert!(
+        bucket("0.25") >= 0.9 * count,
+        "loopback requests are fast: {text}"
+    );
     a.stop().await.expect("stops");
 }

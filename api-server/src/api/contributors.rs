@@ -1,0 +1,231 @@
+//! Contributors: register, list, get, switch challenge, deregister.
+
+use axum::Json;
+use axum::extract::rejection::{JsonRejection, PathRejection, QueryRejection};
+use axum::extract::{Path, Query, State};
+use axum::http::{HeaderMap, StatusCode};
+use serde::Deserialize;
+use serde_json::{Value, json};
+
+use super::{Paging, challenge_field};
+use crate::app::AppState;
+use crate::auth::{self, bearer};
+use crate::error::{ApiError, ApiResult};
+use crate::store::contributors::{self, Contributor};
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Register {
+    pub name: String,
+    pub display_name: Option<String>,
+    pub challenge: Option<String>,
+}
+
+/// Lower-case letters, digits and inner hyphens, 1 to 39 characters (a
+/// GitHub user name, and short enough for a Kubernetes namespace).
+pub fn validate_name(name: &str) -> Result<(), ApiError> {
+    let ok = (1..=39).contains(&name.len())
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+        && !name.starts_with('-')
+        && !name.ends_with('-')
+        && !name.contains("--");
+    if ok {
+        Ok(())
+    } else {
+        Err(ApiError::unprocessable(format!(
+            "name {name:?} is not valid: use 1 to 39 lower-case letters, digits and single inner hyphens"
+        )))
+    }
+}
+
+fn validate_display_name(d: &str) -> Result<(), ApiError> {
+    if d.trim().is_empty() || d.chars().count() > 100 || d.chars().any(char::is_control) {
+        return Err(ApiError::unprocessable(
+            "display_name must be 1 to 100 printable characters",
+        ));
+    }
+    Ok(())
+}
+
+/// `POST /api/v1/contributors` (admin): the API key is in this answer and nowhere else.
+pub async fn register(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    body: Result<Json<Register>, JsonRejection>,
+) -> ApiResult<(StatusCode, Json<Value>)> {
+    state.admin.check(&headers)?;
+    let Json(r) = body?;
+    validate_name(&r.name)?;
+    let display = r.display_name.clone().unwrap_or_else(|| r.name.clone());
+    validate_display_name(&display)?;
+    let challenge = r
+        .challenge
+        .as_deref()
+        .map(|c| challenge_field("challenge", c))
+        .transpose()?;
+    let id = uuid::Uuid::new_v4().simple().to_string();
+    let (key, salt, hash) = auth::new_api_key(&id)
+        .map_err(|e| ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()))?;
+    let created = contributors::insert(
+        &state.db,
+        &id,
+        &r.name,
+        &display,
+        challenge.map(|c| c.as_str()),
+        &salt,
+        &hash,
+    )
+    .await?;
+    let Some(contributor) = created else {
+        return Err(ApiError::conflict(format!(
+            "a contributor named {:?} already exists",
+            r.name
+        )));
+    };
+    Ok((
+        StatusCode::CREATED,
+        Json(json!({ "contributor": contributor, "api_key": key })),
+    ))
+}
+
+pub async fn list(
+    State(state): State<AppState>,
+    paging: Result<Query<Paging>, QueryRejection>,
+) -> ApiResult<Json<Value>> {
+    let Query(paging) = paging?;
+    let (limit, offset, page) = paging.resolve()?;
+    let (items, total) = contributors::list(&state.db, limit, offset).await?;
+    Ok(Json(
+        json!({ "page": page, "per_page": limit, "total": total, "contributors": items }),
+    ))
+}
+
+pub async fn get(
+    State(state): State<AppState>,
+    name: Result<Path<String>, PathRejection>,
+) -> ApiResult<Json<Contributor>> {
+    let Path(name) = name?;
+    let c = contributors::by_name(&state.db, &name).await?;
+    c.map(Json)
+        .ok_or_else(|| ApiError::not_found(format!("no contributor named {name:?}")))
+}
+
+/// The contributor a Bearer API key belongs to.
+async fn authenticate(state: &AppState, headers: &HeaderMap) -> ApiResult<Contributor> {
+    let unauthorized = || {
+        ApiError::new(
+            StatusCode::UNAUTHORIZED,
+            "this action needs Authorization: Bearer <your API key>",
+        )
+    };
+    let key = bearer(headers).ok_or_else(unauthorized)?;
+    let (id, secret) = auth::parse_api_key(key)
+        .ok_or_else(|| ApiError::new(StatusCode::UNAUTHORIZED, "the API key is malformed"))?;
+    let record = contributors::key_record(&state.db, id).await?;
+    match record {
+        Some(r) if !r.contributor.deregistered && auth::key_matches(&r.salt, &r.hash, secret) => {
+            Ok(r.contributor)
+        }
+        _ => Err(ApiError::new(
+            StatusCode::UNAUTHORIZED,
+            "the API key is not valid",
+        )),
+    }
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Switch {
+    pub challenge: String,
+}
+
+/// `PUT /api/v1/contributors/{name}/challenge` with the contributor's own key.
+pub async fn switch(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    name: Result<Path<String>, PathRejection>,
+    body: Result<Json<Switch>, JsonRejection>,
+) -> ApiResult<Json<Contributor>> {
+    let Path(name) = name?;
+    let me = authenticate(&state, &headers).await?;
+    if me.name != name {
+        return Err(ApiError::new(
+            StatusCode::FORBIDDEN,
+            "an API key can only switch its own contributor's challenge",
+        ));
+    }
+    let Json(s) = body?;
+    apply_switch(&state, me, &s.challenge, "challenge").await
+}
+
+#[derive(Debug, Deserialize)]
+pub struct LegacySwitch {
+    pub challenge_type: String,
+}
+
+/// `POST /api/v1/register-influencer`: the earlier platform's switch, unchanged.
+pub async fn register_influencer(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    body: Result<Json<LegacySwitch>, JsonRejection>,
+) -> ApiResult<Json<Contributor>> {
+    let me = authenticate(&state, &headers).await?;
+    let Json(s) = body?;
+    apply_switch(&state, me, &s.challenge_type, "challenge_type").await
+}
+
+async fn apply_switch(
+    state: &AppState,
+    me: Contributor,
+    challenge: &str,
+    field: &str,
+) -> ApiResult<Json<Contributor>> {
+    let c = challenge_field(field, challenge)?;
+    contributors::set_challenge(&state.db, &me.id, c.as_str()).await?;
+    Ok(Json(Contributor {
+        active_challenge: Some(c.as_str().to_owned()),
+        ..me
+    }))
+}
+
+/// `DELETE /api/v1/contributors/{name}` (admin): the key stops working; scores stay.
+pub async fn deregister(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    name: Result<Path<String>, PathRejection>,
+) -> ApiResult<StatusCode> {
+    state.admin.check(&headers)?;
+    let Path(name) = name?;
+    let c = contributors::by_name(&state.db, &name)
+        .await?
+        .ok_or_else(|| ApiError::not_found(format!("no contributor named {name:?}")))?;
+    contributors::deregister(&state.db, &c.id).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_follow_the_rules() {
+        for ok in ["ada", "a", "grace-hopper", "x1", &"a".repeat(39)] {
+            assert!(validate_name(ok).is_ok(), "{ok}");
+        }
+        for bad in [
+            "",
+            "Ada",
+            "-ada",
+            "ada-",
+            "a--b",
+            "a_b",
+            "a b",
+            "ada!",
+            &"a".repeat(40),
+        ] {
+            assert!(validate_name(bad).is_err(), "{bad}");
+        }
+    }
+}

@@ -1,0 +1,438 @@
+//! Runs: register (idempotent), start, end, score (admin or operator
+//! token only), and read (public).
+
+use axum::Json;
+use axum::body::Bytes;
+use axum::extract::rejection::{JsonRejection, PathRejection, QueryRejection};
+use axum::extract::{Path, Query, State};
+use axum::http::{HeaderMap, StatusCode};
+use chaos_domain::ChallengeProfile;
+use serde::Deserialize;
+use serde_json::{Value, json};
+
+use super::{Paging, challenge_field};
+use crate::app::AppState;
+use crate::db::now_ms;
+use crate::error::{ApiError, ApiResult};
+use crate::store::runs::{self, NewRun, Run, Selector, Source, State as RunState};
+use crate::store::{contributors, scores};
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CreateRun {
+    /// Chosen by the caller (e.g. the ChallengeRun's UID) so a retry is the same run.
+    pub id: Option<String>,
+    pub contributor: String,
+    pub challenge: String,
+    pub profile_version: Option<i64>,
+    pub target: String,
+    pub source: Option<Source>,
+    pub loadgen_selector: Option<Selector>,
+    pub anvil_selector: Option<Selector>,
+    pub loadgen_metrics_url: Option<String>,
+    pub anvil_metrics_url: Option<String>,
+}
+
+fn validate_id(id: &str) -> Result<(), ApiError> {
+    let ok = (1..=64).contains(&id.len())
+        && id
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"-_.".contains(&b));
+    if ok {
+        Ok(())
+    } else {
+        Err(ApiError::unprocessable(
+            "id must be 1 to 64 letters, digits, '-', '_' or '.'",
+        ))
+    }
+}
+
+fn validate_selector(field: &str, s: &Selector) -> Result<(), ApiError> {
+    if s.len() > 10 {
+        return Err(ApiError::unprocessable(format!(
+            "{field} has more than 10 labels"
+        )));
+    }
+    for (k, v) in s {
+        let name_ok = k
+            .chars()
+            .next()
+            .is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
+            && k.len() <= 64
+            && k.chars().all(|c| c.is_ascii_alphanumeric() || c == '_');
+        if !name_ok {
+            return Err(ApiError::unprocessable(format!(
+                "{field}: {k:?} is not a Prometheus label name"
+            )));
+        }
+        if v.len() > 256 {
+            return Err(ApiError::unprocessable(format!(
+                "{field}: the value of {k} is longer than 256 characters"
+            )));
+        }
+    }
+    Ok(())
+}
+
+fn validate_metrics_url(field: &str, u: &str) -> Result<(), ApiError> {
+    let ok = (u.starts_with("http://") || u.starts_with("https://"))
+        && u.len() <= 2048
+        && reqwest::Url::parse(u).is_ok();
+    if ok {
+        Ok(())
+    } else {
+        Err(ApiError::unprocessable(format!(
+            "{field} must be an http(s) URL"
+        )))
+    }
+}
+
+/// The JSON of a run, with its score and links.
+pub async fn run_json(state: &AppState, run: &Run) -> ApiResult<Value> {
+    let score = scores::for_run(&state.db, &run.id).await?;
+    let mut v = serde_json::to_value(run).unwrap_or(Value::Null);
+    if let Value::Object(m) = &mut v {
+        m.insert("window".into(), run.window());
+        m.insert(
+            "created_at".into(),
+            json!(crate::db::rfc3339(run.created_ms)),
+        );
+        m.insert(
+            "score".into(),
+            score
+                .map(|s| serde_json::to_value(s).unwrap_or(Value::Null))
+                .unwrap_or(Value::Null),
+        );
+        m.insert(
+            "links".into(),
+            json!({
+                "self": format!("{}/api/v1/runs/{}", state.public_url, run.id),
+                "page": format!("{}/runs/{}", state.public_url, run.id),
+                "leaderboard": format!("{}/leaderboard/{}", state.public_url, run.challenge),
+            }),
+        );
+    }
+    Ok(v)
+}
+
+/// `POST /api/v1/runs` (admin): the same id twice is one run.
+pub async fn create(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    body: Result<Json<CreateRun>, JsonRejection>,
+) -> ApiResult<(StatusCode, Json<Value>)> {
+    state.admin.check(&headers)?;
+    let Json(r) = body?;
+    let id =
+        r.id.clone()
+            .unwrap_or_else(|| uuid::Uuid::new_v4().to_string());
+    validate_id(&id)?;
+    let challenge = challenge_field("challenge", &r.challenge)?;
+    let profile_version = r
+        .profile_version
+        .unwrap_or(i64::from(ChallengeProfile::current(challenge).version));
+    if profile_version < 1 {
+        return Err(ApiError::unprocessable(
+            "profile_version must be at least 1",
+        ));
+    }
+    if r.target.trim().is_empty() || r.target.len() > 512 {
+        return Err(ApiError::unprocessable(
+            "target must be 1 to 512 characters",
+        ));
+    }
+    let source = r.source.unwrap_or(if state.scoring.has_prometheus() {
+        Source::Prometheus
+    } else {
+        Source::Builtin
+    });
+    let loadgen_selector = r.loadgen_selector.clone().unwrap_or_default();
+    let anvil_selector = r.anvil_selector.clone().unwrap_or_default();
+    validate_selector("loadgen_selector", &loadgen_selector)?;
+    validate_selector("anvil_selector", &anvil_selector)?;
+    match source {
+        Source::Prometheus if !state.scoring.has_prometheus() => {
+            return Err(ApiError::unprocessable(
+                "source prometheus: this server has no --prometheus-url; use source builtin",
+            ));
+        }
+        Source::Builtin => {
+            let (Some(l), Some(a)) = (&r.loadgen_metrics_url, &r.anvil_metrics_url) else {
+                return Err(ApiError::unprocessable(
+                    "source builtin needs loadgen_metrics_url and anvil_metrics_url",
+                ));
+            };
+            validate_metrics_url("loadgen_metrics_url", l)?;
+            validate_metrics_url("anvil_metrics_url", a)?;
+        }
+        Source::Prometheus => {}
+    }
+    let contributor = contributors::by_name(&state.db, &r.contributor)
+        .await?
+        .ok_or_else(|| {
+            ApiError::unprocessable(format!(
+                "contributor: no contributor named {:?}",
+                r.contributor
+            ))
+        })?;
+    if contributor.deregistered {
+        return Err(ApiError::conflict(format!(
+            "contributor {:?} is deregistered",
+            r.contributor
+        )));
+    }
+    let new = NewRun {
+        id: &id,
+        contributor_id: &contributor.id,
+        challenge: challenge.as_str(),
+        profile_version,
+        target: &r.target,
+        source,
+        loadgen_selector: &loadgen_selector,
+        anvil_selector: &anvil_selector,
+        loadgen_metrics_url: r.loadgen_metrics_url.as_deref(),
+        anvil_metrics_url: r.anvil_metrics_url.as_deref(),
+    };
+    let inserted = runs::insert(&state.db, &new).await?;
+    let run = runs::get(&state.db, &id)
+        .await?
+        .ok_or_else(|| ApiError::not_found("the run vanished"))?;
+    if !inserted && (run.contributor_id != contributor.id || run.challenge != challenge.as_str()) {
+        return Err(ApiError::conflict(format!(
+            "run {id:?} exists for another contributor or challenge"
+        )));
+    }
+    let status = if inserted {
+        StatusCode::CREATED
+    } else {
+        StatusCode::OK
+    };
+    Ok((status, Json(run_json(&state, &run).await?)))
+}
+
+pub async fn get(
+    State(state): State<AppState>,
+    id: Result<Path<String>, PathRejection>,
+) -> ApiResult<Json<Value>> {
+    let Path(id) = id?;
+    let run = runs::get(&state.db, &id)
+        .await?
+        .ok_or_else(|| ApiError::not_found(format!("no run {id:?}")))?;
+    Ok(Json(run_json(&state, &run).await?))
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ListRuns {
+    pub contributor: Option<String>,
+    pub challenge: Option<String>,
+    pub page: Option<i64>,
+    pub per_page: Option<i64>,
+}
+
+pub async fn list(
+    State(state): State<AppState>,
+    q: Result<Query<ListRuns>, QueryRejection>,
+) -> ApiResult<Json<Value>> {
+    let Query(q) = q?;
+    let (limit, offset, page) = Paging {
+        page: q.page,
+        per_page: q.per_page,
+    }
+    .resolve()?;
+    let challenge = q
+        .challenge
+        .as_deref()
+        .map(|c| challenge_field("challenge", c))
+        .transpose()?;
+    let contributor_id = match &q.contributor {
+        Some(name) => match contributors::by_name(&state.db, name).await? {
+            Some(c) => Some(c.id),
+            None => {
+                return Err(ApiError::not_found(format!(
+                    "no contributor named {name:?}"
+                )));
+            }
+        },
+        None => None,
+    };
+    let found = runs::list(
+        &state.db,
+        contributor_id.as_deref(),
+        challenge.map(|c| c.as_str()),
+        limit,
+        offset,
+    )
+    .await?;
+    let mut items = Vec::with_capacity(found.len());
+    for r in &found {
+        items.push(run_json(&state, r).await?);
+    }
+    Ok(Json(
+        json!({ "page": page, "per_page": limit, "runs": items }),
+    ))
+}
+
+/// `{"at": RFC 3339}` or an empty body (now).
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Edge {
+    at: Option<String>,
+}
+
+fn edge_time(body: &Bytes) -> ApiResult<i64> {
+    let edge: Edge = if body.iter().all(u8::is_ascii_whitespace) {
+        Edge::default()
+    } else {
+        serde_json::from_slice(body).map_err(|e| {
+            ApiError::bad_request(format!(
+                "the body must be {{\"at\": \"<RFC 3339>\"}} or empty: {e}"
+            ))
+        })?
+    };
+    match edge.at {
+        None => Ok(now_ms()),
+        Some(at) => at
+            .parse::<jiff::Timestamp>()
+            .map(|t| t.as_millisecond())
+            .map_err(|e| {
+                ApiError::unprocessable(format!("at: {at:?} is not an RFC 3339 time: {e}"))
+            }),
+    }
+}
+
+async fn load(state: &AppState, id: &str) -> ApiResult<Run> {
+    runs::get(&state.db, id)
+        .await?
+        .ok_or_else(|| ApiError::not_found(format!("no run {id:?}")))
+}
+
+/// `POST /api/v1/runs/{id}/start` (admin): the window opens.
+pub async fn start(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    id: Result<Path<String>, PathRejection>,
+    body: Bytes,
+) -> ApiResult<Json<Value>> {
+    state.admin.check(&headers)?;
+    let Path(id) = id?;
+    let at = edge_time(&body)?;
+    let run = load(&state, &id).await?;
+    if run.state == RunState::Running {
+        return Ok(Json(run_json(&state, &run).await?));
+    }
+    if !runs::transition(
+        &state.db,
+        &id,
+        &[RunState::Registered],
+        RunState::Running,
+        Some(at),
+        None,
+        None,
+    )
+    .await?
+    {
+        return Err(ApiError::conflict(format!(
+            "run {id:?} is {}; only a registered run can start",
+            run.state.as_str()
+        )));
+    }
+    if run.source == Source::Builtin
+        && let (Some(l), Some(a)) = (
+            run.loadgen_metrics_url.clone(),
+            run.anvil_metrics_url.clone(),
+        )
+    {
+        state.scoring.scraper.start(&id, l, a, Default::default());
+    }
+    Ok(Json(run_json(&state, &load(&state, &id).await?).await?))
+}
+
+/// `POST /api/v1/runs/{id}/end` (admin): the window closes.
+pub async fn end(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    id: Result<Path<String>, PathRejection>,
+    body: Bytes,
+) -> ApiResult<Json<Value>> {
+    state.admin.check(&headers)?;
+    let Path(id) = id?;
+    let at = edge_time(&body)?;
+    let run = load(&state, &id).await?;
+    if run.state != RunState::Running {
+        if run.window_end_ms.is_some() {
+            return Ok(Json(run_json(&state, &run).await?));
+        }
+        return Err(ApiError::conflict(format!(
+            "run {id:?} is {}; only a running run can end",
+            run.state.as_str()
+        )));
+    }
+    if run.window_start_ms.is_some_and(|s| at <= s) {
+        return Err(ApiError::unprocessable(
+            "at: the window must end after it starts",
+        ));
+    }
+    if let Some(samples) = state.scoring.scraper.stop(&id).await {
+        let text = serde_json::to_string(&samples).unwrap_or_default();
+        runs::save_samples(&state.db, &id, &text).await?;
+    }
+    runs::transition(
+        &state.db,
+        &id,
+        &[RunState::Running],
+        RunState::Ended,
+        None,
+        Some(at),
+        None,
+    )
+    .await?;
+    Ok(Json(run_json(&state, &load(&state, &id).await?).await?))
+}
+
+/// `POST /api/v1/runs/{id}/score` (admin): queue the run for scoring.
+/// Scoring again a scored run recomputes it (after a rules fix, say).
+pub async fn score(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    id: Result<Path<String>, PathRejection>,
+) -> ApiResult<(StatusCode, Json<Value>)> {
+    state.admin.check(&headers)?;
+    let Path(id) = id?;
+    let run = load(&state, &id).await?;
+    if run.state == RunState::Scoring {
+        return Ok((StatusCode::ACCEPTED, Json(run_json(&state, &run).await?)));
+    }
+    let from = [
+        RunState::Ended,
+        RunState::Scored,
+        RunState::NoData,
+        RunState::Failed,
+    ];
+    let settle = match run.source {
+        Source::Prometheus => state.scoring.settle.as_millis() as i64,
+        Source::Builtin => 0,
+    };
+    let due = run.window_end_ms.map(|e| e + settle).unwrap_or_else(now_ms);
+    if !runs::transition(
+        &state.db,
+        &id,
+        &from,
+        RunState::Scoring,
+        None,
+        None,
+        Some(due),
+    )
+    .await?
+    {
+        return Err(ApiError::conflict(format!(
+            "run {id:?} is {}; end it before scoring",
+            run.state.as_str()
+        )));
+    }
+    state.scoring.wake();
+    Ok((
+        StatusCode::ACCEPTED,
+        Json(run_json(&state, &load(&state, &id).await?).await?),
+    ))
+}

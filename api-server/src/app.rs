@@ -1,0 +1,295 @@
+//! The application: shared state, the router, and serving.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Instant;
+
+use axum::Router;
+use axum::extract::{DefaultBodyLimit, MatchedPath, Request, State};
+use axum::http::StatusCode;
+use axum::middleware::{Next, from_fn_with_state};
+use axum::response::{IntoResponse, Redirect, Response};
+use axum::routing::{get, post, put};
+use prometheus_client::encoding::EncodeLabelSet;
+use prometheus_client::metrics::counter::Counter;
+use prometheus_client::metrics::family::Family;
+use prometheus_client::metrics::gauge::Gauge;
+use prometheus_client::metrics::histogram::Histogram;
+use prometheus_client::registry::{Registry, Unit};
+use serde_json::json;
+use tokio::net::TcpListener;
+use tokio_util::sync::CancellationToken;
+
+use crate::auth::AdminToken;
+use crate::config::Config;
+use crate::db::{self, Backend, Db};
+use crate::error::ApiError;
+use crate::scoring::Scoring;
+use crate::scoring::prometheus::PrometheusSource;
+use crate::store::scores;
+use crate::{api, openapi, ui};
+
+#[derive(Debug, Clone)]
+pub struct AppState {
+    pub db: Db,
+    pub backend: Backend,
+    pub admin: AdminToken,
+    pub scoring: Arc<Scoring>,
+    pub public_url: String,
+    pub http: Arc<HttpMetrics>,
+}
+
+#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct RequestLabels {
+    pub method: String,
+    pub route: String,
+    pub status: u16,
+}
+
+#[derive(Debug)]
+pub struct HttpMetrics {
+    requests: Family<RequestLabels, Counter>,
+    durations: Family<RequestLabels, Histogram, fn() -> Histogram>,
+}
+
+fn latency_histogram() -> Histogram {
+    Histogram::new([
+        0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5,
+    ])
+}
+
+impl HttpMetrics {
+    fn new() -> HttpMetrics {
+        HttpMetrics {
+            requests: Family::default(),
+            durations: Family::new_with_constructor(latency_histogram),
+        }
+    }
+}
+
+async fn track(State(m): State<Arc<HttpMetrics>>, request: Request, next: Next) -> Response {
+    let started = Instant::now();
+    // Matched route templates only, so unknown paths cannot grow the label set.
+    let route = request
+        .extensions()
+        .get::<MatchedPath>()
+        .map(|p| p.as_str().to_owned())
+        .unwrap_or_else(|| "other".into());
+    let method = request.method().as_str().to_owned();
+    let response = next.run(request).await;
+    let labels = RequestLabels {
+        method,
+        route,
+        status: response.status().as_u16(),
+    };
+    m.requests.get_or_create(&labels).inc();
+    m.durations
+        .get_or_create(&labels)
+        .observe(started.elapsed().as_secs_f64());
+    response
+}
+
+/// Largest request body accepted anywhere.
+pub const MAX_BODY: usize = 64 * 1024;
+
+pub fn router(state: AppState) -> Router {
+    Router::new()
+        .route(
+            "/",
+            get(|| async { Redirect::to("/leaderboard/robust-service") }),
+        )
+        .route("/leaderboard/{challenge}", get(ui::leaderboard))
+        .route("/runs/{id}", get(ui::run))
+        .route("/contributors/{name}", get(ui::contributor))
+        .route(
+            "/api/v1/contributors",
+            post(api::contributors::register).get(api::contributors::list),
+        )
+        .route(
+            "/api/v1/contributors/{name}",
+            get(api::contributors::get).delete(api::contributors::deregister),
+        )
+        .route(
+            "/api/v1/contributors/{name}/challenge",
+            put(api::contributors::switch),
+        )
+        .route(
+            "/api/v1/register-influencer",
+            post(api::contributors::register_influencer),
+        )
+        .route("/api/v1/runs", post(api::runs::create).get(api::runs::list))
+        .route("/api/v1/runs/{id}", get(api::runs::get))
+        .route("/api/v1/runs/{id}/start", post(api::runs::start))
+        .route("/api/v1/runs/{id}/end", post(api::runs::end))
+        .route("/api/v1/runs/{id}/score", post(api::runs::score))
+        .route(
+            "/api/v1/leaderboard/{challenge}",
+            get(api::leaderboard::get),
+        )
+        .route("/api/openapi.json", get(openapi::document))
+        .route(
+            "/healthz",
+            get(|| async { axum::Json(json!({ "status": "ok" })) }),
+        )
+        .route("/readyz", get(readyz))
+        .route("/metrics", get(metrics))
+        .fallback(not_found)
+        .layer(from_fn_with_state(state.http.clone(), track))
+        .layer(DefaultBodyLimit::max(MAX_BODY))
+        .with_state(state)
+}
+
+async fn not_found(request: Request) -> ApiError {
+    ApiError::not_found(format!(
+        "no route for {} {}",
+        request.method(),
+        request.uri().path()
+    ))
+}
+
+async fn readyz(State(state): State<AppState>) -> Response {
+    match sqlx::query("SELECT 1").execute(&state.db).await {
+        Ok(_) => axum::Json(json!({ "status": "ready" })).into_response(),
+        Err(e) => (
+            StatusCode::SERVICE_UNAVAILABLE,
+            axum::Json(json!({ "status": "database unreachable", "error": e.to_string() })),
+        )
+            .into_response(),
+    }
+}
+
+#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct ScoreLabels {
+    contributor: String,
+    challenge: String,
+}
+
+#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct StateLabels {
+    state: String,
+}
+
+/// HTTP metrics, the best score of every contributor in every challenge
+/// (for Grafana), and runs by state.
+async fn metrics(State(state): State<AppState>) -> Result<Response, ApiError> {
+    let mut registry = Registry::default();
+    registry.register(
+        "chaos_api_http_requests",
+        "HTTP requests answered",
+        state.http.requests.clone(),
+    );
+    registry.register_with_unit(
+        "chaos_api_http_request_duration",
+        "HTTP request latency",
+        Unit::Seconds,
+        state.http.durations.clone(),
+    );
+    let best = Family::<ScoreLabels, Gauge<f64, std::sync::atomic::AtomicU64>>::default();
+    for (challenge, contributor, score) in scores::best_all(&state.db).await? {
+        best.get_or_create(&ScoreLabels {
+            contributor,
+            challenge,
+        })
+        .set(score);
+    }
+    registry.register(
+        "chaos_best_score",
+        "Best score of each contributor in each challenge",
+        best,
+    );
+    let by_state = Family::<StateLabels, Gauge>::default();
+    for (s, n) in crate::store::runs::count_by_state(&state.db).await? {
+        by_state.get_or_create(&StateLabels { state: s }).set(n);
+    }
+    registry.register("chaos_runs", "Runs by state", by_state);
+    let mut text = String::new();
+    prometheus_client::encoding::text::encode(&mut text, &registry).map_err(|_| {
+        ApiError::new(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "metrics could not be encoded",
+        )
+    })?;
+    Ok((
+        [(
+            "content-type",
+            "application/openmetrics-text; version=1.0.0; charset=utf-8",
+        )],
+        text,
+    )
+        .into_response())
+}
+
+/// A running server, for embedding and tests.
+#[derive(Debug)]
+pub struct Running {
+    pub addr: SocketAddr,
+    pub state: AppState,
+    shutdown: CancellationToken,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl Running {
+    pub fn base_url(&self) -> String {
+        format!("http://127.0.0.1:{}", self.addr.port())
+    }
+
+    pub async fn stop(self) {
+        self.shutdown.cancel();
+        let _ = self.task.await;
+    }
+}
+
+/// Opens the database, starts scoring and serves on `listener`.
+pub async fn start(config: &Config, listener: TcpListener) -> anyhow::Result<Running> {
+    let addr = listener.local_addr()?;
+    let (db, backend) = db::connect(&config.database).await?;
+    let prometheus = config
+        .prometheus_url
+        .as_deref()
+        .map(PrometheusSource::new)
+        .transpose()?;
+    let scoring = Arc::new(Scoring::new(
+        db.clone(),
+        prometheus,
+        config.scrape_interval,
+        config.scoring_settle,
+        config.scoring_max_backoff,
+    ));
+    scoring.resume().await?;
+    let admin_token = config.resolve_admin_token()?;
+    if admin_token.is_none() {
+        tracing::warn!("no admin token configured: registering contributors and runs is disabled");
+    }
+    let state = AppState {
+        db,
+        backend,
+        admin: AdminToken::new(admin_token.as_deref()),
+        scoring: scoring.clone(),
+        public_url: config
+            .public_url
+            .clone()
+            .unwrap_or_else(|| format!("http://127.0.0.1:{}", addr.port()))
+            .trim_end_matches('/')
+            .to_owned(),
+        http: Arc::new(HttpMetrics::new()),
+    };
+    let shutdown = CancellationToken::new();
+    let worker = tokio::spawn(scoring.work(shutdown.clone()));
+    let app = router(state.clone());
+    let stop = shutdown.clone();
+    let task = tokio::spawn(async move {
+        if let Err(e) = axum::serve(listener, app)
+            .with_graceful_shutdown(stop.cancelled_owned())
+            .await
+        {
+            tracing::error!(error = %e, "server failed");
+        }
+        let _ = worker.await;
+    });
+    Ok(Running {
+        addr,
+        state,
+        shutdown,
+        task,
+    })
+}

@@ -1,0 +1,114 @@
+//! chaos-api's configuration: one struct, from flags and environment.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use clap::Parser;
+
+/// chaos-api: contributors, runs, scoring from Prometheus, and the leaderboard.
+#[derive(Debug, Clone, Parser)]
+#[command(name = "chaos-api", version, about, long_about = None, after_help = EXAMPLES)]
+pub struct Config {
+    /// Address of the API and the leaderboard.
+    #[arg(long, env = "CHAOS_API_LISTEN", default_value = "0.0.0.0:8081")]
+    pub listen: SocketAddr,
+
+    /// Database: a SQLite file path (created if missing), `sqlite://PATH`,
+    /// or a `postgres://` URL.
+    #[arg(long, env = "DATABASE_URL", default_value = "chaos.db")]
+    pub database: String,
+
+    /// Token for admin and operator actions (register contributors, runs, scoring).
+    #[arg(long, env = "CHAOS_ADMIN_TOKEN", hide_env_values = true)]
+    pub admin_token: Option<String>,
+
+    /// File holding the admin token.
+    #[arg(long, env = "CHAOS_ADMIN_TOKEN_FILE", conflicts_with = "admin_token")]
+    pub admin_token_file: Option<PathBuf>,
+
+    /// Prometheus base URL for scoring (runs registered with source `prometheus`).
+    #[arg(long, env = "PROMETHEUS_URL")]
+    pub prometheus_url: Option<String>,
+
+    /// Wait this long after a run's window ends before querying Prometheus,
+    /// so its last scrapes have landed.
+    #[arg(long, env = "CHAOS_SCORING_SETTLE", value_parser = humantime::parse_duration, default_value = "10s")]
+    pub scoring_settle: Duration,
+
+    /// Longest wait between two scoring attempts while Prometheus is unreachable.
+    #[arg(long, env = "CHAOS_SCORING_MAX_BACKOFF", value_parser = humantime::parse_duration, default_value = "5m")]
+    pub scoring_max_backoff: Duration,
+
+    /// Interval of the built-in scraper (runs registered with source `builtin`).
+    #[arg(long, env = "CHAOS_SCRAPE_INTERVAL", value_parser = humantime::parse_duration, default_value = "1s")]
+    pub scrape_interval: Duration,
+
+    /// Public base URL of this server, for links in run status (default: http://<listen>).
+    #[arg(long, env = "CHAOS_PUBLIC_URL")]
+    pub public_url: Option<String>,
+
+    /// Log as JSON.
+    #[arg(long, env = "CHAOS_LOG_JSON")]
+    pub log_json: bool,
+}
+
+const EXAMPLES: &str = "\
+Examples:
+  chaos-api --admin-token \"$(openssl rand -hex 16)\"                 # SQLite in ./chaos.db
+  chaos-api --database postgres://chaos@db/chaos --prometheus-url http://prometheus:9090
+  CHAOS_ADMIN_TOKEN_FILE=/run/secrets/admin chaos-api --database /data/chaos.db";
+
+impl Config {
+    pub fn defaults() -> Config {
+        Config {
+            listen: SocketAddr::from(([0, 0, 0, 0], 8081)),
+            database: "chaos.db".into(),
+            admin_token: None,
+            admin_token_file: None,
+            prometheus_url: None,
+            scoring_settle: Duration::from_secs(10),
+            scoring_max_backoff: Duration::from_secs(300),
+            scrape_interval: Duration::from_secs(1),
+            public_url: None,
+            log_json: false,
+        }
+    }
+
+    pub fn resolve_admin_token(&self) -> anyhow::Result<Option<String>> {
+        let token = match (&self.admin_token, &self.admin_token_file) {
+            (Some(t), _) => Some(t.trim().to_owned()),
+            (None, Some(p)) => Some(
+                std::fs::read_to_string(p)
+                    .map_err(|e| {
+                        anyhow::anyhow!("cannot read admin token file {}: {e}", p.display())
+                    })?
+                    .trim()
+                    .to_owned(),
+            ),
+            (None, None) => None,
+        };
+        match token {
+            Some(t) if t.len() < 16 => {
+                anyhow::bail!("the admin token must be at least 16 characters")
+            }
+            other => Ok(other),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn defaults_match_an_empty_command_line() {
+        let parsed = Config::try_parse_from(["chaos-api"]).expect("parses");
+        let d = Config::defaults();
+        assert_eq!(
+            (parsed.listen, parsed.database.as_str()),
+            (d.listen, d.database.as_str())
+        );
+        assert_eq!(parsed.scoring_settle, d.scoring_settle);
+    }
+}

@@ -1,0 +1,113 @@
+//! The database: SQLite or PostgreSQL behind sqlx's `Any` driver, with
+//! the embedded migrations applied at start. SQL is written once, with
+//! `$N` placeholders, which both databases accept.
+
+use std::time::Duration;
+
+use sqlx::any::{AnyPoolOptions, install_default_drivers};
+use sqlx::{AnyPool, Executor};
+
+pub type Db = AnyPool;
+
+/// Which database a URL names.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+/// Turns `--database` into a URL: a bare path is a SQLite file.
+pub fn database_url(database: &str) -> (String, Backend) {
+    if database.starts_with("postgres://") || database.starts_with("postgresql://") {
+        (database.to_owned(), Backend::Postgres)
+    } else if database.starts_with("sqlite:") {
+        let url = if database.contains('?') {
+            database.to_owned()
+        } else {
+            format!("{database}?mode=rwc")
+        };
+        (url, Backend::Sqlite)
+    } else {
+        (format!("sqlite://{database}?mode=rwc"), Backend::Sqlite)
+    }
+}
+
+/// Connects, configures and migrates.
+pub async fn connect(database: &str) -> anyhow::Result<(Db, Backend)> {
+    install_default_drivers();
+    let (url, backend) = database_url(database);
+    let options = AnyPoolOptions::new()
+        .max_connections(if backend == Backend::Sqlite { 8 } else { 16 })
+        .acquire_timeout(Duration::from_secs(10))
+        .after_connect(move |conn, _| {
+            Box::pin(async move {
+                if backend == Backend::Sqlite {
+                    // WAL lets readers and the writer proceed together; the
+                    // busy timeout queues writers instead of failing them.
+                    conn.execute("PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA busy_timeout = 10000; PRAGMA foreign_keys = ON;")
+                        .await?;
+                }
+                Ok(())
+            })
+        });
+    let pool = options
+        .connect(&url)
+        .await
+        .map_err(|e| anyhow::anyhow!("cannot open the database {}: {e}", redact(database)))?;
+    sqlx::migrate!("./migrations")
+        .run(&pool)
+        .await
+        .map_err(|e| anyhow::anyhow!("database migrations failed: {e}"))?;
+    Ok((pool, backend))
+}
+
+/// A database URL without its password, for messages.
+pub fn redact(database: &str) -> String {
+    match (database.find("://"), database.rfind('@')) {
+        (Some(scheme), Some(at)) if at > scheme => {
+            let creds = &database[scheme + 3..at];
+            let user = creds.split(':').next().unwrap_or_default();
+            format!("{}{user}:***{}", &database[..scheme + 3], &database[at..])
+        }
+        _ => database.to_owned(),
+    }
+}
+
+/// Milliseconds since the Unix epoch.
+pub fn now_ms() -> i64 {
+    jiff::Timestamp::now().as_millisecond()
+}
+
+/// RFC 3339 with milliseconds, for JSON.
+pub fn rfc3339(ms: i64) -> String {
+    jiff::Timestamp::from_millisecond(ms)
+        .map(|t| t.strftime("%Y-%m-%dT%H:%M:%S%.3fZ").to_string())
+        .unwrap_or_default()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn paths_are_sqlite_and_urls_keep_their_backend() {
+        assert_eq!(
+            database_url("chaos.db"),
+            ("sqlite://chaos.db?mode=rwc".into(), Backend::Sqlite)
+        );
+        assert_eq!(database_url("postgres://u@h/db").1, Backend::Postgres);
+        assert_eq!(
+            database_url("sqlite://x.db?mode=ro").0,
+            "sqlite://x.db?mode=ro"
+        );
+    }
+
+    #[test]
+    fn passwords_are_redacted() {
+        assert_eq!(
+            redact("postgres://chaos:s3cret@db:5432/chaos"),
+            "postgres://chaos:***@db:5432/chaos"
+        );
+        assert_eq!(redact("chaos.db"), "chaos.db");
+    }
+}

@@ -1,0 +1,321 @@
+//! Runs: a contributor's challenge window, from registration to score.
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+use sqlx::any::AnyRow;
+use sqlx::{AssertSqlSafe, Row};
+
+use crate::db::{Db, now_ms, rfc3339};
+
+/// Where a run's measurements come from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Source {
+    /// PromQL over the window, from the Prometheus the server is configured with.
+    Prometheus,
+    /// The server's own scraper, reading the run's metrics URLs during the window.
+    Builtin,
+}
+
+impl Source {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Source::Prometheus => "prometheus",
+            Source::Builtin => "builtin",
+        }
+    }
+
+    fn parse(s: &str) -> Source {
+        if s == "builtin" {
+            Source::Builtin
+        } else {
+            Source::Prometheus
+        }
+    }
+}
+
+/// The states of a run. Scoring retries stay in `scoring`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum State {
+    Registered,
+    Running,
+    Ended,
+    Scoring,
+    Scored,
+    NoData,
+    Failed,
+}
+
+impl State {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            State::Registered => "registered",
+            State::Running => "running",
+            State::Ended => "ended",
+            State::Scoring => "scoring",
+            State::Scored => "scored",
+            State::NoData => "no_data",
+            State::Failed => "failed",
+        }
+    }
+
+    pub fn parse(s: &str) -> State {
+        match s {
+            "running" => State::Running,
+            "ended" => State::Ended,
+            "scoring" => State::Scoring,
+            "scored" => State::Scored,
+            "no_data" => State::NoData,
+            "failed" => State::Failed,
+            _ => State::Registered,
+        }
+    }
+}
+
+/// Label matchers that select a run's series in Prometheus.
+pub type Selector = BTreeMap<String, String>;
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Run {
+    pub id: String,
+    pub contributor: String,
+    #[serde(skip)]
+    pub contributor_id: String,
+    pub challenge: String,
+    pub profile_version: i64,
+    pub target: String,
+    pub source: Source,
+    pub loadgen_selector: Selector,
+    pub anvil_selector: Selector,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub loadgen_metrics_url: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub anvil_metrics_url: Option<String>,
+    pub state: State,
+    #[serde(skip)]
+    pub window_start_ms: Option<i64>,
+    #[serde(skip)]
+    pub window_end_ms: Option<i64>,
+    pub attempts: i64,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub last_error: Option<String>,
+    #[serde(skip)]
+    pub created_ms: i64,
+}
+
+/// What creating a run needs.
+#[derive(Debug, Clone)]
+pub struct NewRun<'a> {
+    pub id: &'a str,
+    pub contributor_id: &'a str,
+    pub challenge: &'a str,
+    pub profile_version: i64,
+    pub target: &'a str,
+    pub source: Source,
+    pub loadgen_selector: &'a Selector,
+    pub anvil_selector: &'a Selector,
+    pub loadgen_metrics_url: Option<&'a str>,
+    pub anvil_metrics_url: Option<&'a str>,
+}
+
+const SELECT: &str = "SELECT r.id, c.name AS contributor, r.contributor_id, r.challenge, r.profile_version, r.target,
+        r.source, r.loadgen_selector, r.anvil_selector, r.loadgen_metrics_url, r.anvil_metrics_url, r.state,
+        r.window_start, r.window_end, r.attempts, r.last_error, r.created_at
+    FROM runs r JOIN contributors c ON c.id = r.contributor_id";
+
+fn from_row(row: &AnyRow) -> Result<Run, sqlx::Error> {
+    let selector = |col: &str| -> Result<Selector, sqlx::Error> {
+        let text: String = row.try_get(col)?;
+        Ok(serde_json::from_str(&text).unwrap_or_default())
+    };
+    Ok(Run {
+        id: row.try_get("id")?,
+        contributor: row.try_get("contributor")?,
+        contributor_id: row.try_get("contributor_id")?,
+        challenge: row.try_get("challenge")?,
+        profile_version: row.try_get("profile_version")?,
+        target: row.try_get("target")?,
+        source: Source::parse(&row.try_get::<String, _>("source")?),
+        loadgen_selector: selector("loadgen_selector")?,
+        anvil_selector: selector("anvil_selector")?,
+        loadgen_metrics_url: row.try_get("loadgen_metrics_url")?,
+        anvil_metrics_url: row.try_get("anvil_metrics_url")?,
+        state: State::parse(&row.try_get::<String, _>("state")?),
+        window_start_ms: row.try_get("window_start")?,
+        window_end_ms: row.try_get("window_end")?,
+        attempts: row.try_get("attempts")?,
+        last_error: row.try_get("last_error")?,
+        created_ms: row.try_get("created_at")?,
+    })
+}
+
+impl Run {
+    pub fn window(&self) -> serde_json::Value {
+        serde_json::json!({
+            "start": self.window_start_ms.map(rfc3339),
+            "end": self.window_end_ms.map(rfc3339),
+        })
+    }
+}
+
+/// Inserts the run; `Ok(false)` when the id exists already.
+pub async fn insert(db: &Db, r: &NewRun<'_>) -> Result<bool, sqlx::Error> {
+    let now = now_ms();
+    let result = sqlx::query(
+        "INSERT INTO runs (id, contributor_id, challenge, profile_version, target, source, loadgen_selector,
+            anvil_selector, loadgen_metrics_url, anvil_metrics_url, state, attempts, created_at, updated_at)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, 'registered', 0, $11, $11) ON CONFLICT (id) DO NOTHING",
+    )
+    .bind(r.id)
+    .bind(r.contributor_id)
+    .bind(r.challenge)
+    .bind(r.profile_version)
+    .bind(r.target)
+    .bind(r.source.as_str())
+    .bind(serde_json::to_string(r.loadgen_selector).unwrap_or_default())
+    .bind(serde_json::to_string(r.anvil_selector).unwrap_or_default())
+    .bind(r.loadgen_metrics_url)
+    .bind(r.anvil_metrics_url)
+    .bind(now)
+    .execute(db)
+    .await?;
+    Ok(result.rows_affected() == 1)
+}
+
+pub async fn get(db: &Db, id: &str) -> Result<Option<Run>, sqlx::Error> {
+    let row = sqlx::query(AssertSqlSafe(format!("{SELECT} WHERE r.id = $1")))
+        .bind(id)
+        .fetch_optional(db)
+        .await?;
+    row.as_ref().map(from_row).transpose()
+}
+
+pub async fn list(
+    db: &Db,
+    contributor_id: Option<&str>,
+    challenge: Option<&str>,
+    limit: i64,
+    offset: i64,
+) -> Result<Vec<Run>, sqlx::Error> {
+    let rows = sqlx::query(AssertSqlSafe(format!(
+        "{SELECT} WHERE ($1 IS NULL OR r.contributor_id = $1) AND ($2 IS NULL OR r.challenge = $2)
+         ORDER BY r.created_at DESC, r.id LIMIT $3 OFFSET $4"
+    )))
+    .bind(contributor_id)
+    .bind(challenge)
+    .bind(limit)
+    .bind(offset)
+    .fetch_all(db)
+    .await?;
+    rows.iter().map(from_row).collect()
+}
+
+/// Moves a run from one of `from` to `to`, setting the window edge given.
+/// Returns false when the run was in none of `from`.
+pub async fn transition(
+    db: &Db,
+    id: &str,
+    from: &[State],
+    to: State,
+    window_start: Option<i64>,
+    window_end: Option<i64>,
+    next_attempt_at: Option<i64>,
+) -> Result<bool, sqlx::Error> {
+    let allowed: Vec<String> = from.iter().map(|s| format!("'{}'", s.as_str())).collect();
+    let result = sqlx::query(AssertSqlSafe(format!(
+        "UPDATE runs SET state = $1, window_start = COALESCE($2, window_start), window_end = COALESCE($3, window_end),
+            next_attempt_at = $4, attempts = CASE WHEN $1 = 'scoring' THEN 0 ELSE attempts END,
+            last_error = CASE WHEN $1 = 'scoring' THEN NULL ELSE last_error END, updated_at = $5
+         WHERE id = $6 AND state IN ({})",
+        allowed.join(", ")
+    )))
+    .bind(to.as_str())
+    .bind(window_start)
+    .bind(window_end)
+    .bind(next_attempt_at)
+    .bind(now_ms())
+    .bind(id)
+    .execute(db)
+    .await?;
+    Ok(result.rows_affected() == 1)
+}
+
+/// Runs waiting to be scored whose time has come.
+pub async fn due_for_scoring(db: &Db, now: i64, limit: i64) -> Result<Vec<Run>, sqlx::Error> {
+    let rows = sqlx::query(AssertSqlSafe(format!(
+        "{SELECT} WHERE r.state = 'scoring' AND (r.next_attempt_at IS NULL OR r.next_attempt_at <= $1)
+         ORDER BY r.next_attempt_at LIMIT $2"
+    )))
+    .bind(now)
+    .bind(limit)
+    .fetch_all(db)
+    .await?;
+    rows.iter().map(from_row).collect()
+}
+
+/// Records a failed scoring attempt and when to try again.
+pub async fn retry_later(
+    db: &Db,
+    id: &str,
+    error: &str,
+    next_attempt_at: i64,
+) -> Result<(), sqlx::Error> {
+    sqlx::query("UPDATE runs SET attempts = attempts + 1, last_error = $1, next_attempt_at = $2, updated_at = $3 WHERE id = $4 AND state = 'scoring'")
+        .bind(error)
+        .bind(next_attempt_at)
+        .bind(now_ms())
+        .bind(id)
+        .execute(db)
+        .await?;
+    Ok(())
+}
+
+/// Gives up on a run that cannot be scored.
+pub async fn fail(db: &Db, id: &str, error: &str) -> Result<(), sqlx::Error> {
+    sqlx::query("UPDATE runs SET state = 'failed', last_error = $1, next_attempt_at = NULL, updated_at = $2 WHERE id = $3")
+        .bind(error)
+        .bind(now_ms())
+        .bind(id)
+        .execute(db)
+        .await?;
+    Ok(())
+}
+
+/// Runs whose built-in scraping must go on (after a restart too).
+pub async fn running_builtin(db: &Db) -> Result<Vec<Run>, sqlx::Error> {
+    let rows = sqlx::query(AssertSqlSafe(format!(
+        "{SELECT} WHERE r.state = 'running' AND r.source = 'builtin'"
+    )))
+    .fetch_all(db)
+    .await?;
+    rows.iter().map(from_row).collect()
+}
+
+pub async fn save_samples(db: &Db, id: &str, samples: &str) -> Result<(), sqlx::Error> {
+    sqlx::query("INSERT INTO run_samples (run_id, samples) VALUES ($1, $2) ON CONFLICT (run_id) DO UPDATE SET samples = $2")
+        .bind(id)
+        .bind(samples)
+        .execute(db)
+        .await?;
+    Ok(())
+}
+
+pub async fn load_samples(db: &Db, id: &str) -> Result<Option<String>, sqlx::Error> {
+    let row = sqlx::query("SELECT samples FROM run_samples WHERE run_id = $1")
+        .bind(id)
+        .fetch_optional(db)
+        .await?;
+    row.map(|r| r.try_get("samples")).transpose()
+}
+
+/// Runs by state, for `/metrics`.
+pub async fn count_by_state(db: &Db) -> Result<Vec<(String, i64)>, sqlx::Error> {
+    let rows = sqlx::query("SELECT state, COUNT(*) AS n FROM runs GROUP BY state")
+        .fetch_all(db)
+        .await?;
+    rows.iter()
+        .map(|r| Ok((r.try_get("state")?, r.try_get("n")?)))
+        .collect()
+}

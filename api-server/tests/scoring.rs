@@ -1,0 +1,387 @@
+//! Scoring real runs: url-anvil and loadgen in this process, scored by
+//! the built-in scraper and by a real Prometheus (Debian's `prometheus`,
+//! started here on loopback), and the two compared.
+
+mod support;
+
+use std::net::SocketAddr;
+use std::process::{Child, Command, Stdio};
+use std::sync::Arc;
+use std::sync::atomic::AtomicBool;
+use std::time::{Duration, Instant};
+
+use chaos_domain::CapacityProfile;
+use loadgen::schedule::RatePlan;
+use loadgen::target::{RequestTemplate, Target};
+use loadgen::{ExecOptions, Job, Load, RunSpec};
+use reqwest::StatusCode;
+use serde_json::{Value, json};
+use support::*;
+
+async fn anvil() -> url_anvil::RunningAnvil {
+    let mut c = url_anvil::Config::defaults();
+    c.listen = SocketAddr::from(([127, 0, 0, 1], 0));
+    c.capacity = CapacityProfile::STANDARD_V1;
+    url_anvil::spawn(c).await.expect("url-anvil starts")
+}
+
+/// Steps of 100 and 300 req/s against url-anvil's `/api/test`, with live metrics.
+async fn load(
+    anvil: &url_anvil::RunningAnvil,
+    metrics: SocketAddr,
+    step: Duration,
+) -> loadgen::RunReport {
+    let target = Target::parse(&format!("{}/api/test", anvil.base_url())).expect("url");
+    let body = json!({"urls": [format!("{}/corpus/1", anvil.base_url())]}).to_string();
+    let plan = RatePlan::parse(&format!(
+        "{}ms:100,{}ms:300",
+        step.as_millis(),
+        step.as_millis()
+    ))
+    .expect("stages");
+    let job = Job {
+        spec: RunSpec {
+            addr: anvil.addr,
+            requests: vec![RequestTemplate::new(
+                "POST",
+                &target,
+                &[],
+                Some(body.as_bytes()),
+            )],
+            load: Load::Open {
+                plan,
+                connections: 16,
+                max_connections: 64,
+            },
+            threads: 1,
+            timeout: Duration::from_secs(2),
+        },
+        target_url: target.url.clone(),
+        method: "POST".into(),
+        profile: None,
+    };
+    let opts = ExecOptions {
+        metrics_addr: Some(metrics),
+        metrics_wait: Duration::from_secs(1),
+        metrics_linger: Duration::from_millis(1_500),
+        progress: false,
+        stop: Arc::new(AtomicBool::new(false)),
+    };
+    loadgen::execute(job, opts).await.expect("load runs")
+}
+
+fn f(v: &Value) -> f64 {
+    v.as_f64().unwrap_or_else(|| panic!("not a number: {v}"))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_builtin_scraper_scores_a_real_run() {
+    let anvil = anvil().await;
+    let metrics = SocketAddr::from(([127, 0, 0, 1], free_port()));
+    let s = server(&config(&sqlite_db())).await;
+    let c = Client::new(s.base_url());
+    c.register("ada").await;
+    for (id, challenge) in [
+        ("rs", "robust-service"),
+        ("gd", "graceful-degradation"),
+        ("lu", "longest-upkeep"),
+    ] {
+        let r = c
+            .admin_post(
+                "/api/v1/runs",
+                json!({"id": id, "contributor": "ada", "challenge": challenge, "target": anvil.base_url(), "source": "builtin",
+                       "loadgen_metrics_url": format!("http://{metrics}/metrics"),
+                       "anvil_metrics_url": format!("{}/metrics", anvil.base_url())}),
+            )
+            .await;
+        assert_eq!(r.status, StatusCode::CREATED, "{}", r.text);
+        c.admin_post(&format!("/api/v1/runs/{id}/start"), json!({}))
+            .await;
+    }
+    let report = load(&anvil, metrics, Duration::from_secs(3)).await;
+    for id in ["rs", "gd", "lu"] {
+        c.admin_post(&format!("/api/v1/runs/{id}/end"), json!({}))
+            .await;
+        assert_eq!(
+            c.admin_post(&format!("/api/v1/runs/{id}/score"), json!({}))
+                .await
+                .status,
+            StatusCode::ACCEPTED
+        );
+    }
+    let rs = c
+        .wait_for_run(
+            "rs",
+            &["scored", "no_data", "failed"],
+            Duration::from_secs(10),
+        )
+        .await;
+    assert_eq!(rs["state"], "scored", "{rs}");
+    let score = &rs["score"];
+    // The 300 req/s step is well inside url-anvil's capacity: it meets the SLO.
+    assert!((270.0..=330.0).contains(&f(&score["stat1"])), "{score}");
+    assert!(f(&score["stat2"]) < 250.0, "{score}");
+    assert_eq!(f(&score["stat3"]), 0.0, "{score}");
+    assert_eq!(score["evidence"]["source"], "builtin");
+    assert!(
+        score["evidence"]["samples"]["load"]
+            .as_array()
+            .expect("samples")
+            .len()
+            >= 10
+    );
+
+    let gd = c
+        .wait_for_run(
+            "gd",
+            &["scored", "no_data", "failed"],
+            Duration::from_secs(10),
+        )
+        .await;
+    let served = f(&gd["score"]["stat1"]);
+    assert!(
+        (served - report.requests.success as f64).abs() <= 2.0,
+        "served {served} vs loadgen {}",
+        report.requests.success
+    );
+    assert_eq!(f(&gd["score"]["stat2"]), 100.0, "{}", gd["score"]);
+    assert_eq!(f(&gd["score"]["stat3"]), 0.0);
+
+    let lu = c
+        .wait_for_run(
+            "lu",
+            &["scored", "no_data", "failed"],
+            Duration::from_secs(10),
+        )
+        .await;
+    assert!(f(&lu["score"]["stat1"]) >= 5.0, "{}", lu["score"]);
+    assert_eq!(f(&lu["score"]["stat2"]), 0.0);
+
+    let board = c.get("/api/v1/leaderboard/robust-service").await;
+    assert_eq!(board.body["entries"][0]["contributor"], "ada");
+    assert_eq!(board.body["entries"][0]["run_id"], "rs");
+    s.stop().await;
+    anvil.stop().await.expect("stops");
+}
+
+/// A Prometheus of its own, scraping loadgen and url-anvil every second.
+struct Prometheus {
+    child: Child,
+    dir: std::path::PathBuf,
+    url: String,
+}
+
+impl Prometheus {
+    fn start(loadgen: SocketAddr, anvil: SocketAddr) -> Option<Prometheus> {
+        let bin = which("prometheus")?;
+        let dir =
+            std::env::temp_dir().join(format!("chaos-prom-{}", uuid::Uuid::new_v4().simple()));
+        std::fs::create_dir_all(&dir).ok()?;
+        let config = format!(
+            "global:\n  scrape_interval: 1s\n  scrape_timeout: 900ms\nscrape_configs:\n  \
+             - job_name: loadgen\n    static_configs: [{{targets: ['{loadgen}']}}]\n  \
+             - job_name: url-anvil\n    static_configs: [{{targets: ['{anvil}']}}]\n"
+        );
+        std::fs::write(dir.join("prometheus.yml"), config).ok()?;
+        let port = free_port();
+        let child = Command::new(bin)
+            .arg(format!(
+                "--config.file={}",
+                dir.join("prometheus.yml").display()
+            ))
+            .arg(format!(
+                "--storage.tsdb.path={}",
+                dir.join("data").display()
+            ))
+            .arg(format!("--web.listen-address=127.0.0.1:{port}"))
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .ok()?;
+        Some(Prometheus {
+            child,
+            dir,
+            url: format!("http://127.0.0.1:{port}"),
+        })
+    }
+}
+
+impl Drop for Prometheus {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
+
+fn which(name: &str) -> Option<std::path::PathBuf> {
+    std::env::var_os("PATH").and_then(|p| {
+        std::env::split_paths(&p)
+            .map(|d| d.join(name))
+            .find(|p| p.is_file())
+    })
+}
+
+/// Waits until Prometheus has scraped both targets once: a new
+/// Prometheus hands targets to its scrapers only after a few seconds.
+async fn wait_scraping(url: &str) {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while Instant::now() < deadline {
+        if let Ok(r) = reqwest::get(format!("{url}/api/v1/query?query=up")).await
+            && let Ok(v) = r.json::<Value>().await
+            && v["data"]["result"].as_array().is_some_and(|a| a.len() == 2)
+        {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    panic!("Prometheus at {url} did not start scraping");
+}
+
+/// Tolerance: counters over the whole window must agree exactly (both
+/// edges are flat). Step edges can move by up to one scrape interval
+/// between the sources (the scraper samples when it scrapes, Prometheus
+/// on its step grid), so the robust-service rate may differ by 10 %.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn prometheus_and_the_builtin_scraper_agree() {
+    let anvil = anvil().await;
+    let metrics = SocketAddr::from(([127, 0, 0, 1], free_port()));
+    let Some(prom) = Prometheus::start(metrics, anvil.addr) else {
+        skip("prometheus (Debian's prometheus package)");
+        return;
+    };
+    wait_scraping(&prom.url).await;
+    let mut cfg = config(&sqlite_db());
+    cfg.prometheus_url = Some(prom.url.clone());
+    cfg.scoring_settle = Duration::from_secs(3);
+    let s = server(&cfg).await;
+    let c = Client::new(s.base_url());
+    c.register("ada").await;
+    let mut ids = Vec::new();
+    for challenge in ["robust-service", "graceful-degradation"] {
+        for source in ["builtin", "prometheus"] {
+            let id = format!("{challenge}-{source}");
+            let r = c
+                .admin_post(
+                    "/api/v1/runs",
+                    json!({"id": id, "contributor": "ada", "challenge": challenge, "target": anvil.base_url(), "source": source,
+                           "loadgen_metrics_url": format!("http://{metrics}/metrics"),
+                           "anvil_metrics_url": format!("{}/metrics", anvil.base_url()),
+                           "loadgen_selector": {"job": "loadgen"}, "anvil_selector": {"job": "url-anvil"}}),
+                )
+                .await;
+            assert_eq!(r.status, StatusCode::CREATED, "{}", r.text);
+            ids.push(id);
+        }
+    }
+    // The window opens before the load (loadgen first serves zeroed
+    // counters for 2 s) and closes after it (counters flat again), so
+    // neither source's sampling instants change what it counts.
+    for id in &ids {
+        c.admin_post(&format!("/api/v1/runs/{id}/start"), json!({}))
+            .await;
+    }
+    let load = tokio::spawn({
+        let a = AnvilRef {
+            base: anvil.base_url(),
+            addr: anvil.addr,
+        };
+        async move { a.load(metrics).await }
+    });
+    // 2 s wait + 10 s of load + 2.5 s of flat counters (loadgen lingers 5 s).
+    tokio::time::sleep(Duration::from_millis(14_500)).await;
+    for id in &ids {
+        c.admin_post(&format!("/api/v1/runs/{id}/end"), json!({}))
+            .await;
+        c.admin_post(&format!("/api/v1/runs/{id}/score"), json!({}))
+            .await;
+    }
+    load.await.expect("load ran");
+    let mut scores = std::collections::HashMap::new();
+    for id in &ids {
+        let run = c
+            .wait_for_run(
+                id,
+                &["scored", "no_data", "failed"],
+                Duration::from_secs(30),
+            )
+            .await;
+        assert_eq!(run["state"], "scored", "{id}: {run}");
+        scores.insert(id.clone(), run["score"].clone());
+    }
+    let (b, p) = (
+        &scores["robust-service-builtin"],
+        &scores["robust-service-prometheus"],
+    );
+    assert!(
+        (f(&b["stat1"]) - f(&p["stat1"])).abs() <= 0.1 * f(&b["stat1"]).max(f(&p["stat1"])),
+        "builtin {} {} {}, prometheus {} {} {}",
+        b["stat1"],
+        b["stat2"],
+        b["stat3"],
+        p["stat1"],
+        p["stat2"],
+        p["stat3"]
+    );
+    assert_eq!((f(&b["stat3"]), f(&p["stat3"])), (0.0, 0.0));
+    assert!(
+        p["evidence"]["detail"]["queries"]["responses"]
+            .as_str()
+            .expect("promql")
+            .contains(r#"job="loadgen""#)
+    );
+    let (b, p) = (
+        &scores["graceful-degradation-builtin"],
+        &scores["graceful-degradation-prometheus"],
+    );
+    let (sb, sp) = (f(&b["stat1"]), f(&p["stat1"]));
+    assert_eq!(
+        sb, sp,
+        "served: builtin {sb}, prometheus {sp}\n{}",
+        p["evidence"]["samples"]["anvil"]
+    );
+    assert_eq!((f(&b["stat2"]), f(&p["stat2"])), (100.0, 100.0));
+    s.stop().await;
+    anvil.stop().await.expect("stops");
+}
+
+/// What the spawned load task needs of url-anvil.
+struct AnvilRef {
+    base: String,
+    addr: SocketAddr,
+}
+
+impl AnvilRef {
+    async fn load(&self, metrics: SocketAddr) -> loadgen::RunReport {
+        let target = Target::parse(&format!("{}/api/test", self.base)).expect("url");
+        let body = json!({"urls": [format!("{}/corpus/1", self.base)]}).to_string();
+        let job = Job {
+            spec: RunSpec {
+                addr: self.addr,
+                requests: vec![RequestTemplate::new(
+                    "POST",
+                    &target,
+                    &[],
+                    Some(body.as_bytes()),
+                )],
+                load: Load::Open {
+                    plan: RatePlan::parse("5s:100,5s:300").expect("stages"),
+                    connections: 16,
+                    max_connections: 64,
+                },
+                threads: 1,
+                timeout: Duration::from_secs(2),
+            },
+            target_url: target.url.clone(),
+            method: "POST".into(),
+            profile: None,
+        };
+        let opts = ExecOptions {
+            metrics_addr: Some(metrics),
+            metrics_wait: Duration::from_secs(2),
+            metrics_linger: Duration::from_secs(5),
+            ..ExecOptions::default()
+        };
+        loadgen::execute(job, opts).await.expect("load runs")
+    }
+}
