@@ -1,11 +1,377 @@
-//! Server-rendered pages (placeholder until the templates land).
-use axum::response::Html;
-pub async fn leaderboard() -> Html<&'static str> {
-    Html("")
+//! Server-rendered pages: the leaderboard (a tab per challenge, all three
+//! statistics, a score-over-time chart), a run with its evidence, and a
+//! contributor. No JavaScript framework; one small script refreshes the board.
+
+use askama::Template;
+use axum::extract::rejection::{PathRejection, QueryRejection};
+use axum::extract::{Path, Query, State};
+use axum::http::StatusCode;
+use axum::response::{Html, IntoResponse, Response};
+use chaos_domain::Challenge;
+use chaos_domain::scoring::{RULES_VERSION, statistic_names};
+
+use crate::api::Paging;
+use crate::app::AppState;
+use crate::db::rfc3339;
+use crate::store::runs::Run;
+use crate::store::{contributors, runs, scores};
+
+/// Renders a template, or a plain 500 page if rendering fails.
+fn render<T: Template>(status: StatusCode, page: &T) -> Response {
+    match page.render() {
+        Ok(html) => (status, Html(html)).into_response(),
+        Err(e) => {
+            tracing::error!(error = %e, "template failed");
+            (StatusCode::INTERNAL_SERVER_ERROR, Html("<h1>500</h1><p>The page could not be rendered.</p>".to_owned()))
+                .into_response()
+        }
+    }
 }
-pub async fn run() -> Html<&'static str> {
-    Html("")
+
+#[derive(Template)]
+#[template(path = "error.html")]
+struct ErrorPage {
+    status: String,
+    message: String,
 }
-pub async fn contributor() -> Html<&'static str> {
-    Html("")
+
+fn error_page(status: StatusCode, message: impl Into<String>) -> Response {
+    render(status, &ErrorPage { status: status.to_string(), message: message.into() })
+}
+
+fn db_error(e: sqlx::Error) -> Response {
+    tracing::error!(error = %e, "database error");
+    error_page(StatusCode::INTERNAL_SERVER_ERROR, "The database failed; try again shortly.")
+}
+
+/// A statistic as shown: whole numbers without decimals, others with two.
+pub fn number(v: Option<f64>) -> String {
+    match v {
+        Some(v) if v.is_finite() && v.fract() == 0.0 && v.abs() < 1e15 => format!("{}", v as i64),
+        Some(v) if v.is_finite() => format!("{v:.2}"),
+        _ => "–".to_owned(),
+    }
+}
+
+fn short_time(rfc: &str) -> String {
+    rfc.get(..16).map(|s| s.replace('T', " ")).unwrap_or_default()
+}
+
+struct Tab {
+    slug: &'static str,
+    title: &'static str,
+    active: bool,
+}
+
+struct Row {
+    rank: i64,
+    contributor: String,
+    display_name: String,
+    deregistered: bool,
+    stat1: String,
+    stat2: String,
+    stat3: String,
+    score: String,
+    run_id: String,
+    scored_at: String,
+}
+
+#[derive(Template)]
+#[template(path = "leaderboard.html")]
+struct LeaderboardPage {
+    tabs: Vec<Tab>,
+    challenge_title: &'static str,
+    stat1_name: &'static str,
+    stat2_name: &'static str,
+    stat3_name: &'static str,
+    rows: Vec<Row>,
+    chart: String,
+    total: i64,
+    page: i64,
+    pages: i64,
+    prev: Option<i64>,
+    next: Option<i64>,
+    rules_version: u32,
+    refreshed_at: String,
+}
+
+pub async fn leaderboard(
+    State(state): State<AppState>,
+    challenge: Result<Path<String>, PathRejection>,
+    paging: Result<Query<Paging>, QueryRejection>,
+) -> Response {
+    let Ok(Path(slug)) = challenge else { return error_page(StatusCode::BAD_REQUEST, "Bad challenge in the address.") };
+    let Ok(challenge) = slug.parse::<Challenge>() else {
+        return error_page(StatusCode::NOT_FOUND, format!("There is no {slug:?} challenge."));
+    };
+    let Ok(Query(paging)) = paging else { return error_page(StatusCode::BAD_REQUEST, "Bad page number.") };
+    let Ok((limit, offset, page)) = paging.resolve() else { return error_page(StatusCode::BAD_REQUEST, "Bad page number.") };
+    let (entries, total) = match scores::leaderboard(&state.db, challenge, limit, offset).await {
+        Ok(v) => v,
+        Err(e) => return db_error(e),
+    };
+    let top: Vec<String> = entries.iter().take(5).map(|e| e.contributor.clone()).collect();
+    let history = match scores::history(&state.db, challenge, &top).await {
+        Ok(h) => h,
+        Err(e) => return db_error(e),
+    };
+    let names = statistic_names(challenge);
+    let pages = ((total + limit - 1) / limit).max(1);
+    let page_view = LeaderboardPage {
+        tabs: Challenge::ALL.iter().map(|c| Tab { slug: c.as_str(), title: c.title(), active: *c == challenge }).collect(),
+        challenge_title: challenge.title(),
+        stat1_name: names[0],
+        stat2_name: names[1],
+        stat3_name: names[2],
+        rows: entries
+            .iter()
+            .map(|e| Row {
+                rank: e.rank,
+                contributor: e.contributor.clone(),
+                display_name: e.display_name.clone(),
+                deregistered: e.deregistered,
+                stat1: number(e.stat1),
+                stat2: number(e.stat2),
+                stat3: number(e.stat3),
+                score: number(Some(e.score)),
+                run_id: e.run_id.clone(),
+                scored_at: short_time(&e.scored_at),
+            })
+            .collect(),
+        chart: chart(&top, &history),
+        total,
+        page,
+        pages,
+        prev: (page > 1).then_some(page - 1),
+        next: (page < pages).then_some(page + 1),
+        rules_version: RULES_VERSION,
+        refreshed_at: short_time(&rfc3339(crate::db::now_ms())),
+    };
+    render(StatusCode::OK, &page_view)
+}
+
+const COLORS: [&str; 5] = ["#c2410c", "#1d4ed8", "#15803d", "#7e22ce", "#a16207"];
+
+fn escape(s: &str) -> String {
+    s.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;").replace('"', "&quot;")
+}
+
+/// An SVG line chart of score over time, one line per contributor.
+pub fn chart(order: &[String], points: &[(String, i64, f64)]) -> String {
+    const W: f64 = 640.0;
+    const H: f64 = 220.0;
+    const PAD: f64 = 36.0;
+    if points.is_empty() {
+        return String::new();
+    }
+    let (t0, t1) = points.iter().fold((i64::MAX, i64::MIN), |(a, b), p| (a.min(p.1), b.max(p.1)));
+    let max = points.iter().map(|p| p.2).fold(0.0f64, f64::max).max(1.0);
+    let x = |t: i64| PAD + (W - 2.0 * PAD) * if t1 > t0 { (t - t0) as f64 / (t1 - t0) as f64 } else { 0.5 };
+    let y = |v: f64| H - PAD - (H - 2.0 * PAD) * (v / max);
+    let mut svg = format!(
+        r##"<svg id="score-chart" viewBox="0 0 {W} {H}" width="100%" style="max-width:44rem" role="img" aria-label="Score over time">
+<line x1="{PAD}" y1="{}" x2="{}" y2="{}" stroke="#dde2ea"/><text x="4" y="{}">{}</text><text x="4" y="{}">0</text>"##,
+        H - PAD,
+        W - PAD,
+        H - PAD,
+        PAD + 4.0,
+        number(Some(max)),
+        H - PAD
+    );
+    let hhmm = |t: i64| short_time(&rfc3339(t)).get(11..).unwrap_or_default().to_owned();
+    svg.push_str(&format!(
+        r#"<text x="{PAD}" y="{}">{}</text><text x="{}" y="{}" text-anchor="end">{}</text>"#,
+        H - PAD + 14.0,
+        hhmm(t0),
+        W - PAD,
+        H - PAD + 14.0,
+        hhmm(t1)
+    ));
+    for (i, name) in order.iter().enumerate() {
+        let color = COLORS[i % COLORS.len()];
+        let mine: Vec<(f64, f64)> = points.iter().filter(|p| &p.0 == name).map(|p| (x(p.1), y(p.2))).collect();
+        if mine.is_empty() {
+            continue;
+        }
+        let line: Vec<String> = mine.iter().map(|(a, b)| format!("{a:.1},{b:.1}")).collect();
+        svg.push_str(&format!(
+            r#"<polyline class="series" data-contributor="{}" fill="none" stroke="{color}" stroke-width="2" points="{}"/>"#,
+            escape(name),
+            line.join(" ")
+        ));
+        for (a, b) in &mine {
+            svg.push_str(&format!(r#"<circle cx="{a:.1}" cy="{b:.1}" r="3" fill="{color}"/>"#));
+        }
+        svg.push_str(&format!(
+            r#"<text x="{}" y="{}" style="fill:{color}">{}</text>"#,
+            PAD + 110.0 * i as f64,
+            H - 8.0,
+            escape(name)
+        ));
+    }
+    svg.push_str("</svg>");
+    svg
+}
+
+struct ScoreView {
+    outcome: String,
+    reason: Option<String>,
+    rules_version: i64,
+    scored_at: String,
+    rows: Vec<(&'static str, String)>,
+    score: String,
+    queries: Vec<(String, String)>,
+    sample_counts: String,
+    evidence: String,
+}
+
+#[derive(Template)]
+#[template(path = "run.html")]
+struct RunPage {
+    id: String,
+    contributor: String,
+    challenge: String,
+    challenge_title: &'static str,
+    profile_version: i64,
+    state: &'static str,
+    target: String,
+    window: String,
+    source: &'static str,
+    last_error: Option<String>,
+    score: Option<ScoreView>,
+}
+
+pub async fn run(State(state): State<AppState>, id: Result<Path<String>, PathRejection>) -> Response {
+    let Ok(Path(id)) = id else { return error_page(StatusCode::BAD_REQUEST, "Bad run id.") };
+    let run: Run = match runs::get(&state.db, &id).await {
+        Ok(Some(r)) => r,
+        Ok(None) => return error_page(StatusCode::NOT_FOUND, format!("There is no run {id:?}.")),
+        Err(e) => return db_error(e),
+    };
+    let score = match scores::for_run(&state.db, &id).await {
+        Ok(s) => s,
+        Err(e) => return db_error(e),
+    };
+    let challenge = run.challenge.parse::<Challenge>().unwrap_or(Challenge::RobustService);
+    let names = statistic_names(challenge);
+    let score = score.map(|s| {
+        let queries = s.evidence["detail"]["queries"]
+            .as_object()
+            .map(|q| q.iter().map(|(k, v)| (k.clone(), v.as_str().unwrap_or_default().to_owned())).collect())
+            .unwrap_or_default();
+        let count = |k: &str| s.evidence["samples"][k].as_array().map(Vec::len).unwrap_or(0);
+        ScoreView {
+            outcome: s.outcome.clone(),
+            reason: s.reason.clone(),
+            rules_version: s.rules_version,
+            scored_at: short_time(&s.scored_at),
+            rows: vec![(names[0], number(s.stat1)), (names[1], number(s.stat2)), (names[2], number(s.stat3))],
+            score: number(s.score),
+            queries,
+            sample_counts: format!(
+                "{} load generator samples and {} url-anvil samples, window step {} s",
+                count("load"),
+                count("anvil"),
+                s.evidence["window"]["step_s"]
+            ),
+            evidence: serde_json::to_string_pretty(&s.evidence).unwrap_or_default(),
+        }
+    });
+    let window = match (run.window_start_ms, run.window_end_ms) {
+        (Some(a), Some(b)) => format!("{} → {} ({:.1} s)", rfc3339(a), rfc3339(b), (b - a) as f64 / 1000.0),
+        (Some(a), None) => format!("{} → (running)", rfc3339(a)),
+        _ => "not started".to_owned(),
+    };
+    let page = RunPage {
+        id: run.id.clone(),
+        contributor: run.contributor.clone(),
+        challenge: run.challenge.clone(),
+        challenge_title: challenge.title(),
+        profile_version: run.profile_version,
+        state: run.state.as_str(),
+        target: run.target.clone(),
+        window,
+        source: run.source.as_str(),
+        last_error: run.last_error.clone(),
+        score,
+    };
+    render(StatusCode::OK, &page)
+}
+
+struct RunRow {
+    id: String,
+    challenge: String,
+    state: &'static str,
+    score: String,
+    started: String,
+}
+
+#[derive(Template)]
+#[template(path = "contributor.html")]
+struct ContributorPage {
+    name: String,
+    display_name: String,
+    active_challenge: String,
+    created_at: String,
+    deregistered: bool,
+    runs: Vec<RunRow>,
+}
+
+pub async fn contributor(State(state): State<AppState>, name: Result<Path<String>, PathRejection>) -> Response {
+    let Ok(Path(name)) = name else { return error_page(StatusCode::BAD_REQUEST, "Bad contributor name.") };
+    let c = match contributors::by_name(&state.db, &name).await {
+        Ok(Some(c)) => c,
+        Ok(None) => return error_page(StatusCode::NOT_FOUND, format!("There is no contributor {name:?}.")),
+        Err(e) => return db_error(e),
+    };
+    let found = match runs::list(&state.db, Some(&c.id), None, 100, 0).await {
+        Ok(r) => r,
+        Err(e) => return db_error(e),
+    };
+    let mut rows = Vec::with_capacity(found.len());
+    for r in found {
+        let score = match scores::for_run(&state.db, &r.id).await {
+            Ok(s) => s.and_then(|s| s.score),
+            Err(e) => return db_error(e),
+        };
+        rows.push(RunRow {
+            id: r.id.clone(),
+            challenge: r.challenge.clone(),
+            state: r.state.as_str(),
+            score: number(score),
+            started: r.window_start_ms.map(|t| short_time(&rfc3339(t))).unwrap_or_else(|| "–".into()),
+        });
+    }
+    let page = ContributorPage {
+        name: c.name.clone(),
+        display_name: c.display_name.clone(),
+        active_challenge: c.active_challenge.clone().unwrap_or_else(|| "none".into()),
+        created_at: short_time(&c.created_at),
+        deregistered: c.deregistered,
+        runs: rows,
+    };
+    render(StatusCode::OK, &page)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn numbers_are_shown_plainly() {
+        assert_eq!(number(Some(640.0)), "640");
+        assert_eq!(number(Some(97.456)), "97.46");
+        assert_eq!(number(None), "–");
+        assert_eq!(number(Some(f64::NAN)), "–");
+    }
+
+    #[test]
+    fn the_chart_escapes_names_and_draws_a_line_each() {
+        let order = vec!["ada".to_owned(), "<b>".to_owned()];
+        let points = vec![("ada".into(), 0, 10.0), ("ada".into(), 1000, 20.0), ("<b>".into(), 500, 5.0)];
+        let svg = chart(&order, &points);
+        assert_eq!(svg.matches("<polyline").count(), 2);
+        assert!(svg.contains("&lt;b&gt;") && !svg.contains("<b>"));
+        assert!(chart(&order, &[]).is_empty());
+    }
 }

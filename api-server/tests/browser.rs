@@ -1,0 +1,151 @@
+//! The leaderboard in a real headless Chromium (Debian's chromium and
+//! chromium-driver): every tab shows all three statistics, and the run
+//! and contributor pages are reachable from it.
+
+mod support;
+
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use chaos_domain::Challenge;
+use chaos_domain::scoring::{Outcome, Statistics};
+use fantoccini::{Client as Browser, ClientBuilder, Locator};
+use serde_json::json;
+use support::*;
+
+struct Driver(Child);
+
+impl Drop for Driver {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn chromedriver() -> Option<(Driver, u16)> {
+    let found = ["/usr/bin/chromedriver", "/usr/bin/chromium"].iter().all(|p| std::path::Path::new(p).exists());
+    if !found {
+        return None;
+    }
+    let port = free_port();
+    let child = Command::new("/usr/bin/chromedriver")
+        .args([format!("--port={port}"), "--allowed-ips=127.0.0.1".into()])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .ok()?;
+    Some((Driver(child), port))
+}
+
+async fn browser(port: u16, profile: &std::path::Path) -> Browser {
+    let mut caps = serde_json::Map::new();
+    caps.insert(
+        "goog:chromeOptions".into(),
+        json!({
+            "binary": "/usr/bin/chromium",
+            "args": ["--headless", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
+                     "--disable-background-networking", "--disable-component-update", "--disable-sync",
+                     "--no-first-run", "--window-size=1200,900", format!("--user-data-dir={}", profile.display())],
+        }),
+    );
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        let attempt = ClientBuilder::rustls()
+            .expect("rustls")
+            .capabilities(caps.clone())
+            .connect(&format!("http://127.0.0.1:{port}"))
+            .await;
+        match attempt {
+            Ok(b) => return b,
+            Err(e) if Instant::now() > deadline => panic!("chromedriver did not start a browser: {e}"),
+            Err(_) => tokio::time::sleep(Duration::from_millis(200)).await,
+        }
+    }
+}
+
+async fn score(s: &chaos_api::Running, c: &Client, id: &str, who: &str, challenge: Challenge, st: [f64; 3], score: f64) {
+    let r = c
+        .admin_post(
+            "/api/v1/runs",
+            json!({"id": id, "contributor": who, "challenge": challenge.as_str(), "target": "http://app", "source": "builtin",
+                   "loadgen_metrics_url": "http://127.0.0.1:9/m", "anvil_metrics_url": "http://127.0.0.1:9/m"}),
+        )
+        .await;
+    assert_eq!(r.status, reqwest::StatusCode::CREATED, "{}", r.text);
+    let run = chaos_api::store::runs::get(&s.state.db, id).await.expect("db").expect("run");
+    let outcome = Outcome::Scored(Statistics { stat1: Some(st[0]), stat2: Some(st[1]), stat3: Some(st[2]), score });
+    let evidence = json!({"window": {"step_s": 1}, "samples": {"load": [], "anvil": []},
+                          "detail": {"queries": {"responses": "sum(loadgen_requests_total{job=\"loadgen\"})"}}});
+    chaos_api::store::scores::record(&s.state.db, id, &run.contributor_id, challenge, &outcome, &evidence).await.expect("stored");
+}
+
+async fn texts(b: &Browser, css: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    for e in b.find_all(Locator::Css(css)).await.expect("find") {
+        out.push(e.text().await.expect("text"));
+    }
+    out
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_leaderboard_shows_all_three_statistics_in_every_tab() {
+    let Some((_driver, port)) = chromedriver() else {
+        skip("chromium and chromium-driver (Debian packages)");
+        return;
+    };
+    let s = server(&config(&sqlite_db())).await;
+    let c = Client::new(s.base_url());
+    for who in ["ada", "grace", "linus"] {
+        c.register(who).await;
+    }
+    score(&s, &c, "rs-ada", "ada", Challenge::RobustService, [960.0, 212.5, 0.4], 960.0).await;
+    score(&s, &c, "rs-grace", "grace", Challenge::RobustService, [640.0, 98.25, 0.1], 640.0).await;
+    score(&s, &c, "gd-linus", "linus", Challenge::GracefulDegradation, [48_000.0, 91.5, 3.0], 43_920.0).await;
+    score(&s, &c, "lu-grace", "grace", Challenge::LongestUpkeep, [312.0, 4.5, 180_000.0], 312.0).await;
+
+    let profile = std::env::temp_dir().join(format!("chaos-chrome-{}", uuid::Uuid::new_v4().simple()));
+    let b = browser(port, &profile).await;
+    b.goto(&format!("{}/", s.base_url())).await.expect("open");
+    assert!(b.current_url().await.expect("url").path().ends_with("/leaderboard/robust-service"));
+    assert_eq!(texts(&b, "table#leaderboard tbody tr td:nth-child(2)").await, ["ada", "grace"]);
+    assert_eq!(texts(&b, "tr[data-contributor=ada] td.stat1").await, ["960"]);
+    assert_eq!(texts(&b, "tr[data-contributor=ada] td.stat2").await, ["212.50"]);
+    assert_eq!(texts(&b, "tr[data-contributor=ada] td.stat3").await, ["0.40"]);
+    assert_eq!(texts(&b, "tr[data-contributor=grace] td.score").await, ["640"]);
+    let headers = texts(&b, "table#leaderboard thead th").await.join("|");
+    assert!(headers.contains("max sustained RPS") && headers.contains("p95 latency") && headers.contains("error rate"), "{headers}");
+    assert_eq!(b.find_all(Locator::Css("#score-chart polyline")).await.expect("chart").len(), 2);
+    if let Ok(dir) = std::env::var("CHAOS_SCREENSHOT_DIR") {
+        let png = b.screenshot().await.expect("screenshot");
+        std::fs::write(format!("{dir}/leaderboard.png"), png).expect("write screenshot");
+    }
+
+    b.find(Locator::LinkText("Graceful Degradation")).await.expect("tab").click().await.expect("click");
+    assert!(b.current_url().await.expect("url").path().ends_with("/leaderboard/graceful-degradation"));
+    assert_eq!(texts(&b, "tr[data-contributor=linus] td.stat1").await, ["48000"]);
+    assert_eq!(texts(&b, "tr[data-contributor=linus] td.stat2").await, ["91.50"]);
+    assert_eq!(texts(&b, "tr[data-contributor=linus] td.stat3").await, ["3"]);
+    assert_eq!(texts(&b, "tr[data-contributor=linus] td.score").await, ["43920"]);
+
+    b.find(Locator::LinkText("Longest Upkeep")).await.expect("tab").click().await.expect("click");
+    assert_eq!(texts(&b, "tr[data-contributor=grace] td.stat1").await, ["312"]);
+    assert_eq!(texts(&b, "tr[data-contributor=grace] td.stat2").await, ["4.50"]);
+    assert_eq!(texts(&b, "tr[data-contributor=grace] td.stat3").await, ["180000"]);
+
+    // The run page shows the statistics and the evidence.
+    b.find(Locator::Css("tr[data-contributor=grace] td:last-child a")).await.expect("run link").click().await.expect("click");
+    assert!(b.current_url().await.expect("url").path().ends_with("/runs/lu-grace"));
+    let stats = texts(&b, "table#statistics tbody td").await.join("|");
+    assert!(stats.contains("longest continuous uptime (s)|312") && stats.contains("mean time to recovery (s)|4.50"), "{stats}");
+    let page = b.source().await.expect("source");
+    assert!(page.contains("sum(loadgen_requests_total{job=&quot;loadgen&quot;})") || page.contains("sum(loadgen_requests_total{job=\"loadgen\"})"));
+
+    b.find(Locator::LinkText("grace")).await.expect("contributor link").click().await.expect("click");
+    assert_eq!(texts(&b, "table#runs tbody tr").await.len(), 2);
+
+    b.goto(&format!("{}/leaderboard/fastest", s.base_url())).await.expect("open");
+    assert!(b.source().await.expect("source").contains("There is no"));
+    b.close().await.expect("close");
+    let _ = std::fs::remove_dir_all(&profile);
+    s.stop().await;
+}
