@@ -22,7 +22,10 @@ fn render<T: Template>(status: StatusCode, page: &T) -> Response {
         Ok(html) => (status, Html(html)).into_response(),
         Err(e) => {
             tracing::error!(error = %e, "template failed");
-            (StatusCode::INTERNAL_SERVER_ERROR, Html("<h1>500</h1><p>The page could not be rendered.</p>".to_owned()))
+            (
+                StatusCode::INTERNAL_SERVER_ERROR,
+                Html("<h1>500</h1><p>The page could not be rendered.</p>".to_owned()),
+            )
                 .into_response()
         }
     }
@@ -36,12 +39,21 @@ struct ErrorPage {
 }
 
 fn error_page(status: StatusCode, message: impl Into<String>) -> Response {
-    render(status, &ErrorPage { status: status.to_string(), message: message.into() })
+    render(
+        status,
+        &ErrorPage {
+            status: status.to_string(),
+            message: message.into(),
+        },
+    )
 }
 
 fn db_error(e: sqlx::Error) -> Response {
     tracing::error!(error = %e, "database error");
-    error_page(StatusCode::INTERNAL_SERVER_ERROR, "The database failed; try again shortly.")
+    error_page(
+        StatusCode::INTERNAL_SERVER_ERROR,
+        "The database failed; try again shortly.",
+    )
 }
 
 /// A statistic as shown: whole numbers without decimals, others with two.
@@ -54,7 +66,9 @@ pub fn number(v: Option<f64>) -> String {
 }
 
 fn short_time(rfc: &str) -> String {
-    rfc.get(..16).map(|s| s.replace('T', " ")).unwrap_or_default()
+    rfc.get(..16)
+        .map(|s| s.replace('T', " "))
+        .unwrap_or_default()
 }
 
 struct Tab {
@@ -100,17 +114,30 @@ pub async fn leaderboard(
     challenge: Result<Path<String>, PathRejection>,
     paging: Result<Query<Paging>, QueryRejection>,
 ) -> Response {
-    let Ok(Path(slug)) = challenge else { return error_page(StatusCode::BAD_REQUEST, "Bad challenge in the address.") };
-    let Ok(challenge) = slug.parse::<Challenge>() else {
-        return error_page(StatusCode::NOT_FOUND, format!("There is no {slug:?} challenge."));
+    let Ok(Path(slug)) = challenge else {
+        return error_page(StatusCode::BAD_REQUEST, "Bad challenge in the address.");
     };
-    let Ok(Query(paging)) = paging else { return error_page(StatusCode::BAD_REQUEST, "Bad page number.") };
-    let Ok((limit, offset, page)) = paging.resolve() else { return error_page(StatusCode::BAD_REQUEST, "Bad page number.") };
+    let Ok(challenge) = slug.parse::<Challenge>() else {
+        return error_page(
+            StatusCode::NOT_FOUND,
+            format!("There is no {slug:?} challenge."),
+        );
+    };
+    let Ok(Query(paging)) = paging else {
+        return error_page(StatusCode::BAD_REQUEST, "Bad page number.");
+    };
+    let Ok((limit, offset, page)) = paging.resolve() else {
+        return error_page(StatusCode::BAD_REQUEST, "Bad page number.");
+    };
     let (entries, total) = match scores::leaderboard(&state.db, challenge, limit, offset).await {
         Ok(v) => v,
         Err(e) => return db_error(e),
     };
-    let top: Vec<String> = entries.iter().take(5).map(|e| e.contributor.clone()).collect();
+    let top: Vec<String> = entries
+        .iter()
+        .take(5)
+        .map(|e| e.contributor.clone())
+        .collect();
     let history = match scores::history(&state.db, challenge, &top).await {
         Ok(h) => h,
         Err(e) => return db_error(e),
@@ -118,7 +145,14 @@ pub async fn leaderboard(
     let names = statistic_names(challenge);
     let pages = ((total + limit - 1) / limit).max(1);
     let page_view = LeaderboardPage {
-        tabs: Challenge::ALL.iter().map(|c| Tab { slug: c.as_str(), title: c.title(), active: *c == challenge }).collect(),
+        tabs: Challenge::ALL
+            .iter()
+            .map(|c| Tab {
+                slug: c.as_str(),
+                title: c.title(),
+                active: *c == challenge,
+            })
+            .collect(),
         challenge_title: challenge.title(),
         stat1_name: names[0],
         stat2_name: names[1],
@@ -153,7 +187,10 @@ pub async fn leaderboard(
 const COLORS: [&str; 5] = ["#c2410c", "#1d4ed8", "#15803d", "#7e22ce", "#a16207"];
 
 fn escape(s: &str) -> String {
-    s.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;").replace('"', "&quot;")
+    s.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;")
 }
 
 /// An SVG line chart of score over time, one line per contributor.
@@ -164,9 +201,18 @@ pub fn chart(order: &[String], points: &[(String, i64, f64)]) -> String {
     if points.is_empty() {
         return String::new();
     }
-    let (t0, t1) = points.iter().fold((i64::MAX, i64::MIN), |(a, b), p| (a.min(p.1), b.max(p.1)));
+    let (t0, t1) = points
+        .iter()
+        .fold((i64::MAX, i64::MIN), |(a, b), p| (a.min(p.1), b.max(p.1)));
     let max = points.iter().map(|p| p.2).fold(0.0f64, f64::max).max(1.0);
-    let x = |t: i64| PAD + (W - 2.0 * PAD) * if t1 > t0 { (t - t0) as f64 / (t1 - t0) as f64 } else { 0.5 };
+    let x = |t: i64| {
+        PAD + (W - 2.0 * PAD)
+            * if t1 > t0 {
+                (t - t0) as f64 / (t1 - t0) as f64
+            } else {
+                0.5
+            }
+    };
     let y = |v: f64| H - PAD - (H - 2.0 * PAD) * (v / max);
     let mut svg = format!(
         r##"<svg id="score-chart" viewBox="0 0 {W} {H}" width="100%" style="max-width:44rem" role="img" aria-label="Score over time">
@@ -178,7 +224,12 @@ pub fn chart(order: &[String], points: &[(String, i64, f64)]) -> String {
         number(Some(max)),
         H - PAD
     );
-    let hhmm = |t: i64| short_time(&rfc3339(t)).get(11..).unwrap_or_default().to_owned();
+    let hhmm = |t: i64| {
+        short_time(&rfc3339(t))
+            .get(11..)
+            .unwrap_or_default()
+            .to_owned()
+    };
     svg.push_str(&format!(
         r#"<text x="{PAD}" y="{}">{}</text><text x="{}" y="{}" text-anchor="end">{}</text>"#,
         H - PAD + 14.0,
@@ -189,7 +240,11 @@ pub fn chart(order: &[String], points: &[(String, i64, f64)]) -> String {
     ));
     for (i, name) in order.iter().enumerate() {
         let color = COLORS[i % COLORS.len()];
-        let mine: Vec<(f64, f64)> = points.iter().filter(|p| &p.0 == name).map(|p| (x(p.1), y(p.2))).collect();
+        let mine: Vec<(f64, f64)> = points
+            .iter()
+            .filter(|p| &p.0 == name)
+            .map(|p| (x(p.1), y(p.2)))
+            .collect();
         if mine.is_empty() {
             continue;
         }
@@ -200,7 +255,9 @@ pub fn chart(order: &[String], points: &[(String, i64, f64)]) -> String {
             line.join(" ")
         ));
         for (a, b) in &mine {
-            svg.push_str(&format!(r#"<circle cx="{a:.1}" cy="{b:.1}" r="3" fill="{color}"/>"#));
+            svg.push_str(&format!(
+                r#"<circle cx="{a:.1}" cy="{b:.1}" r="3" fill="{color}"/>"#
+            ));
         }
         svg.push_str(&format!(
             r#"<text x="{}" y="{}" style="fill:{color}">{}</text>"#,
@@ -241,8 +298,13 @@ struct RunPage {
     score: Option<ScoreView>,
 }
 
-pub async fn run(State(state): State<AppState>, id: Result<Path<String>, PathRejection>) -> Response {
-    let Ok(Path(id)) = id else { return error_page(StatusCode::BAD_REQUEST, "Bad run id.") };
+pub async fn run(
+    State(state): State<AppState>,
+    id: Result<Path<String>, PathRejection>,
+) -> Response {
+    let Ok(Path(id)) = id else {
+        return error_page(StatusCode::BAD_REQUEST, "Bad run id.");
+    };
     let run: Run = match runs::get(&state.db, &id).await {
         Ok(Some(r)) => r,
         Ok(None) => return error_page(StatusCode::NOT_FOUND, format!("There is no run {id:?}.")),
@@ -252,20 +314,36 @@ pub async fn run(State(state): State<AppState>, id: Result<Path<String>, PathRej
         Ok(s) => s,
         Err(e) => return db_error(e),
     };
-    let challenge = run.challenge.parse::<Challenge>().unwrap_or(Challenge::RobustService);
+    let challenge = run
+        .challenge
+        .parse::<Challenge>()
+        .unwrap_or(Challenge::RobustService);
     let names = statistic_names(challenge);
     let score = score.map(|s| {
         let queries = s.evidence["detail"]["queries"]
             .as_object()
-            .map(|q| q.iter().map(|(k, v)| (k.clone(), v.as_str().unwrap_or_default().to_owned())).collect())
+            .map(|q| {
+                q.iter()
+                    .map(|(k, v)| (k.clone(), v.as_str().unwrap_or_default().to_owned()))
+                    .collect()
+            })
             .unwrap_or_default();
-        let count = |k: &str| s.evidence["samples"][k].as_array().map(Vec::len).unwrap_or(0);
+        let count = |k: &str| {
+            s.evidence["samples"][k]
+                .as_array()
+                .map(Vec::len)
+                .unwrap_or(0)
+        };
         ScoreView {
             outcome: s.outcome.clone(),
             reason: s.reason.clone(),
             rules_version: s.rules_version,
             scored_at: short_time(&s.scored_at),
-            rows: vec![(names[0], number(s.stat1)), (names[1], number(s.stat2)), (names[2], number(s.stat3))],
+            rows: vec![
+                (names[0], number(s.stat1)),
+                (names[1], number(s.stat2)),
+                (names[2], number(s.stat3)),
+            ],
             score: number(s.score),
             queries,
             sample_counts: format!(
@@ -278,7 +356,12 @@ pub async fn run(State(state): State<AppState>, id: Result<Path<String>, PathRej
         }
     });
     let window = match (run.window_start_ms, run.window_end_ms) {
-        (Some(a), Some(b)) => format!("{} → {} ({:.1} s)", rfc3339(a), rfc3339(b), (b - a) as f64 / 1000.0),
+        (Some(a), Some(b)) => format!(
+            "{} → {} ({:.1} s)",
+            rfc3339(a),
+            rfc3339(b),
+            (b - a) as f64 / 1000.0
+        ),
         (Some(a), None) => format!("{} → (running)", rfc3339(a)),
         _ => "not started".to_owned(),
     };
@@ -317,11 +400,21 @@ struct ContributorPage {
     runs: Vec<RunRow>,
 }
 
-pub async fn contributor(State(state): State<AppState>, name: Result<Path<String>, PathRejection>) -> Response {
-    let Ok(Path(name)) = name else { return error_page(StatusCode::BAD_REQUEST, "Bad contributor name.") };
+pub async fn contributor(
+    State(state): State<AppState>,
+    name: Result<Path<String>, PathRejection>,
+) -> Response {
+    let Ok(Path(name)) = name else {
+        return error_page(StatusCode::BAD_REQUEST, "Bad contributor name.");
+    };
     let c = match contributors::by_name(&state.db, &name).await {
         Ok(Some(c)) => c,
-        Ok(None) => return error_page(StatusCode::NOT_FOUND, format!("There is no contributor {name:?}.")),
+        Ok(None) => {
+            return error_page(
+                StatusCode::NOT_FOUND,
+                format!("There is no contributor {name:?}."),
+            );
+        }
         Err(e) => return db_error(e),
     };
     let found = match runs::list(&state.db, Some(&c.id), None, 100, 0).await {
@@ -339,7 +432,10 @@ pub async fn contributor(State(state): State<AppState>, name: Result<Path<String
             challenge: r.challenge.clone(),
             state: r.state.as_str(),
             score: number(score),
-            started: r.window_start_ms.map(|t| short_time(&rfc3339(t))).unwrap_or_else(|| "–".into()),
+            started: r
+                .window_start_ms
+                .map(|t| short_time(&rfc3339(t)))
+                .unwrap_or_else(|| "–".into()),
         });
     }
     let page = ContributorPage {
@@ -368,7 +464,11 @@ mod tests {
     #[test]
     fn the_chart_escapes_names_and_draws_a_line_each() {
         let order = vec!["ada".to_owned(), "<b>".to_owned()];
-        let points = vec![("ada".into(), 0, 10.0), ("ada".into(), 1000, 20.0), ("<b>".into(), 500, 5.0)];
+        let points = vec![
+            ("ada".into(), 0, 10.0),
+            ("ada".into(), 1000, 20.0),
+            ("<b>".into(), 500, 5.0),
+        ];
         let svg = chart(&order, &points);
         assert_eq!(svg.matches("<polyline").count(), 2);
         assert!(svg.contains("&lt;b&gt;") && !svg.contains("<b>"));

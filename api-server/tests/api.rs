@@ -479,7 +479,13 @@ async fn leaderboard_order_and_pages(db: String) {
 }
 
 /// Method, path, content type, body, expected status.
-type BadRequest = (Method, &'static str, Option<&'static str>, Vec<u8>, StatusCode);
+type BadRequest = (
+    Method,
+    &'static str,
+    Option<&'static str>,
+    Vec<u8>,
+    StatusCode,
+);
 
 async fn bad_input_is_json_4xx(db: String) {
     let s = server(&config(&db)).await;

@@ -23,7 +23,9 @@ impl Drop for Driver {
 }
 
 fn chromedriver() -> Option<(Driver, u16)> {
-    let found = ["/usr/bin/chromedriver", "/usr/bin/chromium"].iter().all(|p| std::path::Path::new(p).exists());
+    let found = ["/usr/bin/chromedriver", "/usr/bin/chromium"]
+        .iter()
+        .all(|p| std::path::Path::new(p).exists());
     if !found {
         return None;
     }
@@ -57,13 +59,23 @@ async fn browser(port: u16, profile: &std::path::Path) -> Browser {
             .await;
         match attempt {
             Ok(b) => return b,
-            Err(e) if Instant::now() > deadline => panic!("chromedriver did not start a browser: {e}"),
+            Err(e) if Instant::now() > deadline => {
+                panic!("chromedriver did not start a browser: {e}")
+            }
             Err(_) => tokio::time::sleep(Duration::from_millis(200)).await,
         }
     }
 }
 
-async fn score(s: &chaos_api::Running, c: &Client, id: &str, who: &str, challenge: Challenge, st: [f64; 3], score: f64) {
+async fn score(
+    s: &chaos_api::Running,
+    c: &Client,
+    id: &str,
+    who: &str,
+    challenge: Challenge,
+    st: [f64; 3],
+    score: f64,
+) {
     let r = c
         .admin_post(
             "/api/v1/runs",
@@ -72,11 +84,28 @@ async fn score(s: &chaos_api::Running, c: &Client, id: &str, who: &str, challeng
         )
         .await;
     assert_eq!(r.status, reqwest::StatusCode::CREATED, "{}", r.text);
-    let run = chaos_api::store::runs::get(&s.state.db, id).await.expect("db").expect("run");
-    let outcome = Outcome::Scored(Statistics { stat1: Some(st[0]), stat2: Some(st[1]), stat3: Some(st[2]), score });
+    let run = chaos_api::store::runs::get(&s.state.db, id)
+        .await
+        .expect("db")
+        .expect("run");
+    let outcome = Outcome::Scored(Statistics {
+        stat1: Some(st[0]),
+        stat2: Some(st[1]),
+        stat3: Some(st[2]),
+        score,
+    });
     let evidence = json!({"window": {"step_s": 1}, "samples": {"load": [], "anvil": []},
                           "detail": {"queries": {"responses": "sum(loadgen_requests_total{job=\"loadgen\"})"}}});
-    chaos_api::store::scores::record(&s.state.db, id, &run.contributor_id, challenge, &outcome, &evidence).await.expect("stored");
+    chaos_api::store::scores::record(
+        &s.state.db,
+        id,
+        &run.contributor_id,
+        challenge,
+        &outcome,
+        &evidence,
+    )
+    .await
+    .expect("stored");
 }
 
 async fn texts(b: &Browser, css: &str) -> Vec<String> {
@@ -98,52 +127,183 @@ async fn the_leaderboard_shows_all_three_statistics_in_every_tab() {
     for who in ["ada", "grace", "linus"] {
         c.register(who).await;
     }
-    score(&s, &c, "rs-ada", "ada", Challenge::RobustService, [960.0, 212.5, 0.4], 960.0).await;
-    score(&s, &c, "rs-grace", "grace", Challenge::RobustService, [640.0, 98.25, 0.1], 640.0).await;
-    score(&s, &c, "gd-linus", "linus", Challenge::GracefulDegradation, [48_000.0, 91.5, 3.0], 43_920.0).await;
-    score(&s, &c, "lu-grace", "grace", Challenge::LongestUpkeep, [312.0, 4.5, 180_000.0], 312.0).await;
+    score(
+        &s,
+        &c,
+        "rs-ada",
+        "ada",
+        Challenge::RobustService,
+        [960.0, 212.5, 0.4],
+        960.0,
+    )
+    .await;
+    score(
+        &s,
+        &c,
+        "rs-grace",
+        "grace",
+        Challenge::RobustService,
+        [640.0, 98.25, 0.1],
+        640.0,
+    )
+    .await;
+    score(
+        &s,
+        &c,
+        "gd-linus",
+        "linus",
+        Challenge::GracefulDegradation,
+        [48_000.0, 91.5, 3.0],
+        43_920.0,
+    )
+    .await;
+    score(
+        &s,
+        &c,
+        "lu-grace",
+        "grace",
+        Challenge::LongestUpkeep,
+        [312.0, 4.5, 180_000.0],
+        312.0,
+    )
+    .await;
 
-    let profile = std::env::temp_dir().join(format!("chaos-chrome-{}", uuid::Uuid::new_v4().simple()));
+    let profile =
+        std::env::temp_dir().join(format!("chaos-chrome-{}", uuid::Uuid::new_v4().simple()));
     let b = browser(port, &profile).await;
     b.goto(&format!("{}/", s.base_url())).await.expect("open");
-    assert!(b.current_url().await.expect("url").path().ends_with("/leaderboard/robust-service"));
-    assert_eq!(texts(&b, "table#leaderboard tbody tr td:nth-child(2)").await, ["ada", "grace"]);
-    assert_eq!(texts(&b, "tr[data-contributor=ada] td.stat1").await, ["960"]);
-    assert_eq!(texts(&b, "tr[data-contributor=ada] td.stat2").await, ["212.50"]);
-    assert_eq!(texts(&b, "tr[data-contributor=ada] td.stat3").await, ["0.40"]);
-    assert_eq!(texts(&b, "tr[data-contributor=grace] td.score").await, ["640"]);
+    assert!(
+        b.current_url()
+            .await
+            .expect("url")
+            .path()
+            .ends_with("/leaderboard/robust-service")
+    );
+    assert_eq!(
+        texts(&b, "table#leaderboard tbody tr td:nth-child(2)").await,
+        ["ada", "grace"]
+    );
+    assert_eq!(
+        texts(&b, "tr[data-contributor=ada] td.stat1").await,
+        ["960"]
+    );
+    assert_eq!(
+        texts(&b, "tr[data-contributor=ada] td.stat2").await,
+        ["212.50"]
+    );
+    assert_eq!(
+        texts(&b, "tr[data-contributor=ada] td.stat3").await,
+        ["0.40"]
+    );
+    assert_eq!(
+        texts(&b, "tr[data-contributor=grace] td.score").await,
+        ["640"]
+    );
     let headers = texts(&b, "table#leaderboard thead th").await.join("|");
-    assert!(headers.contains("max sustained RPS") && headers.contains("p95 latency") && headers.contains("error rate"), "{headers}");
-    assert_eq!(b.find_all(Locator::Css("#score-chart polyline")).await.expect("chart").len(), 2);
+    assert!(
+        headers.contains("max sustained RPS")
+            && headers.contains("p95 latency")
+            && headers.contains("error rate"),
+        "{headers}"
+    );
+    assert_eq!(
+        b.find_all(Locator::Css("#score-chart polyline"))
+            .await
+            .expect("chart")
+            .len(),
+        2
+    );
     if let Ok(dir) = std::env::var("CHAOS_SCREENSHOT_DIR") {
         let png = b.screenshot().await.expect("screenshot");
         std::fs::write(format!("{dir}/leaderboard.png"), png).expect("write screenshot");
     }
 
-    b.find(Locator::LinkText("Graceful Degradation")).await.expect("tab").click().await.expect("click");
-    assert!(b.current_url().await.expect("url").path().ends_with("/leaderboard/graceful-degradation"));
-    assert_eq!(texts(&b, "tr[data-contributor=linus] td.stat1").await, ["48000"]);
-    assert_eq!(texts(&b, "tr[data-contributor=linus] td.stat2").await, ["91.50"]);
-    assert_eq!(texts(&b, "tr[data-contributor=linus] td.stat3").await, ["3"]);
-    assert_eq!(texts(&b, "tr[data-contributor=linus] td.score").await, ["43920"]);
+    b.find(Locator::LinkText("Graceful Degradation"))
+        .await
+        .expect("tab")
+        .click()
+        .await
+        .expect("click");
+    assert!(
+        b.current_url()
+            .await
+            .expect("url")
+            .path()
+            .ends_with("/leaderboard/graceful-degradation")
+    );
+    assert_eq!(
+        texts(&b, "tr[data-contributor=linus] td.stat1").await,
+        ["48000"]
+    );
+    assert_eq!(
+        texts(&b, "tr[data-contributor=linus] td.stat2").await,
+        ["91.50"]
+    );
+    assert_eq!(
+        texts(&b, "tr[data-contributor=linus] td.stat3").await,
+        ["3"]
+    );
+    assert_eq!(
+        texts(&b, "tr[data-contributor=linus] td.score").await,
+        ["43920"]
+    );
 
-    b.find(Locator::LinkText("Longest Upkeep")).await.expect("tab").click().await.expect("click");
-    assert_eq!(texts(&b, "tr[data-contributor=grace] td.stat1").await, ["312"]);
-    assert_eq!(texts(&b, "tr[data-contributor=grace] td.stat2").await, ["4.50"]);
-    assert_eq!(texts(&b, "tr[data-contributor=grace] td.stat3").await, ["180000"]);
+    b.find(Locator::LinkText("Longest Upkeep"))
+        .await
+        .expect("tab")
+        .click()
+        .await
+        .expect("click");
+    assert_eq!(
+        texts(&b, "tr[data-contributor=grace] td.stat1").await,
+        ["312"]
+    );
+    assert_eq!(
+        texts(&b, "tr[data-contributor=grace] td.stat2").await,
+        ["4.50"]
+    );
+    assert_eq!(
+        texts(&b, "tr[data-contributor=grace] td.stat3").await,
+        ["180000"]
+    );
 
     // The run page shows the statistics and the evidence.
-    b.find(Locator::Css("tr[data-contributor=grace] td:last-child a")).await.expect("run link").click().await.expect("click");
-    assert!(b.current_url().await.expect("url").path().ends_with("/runs/lu-grace"));
+    b.find(Locator::Css("tr[data-contributor=grace] td:last-child a"))
+        .await
+        .expect("run link")
+        .click()
+        .await
+        .expect("click");
+    assert!(
+        b.current_url()
+            .await
+            .expect("url")
+            .path()
+            .ends_with("/runs/lu-grace")
+    );
     let stats = texts(&b, "table#statistics tbody td").await.join("|");
-    assert!(stats.contains("longest continuous uptime (s)|312") && stats.contains("mean time to recovery (s)|4.50"), "{stats}");
+    assert!(
+        stats.contains("longest continuous uptime (s)|312")
+            && stats.contains("mean time to recovery (s)|4.50"),
+        "{stats}"
+    );
     let page = b.source().await.expect("source");
-    assert!(page.contains("sum(loadgen_requests_total{job=&quot;loadgen&quot;})") || page.contains("sum(loadgen_requests_total{job=\"loadgen\"})"));
+    assert!(
+        page.contains("sum(loadgen_requests_total{job=&quot;loadgen&quot;})")
+            || page.contains("sum(loadgen_requests_total{job=\"loadgen\"})")
+    );
 
-    b.find(Locator::LinkText("grace")).await.expect("contributor link").click().await.expect("click");
+    b.find(Locator::LinkText("grace"))
+        .await
+        .expect("contributor link")
+        .click()
+        .await
+        .expect("click");
     assert_eq!(texts(&b, "table#runs tbody tr").await.len(), 2);
 
-    b.goto(&format!("{}/leaderboard/fastest", s.base_url())).await.expect("open");
+    b.goto(&format!("{}/leaderboard/fastest", s.base_url()))
+        .await
+        .expect("open");
     assert!(b.source().await.expect("source").contains("There is no"));
     b.close().await.expect("close");
     let _ = std::fs::remove_dir_all(&profile);

@@ -1,0 +1,74 @@
+//! The OpenAPI document against the server: schemathesis (PyPI)
+//! generates requests for every operation and fails on any 5xx or any
+//! response that breaks the document. Skipped where schemathesis is not
+//! installed, unless CHAOS_REQUIRE_TOOLS=1 (as in CI).
+
+mod support;
+
+use std::process::Command;
+
+use support::*;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn schemathesis_finds_no_server_error_and_no_schema_violation() {
+    let Ok(version) = Command::new("schemathesis").arg("--version").output() else {
+        skip("schemathesis (pip install schemathesis)");
+        return;
+    };
+    assert!(version.status.success());
+    let s = server(&config(&sqlite_db())).await;
+    let c = Client::new(s.base_url());
+    c.register("ada").await;
+    let spec = format!("{}/api/openapi.json", s.base_url());
+    let output = tokio::task::spawn_blocking(move || {
+        Command::new("schemathesis")
+            .args(["run", &spec])
+            .args(["--checks", "not_a_server_error,status_code_conformance,content_type_conformance,response_schema_conformance"])
+            .args(["-H", &format!("Authorization: Bearer {ADMIN}")])
+            .args(["-n", "25", "--generation-deterministic"])
+            .env("NO_COLOR", "1")
+            .output()
+    })
+    .await
+    .expect("joins")
+    .expect("schemathesis runs");
+    let report = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        output.status.success(),
+        "schemathesis failed:\n{report}\n{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    assert!(report.contains("passed"), "{report}");
+    s.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_document_lists_every_json_route() {
+    let s = server(&config(&sqlite_db())).await;
+    let doc: serde_json::Value = reqwest::get(format!("{}/api/openapi.json", s.base_url()))
+        .await
+        .expect("get")
+        .json()
+        .await
+        .expect("json");
+    for path in [
+        "/api/v1/contributors",
+        "/api/v1/contributors/{name}",
+        "/api/v1/contributors/{name}/challenge",
+        "/api/v1/register-influencer",
+        "/api/v1/runs",
+        "/api/v1/runs/{id}",
+        "/api/v1/runs/{id}/start",
+        "/api/v1/runs/{id}/end",
+        "/api/v1/runs/{id}/score",
+        "/api/v1/leaderboard/{challenge}",
+        "/healthz",
+        "/readyz",
+    ] {
+        assert!(
+            doc["paths"][path].is_object(),
+            "{path} is missing from the OpenAPI document"
+        );
+    }
+    s.stop().await;
+}
