@@ -21,6 +21,7 @@ use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 
 use crate::auth::AdminToken;
+use crate::cache::ResponseCache;
 use crate::config::Config;
 use crate::db::{self, Backend, Db};
 use crate::error::ApiError;
@@ -37,6 +38,7 @@ pub struct AppState {
     pub scoring: Arc<Scoring>,
     pub public_url: String,
     pub http: Arc<HttpMetrics>,
+    pub cache: Arc<ResponseCache>,
 }
 
 #[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
@@ -248,8 +250,10 @@ pub async fn start(config: &Config, listener: TcpListener) -> anyhow::Result<Run
         .as_deref()
         .map(PrometheusSource::new)
         .transpose()?;
+    let cache = Arc::new(ResponseCache::new(config.leaderboard_cache));
     let scoring = Arc::new(Scoring::new(
         db.clone(),
+        cache.clone(),
         prometheus,
         config.scrape_interval,
         config.scoring_settle,
@@ -272,6 +276,7 @@ pub async fn start(config: &Config, listener: TcpListener) -> anyhow::Result<Run
             .trim_end_matches('/')
             .to_owned(),
         http: Arc::new(HttpMetrics::new()),
+        cache,
     };
     let shutdown = CancellationToken::new();
     let worker = tokio::spawn(scoring.work(shutdown.clone()));

@@ -44,6 +44,11 @@ pub struct Config {
     #[arg(long, env = "CHAOS_SCRAPE_INTERVAL", value_parser = humantime::parse_duration, default_value = "1s")]
     pub scrape_interval: Duration,
 
+    /// How long a rendered leaderboard page may be served from memory. A
+    /// score recorded by this server refreshes it at once; 0 turns the cache off.
+    #[arg(long, env = "CHAOS_LEADERBOARD_CACHE", value_parser = humantime::parse_duration, default_value = "1s")]
+    pub leaderboard_cache: Duration,
+
     /// Public base URL of this server, for links in run status (default: http://<listen>).
     #[arg(long, env = "CHAOS_PUBLIC_URL")]
     pub public_url: Option<String>,
@@ -70,6 +75,7 @@ impl Config {
             scoring_settle: Duration::from_secs(10),
             scoring_max_backoff: Duration::from_secs(300),
             scrape_interval: Duration::from_secs(1),
+            leaderboard_cache: Duration::from_secs(1),
             public_url: None,
             log_json: false,
         }

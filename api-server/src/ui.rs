@@ -129,6 +129,16 @@ pub async fn leaderboard(
     let Ok((limit, offset, page)) = paging.resolve() else {
         return error_page(StatusCode::BAD_REQUEST, "Bad page number.");
     };
+    let key = format!("page:{challenge}:{limit}:{offset}");
+    if let Some(html) = state.cache.get(&key) {
+        return (
+            StatusCode::OK,
+            [(axum::http::header::CONTENT_TYPE, "text/html; charset=utf-8")],
+            html,
+        )
+            .into_response();
+    }
+    let generation = state.cache.generation();
     let (entries, total) = match scores::leaderboard(&state.db, challenge, limit, offset).await {
         Ok(v) => v,
         Err(e) => return db_error(e),
@@ -181,7 +191,25 @@ pub async fn leaderboard(
         rules_version: RULES_VERSION,
         refreshed_at: short_time(&rfc3339(crate::db::now_ms())),
     };
-    render(StatusCode::OK, &page_view)
+    match page_view.render() {
+        Ok(html) => {
+            let html = axum::body::Bytes::from(html);
+            state.cache.put(key, generation, html.clone());
+            (
+                StatusCode::OK,
+                [(axum::http::header::CONTENT_TYPE, "text/html; charset=utf-8")],
+                html,
+            )
+                .into_response()
+        }
+        Err(e) => {
+            tracing::error!(error = %e, "template failed");
+            error_page(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "The page could not be rendered.",
+            )
+        }
+    }
 }
 
 const COLORS: [&str; 5] = ["#c2410c", "#1d4ed8", "#15803d", "#7e22ce", "#a16207"];

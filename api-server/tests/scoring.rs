@@ -25,14 +25,18 @@ async fn anvil() -> url_anvil::RunningAnvil {
     url_anvil::spawn(c).await.expect("url-anvil starts")
 }
 
-/// Steps of 100 and 300 req/s against url-anvil's `/api/test`, with live metrics.
+/// Steps of 100 and 300 req/s of `step` each against url-anvil's
+/// `/api/test`, with live metrics served `wait` before and `linger` after.
 async fn load(
-    anvil: &url_anvil::RunningAnvil,
+    anvil_base: String,
+    anvil_addr: SocketAddr,
     metrics: SocketAddr,
     step: Duration,
+    wait: Duration,
+    linger: Duration,
 ) -> loadgen::RunReport {
-    let target = Target::parse(&format!("{}/api/test", anvil.base_url())).expect("url");
-    let body = json!({"urls": [format!("{}/corpus/1", anvil.base_url())]}).to_string();
+    let target = Target::parse(&format!("{anvil_base}/api/test")).expect("url");
+    let body = json!({"urls": [format!("{anvil_base}/corpus/1")]}).to_string();
     let plan = RatePlan::parse(&format!(
         "{}ms:100,{}ms:300",
         step.as_millis(),
@@ -41,7 +45,7 @@ async fn load(
     .expect("stages");
     let job = Job {
         spec: RunSpec {
-            addr: anvil.addr,
+            addr: anvil_addr,
             requests: vec![RequestTemplate::new(
                 "POST",
                 &target,
@@ -62,8 +66,8 @@ async fn load(
     };
     let opts = ExecOptions {
         metrics_addr: Some(metrics),
-        metrics_wait: Duration::from_secs(1),
-        metrics_linger: Duration::from_millis(1_500),
+        metrics_wait: wait,
+        metrics_linger: linger,
         progress: false,
         stop: Arc::new(AtomicBool::new(false)),
     };
@@ -78,9 +82,17 @@ fn f(v: &Value) -> f64 {
 async fn the_builtin_scraper_scores_a_real_run() {
     let anvil = anvil().await;
     let metrics = SocketAddr::from(([127, 0, 0, 1], free_port()));
-    let s = server(&config(&sqlite_db())).await;
+    // A long cache: the scored run must still show at once, because
+    // recording a score invalidates the cached pages.
+    let mut cfg = config(&sqlite_db());
+    cfg.leaderboard_cache = Duration::from_secs(60);
+    let s = server(&cfg).await;
     let c = Client::new(s.base_url());
     c.register("ada").await;
+    assert_eq!(
+        c.get("/api/v1/leaderboard/robust-service").await.body["total"],
+        0
+    );
     for (id, challenge) in [
         ("rs", "robust-service"),
         ("gd", "graceful-degradation"),
@@ -98,7 +110,15 @@ async fn the_builtin_scraper_scores_a_real_run() {
         c.admin_post(&format!("/api/v1/runs/{id}/start"), json!({}))
             .await;
     }
-    let report = load(&anvil, metrics, Duration::from_secs(3)).await;
+    let report = load(
+        anvil.base_url(),
+        anvil.addr,
+        metrics,
+        Duration::from_secs(3),
+        Duration::from_secs(1),
+        Duration::from_millis(1_500),
+    )
+    .await;
     for id in ["rs", "gd", "lu"] {
         c.admin_post(&format!("/api/v1/runs/{id}/end"), json!({}))
             .await;
@@ -281,13 +301,14 @@ async fn prometheus_and_the_builtin_scraper_agree() {
         c.admin_post(&format!("/api/v1/runs/{id}/start"), json!({}))
             .await;
     }
-    let load = tokio::spawn({
-        let a = AnvilRef {
-            base: anvil.base_url(),
-            addr: anvil.addr,
-        };
-        async move { a.load(metrics).await }
-    });
+    let loading = tokio::spawn(load(
+        anvil.base_url(),
+        anvil.addr,
+        metrics,
+        Duration::from_secs(5),
+        Duration::from_secs(2),
+        Duration::from_secs(5),
+    ));
     // 2 s wait + 10 s of load + 2.5 s of flat counters (loadgen lingers 5 s).
     tokio::time::sleep(Duration::from_millis(14_500)).await;
     for id in &ids {
@@ -296,7 +317,7 @@ async fn prometheus_and_the_builtin_scraper_agree() {
         c.admin_post(&format!("/api/v1/runs/{id}/score"), json!({}))
             .await;
     }
-    load.await.expect("load ran");
+    loading.await.expect("load ran");
     let mut scores = std::collections::HashMap::new();
     for id in &ids {
         let run = c
@@ -343,45 +364,4 @@ async fn prometheus_and_the_builtin_scraper_agree() {
     assert_eq!((f(&b["stat2"]), f(&p["stat2"])), (100.0, 100.0));
     s.stop().await;
     anvil.stop().await.expect("stops");
-}
-
-/// What the spawned load task needs of url-anvil.
-struct AnvilRef {
-    base: String,
-    addr: SocketAddr,
-}
-
-impl AnvilRef {
-    async fn load(&self, metrics: SocketAddr) -> loadgen::RunReport {
-        let target = Target::parse(&format!("{}/api/test", self.base)).expect("url");
-        let body = json!({"urls": [format!("{}/corpus/1", self.base)]}).to_string();
-        let job = Job {
-            spec: RunSpec {
-                addr: self.addr,
-                requests: vec![RequestTemplate::new(
-                    "POST",
-                    &target,
-                    &[],
-                    Some(body.as_bytes()),
-                )],
-                load: Load::Open {
-                    plan: RatePlan::parse("5s:100,5s:300").expect("stages"),
-                    connections: 16,
-                    max_connections: 64,
-                },
-                threads: 1,
-                timeout: Duration::from_secs(2),
-            },
-            target_url: target.url.clone(),
-            method: "POST".into(),
-            profile: None,
-        };
-        let opts = ExecOptions {
-            metrics_addr: Some(metrics),
-            metrics_wait: Duration::from_secs(2),
-            metrics_linger: Duration::from_secs(5),
-            ..ExecOptions::default()
-        };
-        loadgen::execute(job, opts).await.expect("load runs")
-    }
 }

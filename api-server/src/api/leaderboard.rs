@@ -1,8 +1,10 @@
 //! `GET /api/v1/leaderboard/{challenge}`.
 
-use axum::Json;
+use axum::body::Bytes;
 use axum::extract::rejection::{PathRejection, QueryRejection};
 use axum::extract::{Path, Query, State};
+use axum::http::header;
+use axum::response::{IntoResponse, Response};
 use chaos_domain::Challenge;
 use chaos_domain::scoring::{RULES_VERSION, statistic_names};
 use serde_json::{Value, json};
@@ -18,17 +20,42 @@ pub fn challenge_path(value: &str) -> Result<Challenge, ApiError> {
     })
 }
 
+/// Served from the response cache when fresh (see `cache.rs`).
 pub async fn get(
     State(state): State<AppState>,
     challenge: Result<Path<String>, PathRejection>,
     paging: Result<Query<Paging>, QueryRejection>,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<Response> {
     let Path(challenge) = challenge?;
     let challenge = challenge_path(&challenge)?;
     let Query(paging) = paging?;
     let (limit, offset, page) = paging.resolve()?;
+    let key = format!("api:{challenge}:{limit}:{offset}");
+    let body = match state.cache.get(&key) {
+        Some(body) => body,
+        None => {
+            let generation = state.cache.generation();
+            let body = Bytes::from(
+                render(&state, challenge, limit, offset, page)
+                    .await?
+                    .to_string(),
+            );
+            state.cache.put(key, generation, body.clone());
+            body
+        }
+    };
+    Ok(([(header::CONTENT_TYPE, "application/json")], body).into_response())
+}
+
+async fn render(
+    state: &AppState,
+    challenge: Challenge,
+    limit: i64,
+    offset: i64,
+    page: i64,
+) -> ApiResult<Value> {
     let (entries, total) = scores::leaderboard(&state.db, challenge, limit, offset).await?;
-    Ok(Json(json!({
+    Ok(json!({
         "challenge": challenge,
         "title": challenge.title(),
         "rules_version": RULES_VERSION,
@@ -37,5 +64,5 @@ pub async fn get(
         "per_page": limit,
         "total": total,
         "entries": entries,
-    })))
+    }))
 }

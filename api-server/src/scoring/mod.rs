@@ -17,6 +17,7 @@ use serde_json::json;
 use tokio::sync::Notify;
 use tokio_util::sync::CancellationToken;
 
+use crate::cache::ResponseCache;
 use crate::db::{Db, now_ms, rfc3339};
 use crate::store::runs::{self, Run, Source};
 use crate::store::scores;
@@ -106,6 +107,7 @@ impl MetricSource for BuiltinSource {
 /// The scoring service: a worker loop plus the built-in scraper.
 pub struct Scoring {
     db: Db,
+    cache: Arc<ResponseCache>,
     prometheus: Option<PrometheusSource>,
     builtin: BuiltinSource,
     pub scraper: Scraper,
@@ -125,6 +127,7 @@ impl std::fmt::Debug for Scoring {
 impl Scoring {
     pub fn new(
         db: Db,
+        cache: Arc<ResponseCache>,
         prometheus: Option<PrometheusSource>,
         scrape_interval: Duration,
         settle: Duration,
@@ -133,6 +136,7 @@ impl Scoring {
         Scoring {
             builtin: BuiltinSource { db: db.clone() },
             db,
+            cache,
             prometheus,
             scraper: Scraper::new(scrape_interval),
             wake: Notify::new(),
@@ -229,7 +233,9 @@ impl Scoring {
                     &outcome,
                     &evidence,
                 )
-                .await
+                .await?;
+                self.cache.invalidate();
+                Ok(())
             }
             Err(SourceError::Unavailable(e)) => {
                 let backoff =

@@ -161,6 +161,15 @@ pub struct Entry {
     pub rules_version: i64,
 }
 
+/// One page of a leaderboard: `$1` challenge, `$2` limit, `$3` offset.
+pub const LEADERBOARD_SQL: &str = "SELECT c.name, c.display_name, c.deleted_at, s.stat1, s.stat2, s.stat3, s.score, s.run_id, s.scored_at, s.rules_version
+     FROM best_scores b
+     JOIN scores s ON s.run_id = b.run_id
+     JOIN contributors c ON c.id = b.contributor_id
+     WHERE b.challenge = $1
+     ORDER BY b.k1 DESC, b.k2 DESC, b.k3 DESC, b.k4 DESC, b.scored_at, b.contributor_id
+     LIMIT $2 OFFSET $3";
+
 /// A page of the leaderboard and the number of ranked contributors.
 /// Reads one range of the `best_scores_rank` index: the cost does not
 /// grow with the number of runs.
@@ -170,20 +179,12 @@ pub async fn leaderboard(
     limit: i64,
     offset: i64,
 ) -> Result<(Vec<Entry>, i64), sqlx::Error> {
-    let rows = sqlx::query(
-        "SELECT c.name, c.display_name, c.deleted_at, s.stat1, s.stat2, s.stat3, s.score, s.run_id, s.scored_at, s.rules_version
-         FROM best_scores b
-         JOIN scores s ON s.run_id = b.run_id
-         JOIN contributors c ON c.id = b.contributor_id
-         WHERE b.challenge = $1
-         ORDER BY b.k1 DESC, b.k2 DESC, b.k3 DESC, b.k4 DESC, b.scored_at, b.contributor_id
-         LIMIT $2 OFFSET $3",
-    )
-    .bind(challenge.as_str())
-    .bind(limit)
-    .bind(offset)
-    .fetch_all(db)
-    .await?;
+    let rows = sqlx::query(LEADERBOARD_SQL)
+        .bind(challenge.as_str())
+        .bind(limit)
+        .bind(offset)
+        .fetch_all(db)
+        .await?;
     let total: i64 = sqlx::query("SELECT COUNT(*) AS n FROM best_scores WHERE challenge = $1")
         .bind(challenge.as_str())
         .fetch_one(db)

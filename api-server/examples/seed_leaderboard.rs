@@ -1,0 +1,140 @@
+//! Fills a database with contributors and scored runs for the leaderboard
+//! benchmark (bench/leaderboard.sh), through the same store functions the
+//! server uses, and prints the leaderboard query's plan.
+//!
+//! cargo run --release -p chaos-api --example seed_leaderboard -- DATABASE CONTRIBUTORS RUNS [--explain] [--time]
+//!
+//! `--time` runs the leaderboard query (page 1, 50 rows, uncached) 500
+//! times and prints the mean, to show its cost does not grow with runs.
+
+use chaos_api::db::{self, Backend};
+use chaos_api::store::runs::{NewRun, Selector, Source};
+use chaos_api::store::{contributors, runs, scores};
+use chaos_domain::Challenge;
+use chaos_domain::scoring::{Outcome, Statistics};
+use sqlx::Row;
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let usage = "usage: seed_leaderboard DATABASE CONTRIBUTORS RUNS [--explain] [--time]";
+    let database = args.first().ok_or_else(|| anyhow::anyhow!(usage))?;
+    let n_contributors: usize = args.get(1).ok_or_else(|| anyhow::anyhow!(usage))?.parse()?;
+    let n_runs: usize = args.get(2).ok_or_else(|| anyhow::anyhow!(usage))?.parse()?;
+    let (pool, backend) = db::connect(database).await?;
+
+    let existing: i64 = sqlx::query("SELECT COUNT(*) AS n FROM contributors")
+        .fetch_one(&pool)
+        .await?
+        .try_get("n")?;
+    let mut ids = Vec::with_capacity(n_contributors);
+    for i in 0..n_contributors {
+        let id = format!("seed{i:06}");
+        if (i as i64) >= existing {
+            contributors::insert(
+                &pool,
+                &id,
+                &format!("contributor-{i}"),
+                &format!("Contributor {i}"),
+                None,
+                "salt",
+                "hash",
+            )
+            .await?;
+        }
+        ids.push(id);
+    }
+    let done: i64 = sqlx::query("SELECT COUNT(*) AS n FROM runs")
+        .fetch_one(&pool)
+        .await?
+        .try_get("n")?;
+    let empty = Selector::new();
+    let mut rng: u64 = 0x2545_F491_4F6C_DD1D ^ done as u64;
+    let started = std::time::Instant::now();
+    for j in 0..n_runs {
+        let k = done as usize + j;
+        let contributor = &ids[k % ids.len()];
+        let challenge = Challenge::ALL[k % 3];
+        let id = format!("seed-run-{k}");
+        runs::insert(
+            &pool,
+            &NewRun {
+                id: &id,
+                contributor_id: contributor,
+                challenge: challenge.as_str(),
+                profile_version: 1,
+                target: "http://app",
+                source: Source::Builtin,
+                loadgen_selector: &empty,
+                anvil_selector: &empty,
+                loadgen_metrics_url: None,
+                anvil_metrics_url: None,
+            },
+        )
+        .await?;
+        // xorshift: deterministic, varied statistics.
+        rng ^= rng << 13;
+        rng ^= rng >> 7;
+        rng ^= rng << 17;
+        let score = (rng % 2_000) as f64;
+        let stats = Statistics {
+            stat1: Some(score),
+            stat2: Some((rng % 500) as f64),
+            stat3: Some((rng % 100) as f64 / 10.0),
+            score,
+        };
+        scores::record(
+            &pool,
+            &id,
+            contributor,
+            challenge,
+            &Outcome::Scored(stats),
+            &serde_json::json!({}),
+        )
+        .await?;
+    }
+    eprintln!(
+        "seeded {n_runs} runs in {:.1} s",
+        started.elapsed().as_secs_f64()
+    );
+
+    if args.iter().any(|a| a == "--explain") {
+        let (prefix, sql) = match backend {
+            Backend::Sqlite => ("EXPLAIN QUERY PLAN ", scores::LEADERBOARD_SQL.to_owned()),
+            Backend::Postgres => ("EXPLAIN ANALYZE ", scores::LEADERBOARD_SQL.to_owned()),
+        };
+        let rows = sqlx::query(sqlx::AssertSqlSafe(format!("{prefix}{sql}")))
+            .bind("robust-service")
+            .bind(50i64)
+            .bind(0i64)
+            .fetch_all(&pool)
+            .await?;
+        println!("plan ({backend:?}):");
+        for r in rows {
+            let line: String = match backend {
+                Backend::Sqlite => r.try_get("detail")?,
+                Backend::Postgres => r.try_get(0)?,
+            };
+            println!("  {line}");
+        }
+    }
+    if args.iter().any(|a| a == "--time") {
+        let total: i64 = sqlx::query("SELECT COUNT(*) AS n FROM runs")
+            .fetch_one(&pool)
+            .await?
+            .try_get("n")?;
+        for _ in 0..50 {
+            scores::leaderboard(&pool, Challenge::RobustService, 50, 0).await?;
+        }
+        let rounds = 500;
+        let t = std::time::Instant::now();
+        for _ in 0..rounds {
+            scores::leaderboard(&pool, Challenge::RobustService, 50, 0).await?;
+        }
+        let mean = t.elapsed().as_secs_f64() * 1e6 / f64::from(rounds);
+        println!(
+            "uncached leaderboard query (page 1, 50 rows, with its count) at {total} runs: {mean:.0} µs mean over {rounds}"
+        );
+    }
+    Ok(())
+}

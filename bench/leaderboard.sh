@@ -1,0 +1,57 @@
+#!/usr/bin/env bash
+# Leaderboard cost with 10,000 contributors, at 10,000 and at 100,000
+# scored runs, on SQLite and PostgreSQL: the query plan, and wrk
+# throughput of GET /api/v1/leaderboard/robust-service as a ratio to
+# GET /healthz on the same server (alternating, same wrk settings).
+# Usage: bench/leaderboard.sh [rounds=2] [duration=5s]
+# Targets: cost flat in the number of runs (the uncached query is timed
+# directly); leaderboard >= 0.5 x /healthz (served through the response
+# cache, as in production).
+cd "$(dirname "$0")/.."
+source bench/lib.sh
+ROUNDS=${1:-2}; DURATION=${2:-5s}
+need wrk "apt-get install wrk"
+cargo build --release -q -p chaos-api --bin chaos-api --example seed_leaderboard
+SEED=./target/release/examples/seed_leaderboard
+TOKEN=bench-admin-token-0123456789
+
+serve_and_measure() { # database, label
+    local port; port=$(free_port)
+    ./target/release/chaos-api --listen "127.0.0.1:$port" --database "$1" --admin-token "$TOKEN" 2>"$BENCH_TMP/api.log" &
+    local pid=$!
+    wait_http "http://127.0.0.1:$port/healthz"
+    local L=() H=()
+    for _ in $(seq "$ROUNDS"); do
+        H+=("$(wrk_rps -t2 -c64 -d"$DURATION" "http://127.0.0.1:$port/healthz")")
+        L+=("$(wrk_rps -t2 -c64 -d"$DURATION" "http://127.0.0.1:$port/api/v1/leaderboard/robust-service")")
+    done
+    local mh ml; mh=$(median "${H[@]}"); ml=$(median "${L[@]}")
+    printf '%-28s healthz %9.0f req/s  leaderboard (page 1, 50 rows) %9.0f req/s  ratio %s\n' "$2" "$mh" "$ml" "$(ratio "$ml" "$mh")"
+    echo "$ml" > "$BENCH_TMP/last"
+    kill "$pid"; wait "$pid" 2>/dev/null || true
+}
+
+run_backend() { # database url, name
+    echo "== $2"
+    $SEED "$1" 10000 10000 --explain --time 2>&1 | sed 's/^/  /'
+    serve_and_measure "$1" "$2, 10k runs"
+    local small; small=$(cat "$BENCH_TMP/last")
+    $SEED "$1" 10000 90000 --time 2>&1 | sed 's/^/  /'
+    serve_and_measure "$1" "$2, 100k runs"
+    echo "  leaderboard throughput at 100k runs / at 10k runs: $(ratio "$(cat "$BENCH_TMP/last")" "$small")"
+}
+
+run_backend "$BENCH_TMP/chaos.db" "SQLite"
+
+PG_BIN=$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort | tail -1)
+if [ -n "$PG_BIN" ]; then
+    PG_PORT=$(free_port); PG_DIR="$BENCH_TMP/pg"
+    mkdir -p "$PG_DIR"; chown postgres:postgres "$PG_DIR" "$BENCH_TMP" 2>/dev/null || true
+    as_pg() { if [ "$(id -u)" = 0 ]; then runuser -u postgres -- "$@"; else "$@"; fi; }
+    as_pg "$PG_BIN/initdb" -D "$PG_DIR/data" --auth=trust -U postgres >/dev/null
+    as_pg "$PG_BIN/pg_ctl" -D "$PG_DIR/data" -l "$PG_DIR/log" -o "-p $PG_PORT -k $PG_DIR -c listen_addresses=127.0.0.1" -w start >/dev/null
+    trap 'as_pg "$PG_BIN/pg_ctl" -D "$PG_DIR/data" -m immediate stop >/dev/null 2>&1; cleanup' EXIT
+    run_backend "postgres://postgres@127.0.0.1:$PG_PORT/postgres" "PostgreSQL"
+else
+    echo "PostgreSQL not found; skipped"
+fi
