@@ -97,6 +97,9 @@ async fn main() -> anyhow::Result<()> {
         "seeded {n_runs} runs in {:.1} s",
         started.elapsed().as_secs_f64()
     );
+    // Fresh statistics, as autovacuum (PostgreSQL) would gather; without
+    // them a planner guesses row counts after a bulk load.
+    sqlx::query("ANALYZE").execute(&pool).await?;
 
     if args.iter().any(|a| a == "--explain") {
         let (prefix, sql) = match backend {
