@@ -225,6 +225,8 @@ async fn metrics(State(state): State<AppState>) -> Result<Response, ApiError> {
 #[derive(Debug)]
 pub struct Running {
     pub addr: SocketAddr,
+    /// The local tracker's address, when it is enabled.
+    pub tracker_addr: Option<SocketAddr>,
     pub state: AppState,
     shutdown: CancellationToken,
     task: tokio::task::JoinHandle<()>,
@@ -279,6 +281,38 @@ pub async fn start(config: &Config, listener: TcpListener) -> anyhow::Result<Run
         cache,
     };
     let shutdown = CancellationToken::new();
+    let (tracker_addr, tracker_task) = if config.enable_local_tracker {
+        let listener = TcpListener::bind(config.tracker_listen)
+            .await
+            .map_err(|e| {
+                anyhow::anyhow!(
+                    "cannot listen on {} for the local tracker: {e}",
+                    config.tracker_listen
+                )
+            })?;
+        let addr = listener.local_addr()?;
+        let key = config.tracker_api_key.as_deref().filter(|k| !k.is_empty());
+        if key.is_none() {
+            tracing::warn!(
+                "LOCAL_TRACKER_API_KEY is not set: the local tracker accepts runs with ANY x-api-key"
+            );
+        }
+        let app = crate::tracker::router(crate::tracker::TrackerState::new(state.db.clone(), key));
+        let stop = shutdown.clone();
+        let task = tokio::spawn(async move {
+            // Graceful: requests in flight finish, so every acknowledged run is stored.
+            if let Err(e) = axum::serve(listener, app)
+                .with_graceful_shutdown(stop.cancelled_owned())
+                .await
+            {
+                tracing::error!(error = %e, "local tracker failed");
+            }
+        });
+        tracing::info!(url = %format!("http://{addr}"), "local tracker serving (unofficial)");
+        (Some(addr), Some(task))
+    } else {
+        (None, None)
+    };
     let worker = tokio::spawn(scoring.work(shutdown.clone()));
     let app = router(state.clone());
     let stop = shutdown.clone();
@@ -290,9 +324,13 @@ pub async fn start(config: &Config, listener: TcpListener) -> anyhow::Result<Run
             tracing::error!(error = %e, "server failed");
         }
         let _ = worker.await;
+        if let Some(t) = tracker_task {
+            let _ = t.await;
+        }
     });
     Ok(Running {
         addr,
+        tracker_addr,
         state,
         shutdown,
         task,

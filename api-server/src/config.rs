@@ -53,6 +53,18 @@ pub struct Config {
     #[arg(long, env = "CHAOS_PUBLIC_URL")]
     pub public_url: Option<String>,
 
+    /// Serve the local tracker (a personal, unofficial notebook) on its own listener.
+    #[arg(long, env = "ENABLE_LOCAL_TRACKER")]
+    pub enable_local_tracker: bool,
+
+    /// Address of the local tracker's API and pages.
+    #[arg(long, env = "LOCAL_TRACKER_LISTEN", default_value = "0.0.0.0:8082")]
+    pub tracker_listen: SocketAddr,
+
+    /// Key that `POST /api/track` must carry in `x-api-key`; without one any key is accepted.
+    #[arg(long, env = "LOCAL_TRACKER_API_KEY", hide_env_values = true)]
+    pub tracker_api_key: Option<String>,
+
     /// Log as JSON.
     #[arg(long, env = "CHAOS_LOG_JSON")]
     pub log_json: bool,
@@ -77,6 +89,9 @@ impl Config {
             scrape_interval: Duration::from_secs(1),
             leaderboard_cache: Duration::from_secs(1),
             public_url: None,
+            enable_local_tracker: false,
+            tracker_listen: SocketAddr::from(([0, 0, 0, 0], 8082)),
+            tracker_api_key: None,
             log_json: false,
         }
     }

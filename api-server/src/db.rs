@@ -73,6 +73,16 @@ pub fn redact(database: &str) -> String {
     }
 }
 
+/// A nullable number as a bind parameter, for `CAST($n AS DOUBLE PRECISION)`.
+///
+/// sqlx 0.9's `Any` driver sends a NULL `f64` to PostgreSQL as a NULL
+/// `float4`, so a statement first run with NULL there fails on every later
+/// real number ("incorrect binary data format"). Text casts the same on
+/// both databases, and Rust prints an `f64` so that it reads back exactly.
+pub fn nullable_f64(v: Option<f64>) -> Option<String> {
+    v.filter(|x| x.is_finite()).map(|x| x.to_string())
+}
+
 /// Milliseconds since the Unix epoch.
 pub fn now_ms() -> i64 {
     jiff::Timestamp::now().as_millisecond()
@@ -100,6 +110,16 @@ mod tests {
             database_url("sqlite://x.db?mode=ro").0,
             "sqlite://x.db?mode=ro"
         );
+    }
+
+    #[test]
+    fn nullable_numbers_round_trip_through_text() {
+        for v in [0.1 + 0.2, 1e-300, 123456.789, -0.0] {
+            let text = nullable_f64(Some(v)).expect("finite");
+            assert_eq!(text.parse::<f64>().expect("parses").to_bits(), v.to_bits());
+        }
+        assert_eq!(nullable_f64(None), None);
+        assert_eq!(nullable_f64(Some(f64::NAN)), None);
     }
 
     #[test]

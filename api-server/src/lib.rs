@@ -13,6 +13,7 @@ pub mod error;
 pub mod openapi;
 pub mod scoring;
 pub mod store;
+pub mod tracker;
 pub mod ui;
 
 pub use app::{AppState, Running, router, start};

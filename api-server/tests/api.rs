@@ -415,6 +415,9 @@ async fn leaderboard_order_and_pages(db: String) {
             tokio::time::sleep(Duration::from_millis(5)).await;
         }
     };
+    // A no-data outcome first: NULL statistics must not break the next,
+    // real ones on the same prepared statement (a PostgreSQL pitfall).
+    score_run("ada", Outcome::NoData { reason: "x".into() }).await;
     score_run("ada", stats(500.0, 120.0, 0.5)).await;
     score_run("ada", stats(300.0, 90.0, 0.1)).await; // worse: ada keeps 500
     score_run("bob", stats(500.0, 100.0, 0.5)).await; // same score, lower p95: above ada

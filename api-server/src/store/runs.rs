@@ -225,8 +225,8 @@ pub async fn transition(
 ) -> Result<bool, sqlx::Error> {
     let allowed: Vec<String> = from.iter().map(|s| format!("'{}'", s.as_str())).collect();
     let result = sqlx::query(AssertSqlSafe(format!(
-        "UPDATE runs SET state = $1, window_start = COALESCE($2, window_start), window_end = COALESCE($3, window_end),
-            next_attempt_at = $4, attempts = CASE WHEN $1 = 'scoring' THEN 0 ELSE attempts END,
+        "UPDATE runs SET state = $1, window_start = COALESCE(CAST($2 AS BIGINT), window_start), window_end = COALESCE(CAST($3 AS BIGINT), window_end),
+            next_attempt_at = CAST($4 AS BIGINT), attempts = CASE WHEN $1 = 'scoring' THEN 0 ELSE attempts END,
             last_error = CASE WHEN $1 = 'scoring' THEN NULL ELSE last_error END, updated_at = $5
          WHERE id = $6 AND state IN ({})",
         allowed.join(", ")

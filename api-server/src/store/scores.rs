@@ -6,7 +6,7 @@ use serde::Serialize;
 use sqlx::Row;
 use sqlx::any::AnyRow;
 
-use crate::db::{Db, now_ms, rfc3339};
+use crate::db::{Db, now_ms, nullable_f64, rfc3339};
 
 /// A stored score with its evidence.
 #[derive(Debug, Clone, Serialize, PartialEq)]
@@ -66,9 +66,11 @@ pub async fn record(
     };
     sqlx::query(
         "INSERT INTO scores (run_id, contributor_id, challenge, rules_version, outcome, reason, stat1, stat2, stat3, score, evidence, scored_at)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)
-         ON CONFLICT (run_id) DO UPDATE SET rules_version = $4, outcome = $5, reason = $6, stat1 = $7, stat2 = $8,
-            stat3 = $9, score = $10, evidence = $11, scored_at = $12",
+         VALUES ($1, $2, $3, $4, $5, $6, CAST($7 AS DOUBLE PRECISION), CAST($8 AS DOUBLE PRECISION),
+                 CAST($9 AS DOUBLE PRECISION), CAST($10 AS DOUBLE PRECISION), $11, $12)
+         ON CONFLICT (run_id) DO UPDATE SET rules_version = $4, outcome = $5, reason = $6,
+            stat1 = CAST($7 AS DOUBLE PRECISION), stat2 = CAST($8 AS DOUBLE PRECISION),
+            stat3 = CAST($9 AS DOUBLE PRECISION), score = CAST($10 AS DOUBLE PRECISION), evidence = $11, scored_at = $12",
     )
     .bind(run_id)
     .bind(contributor_id)
@@ -76,10 +78,10 @@ pub async fn record(
     .bind(i64::from(RULES_VERSION))
     .bind(kind)
     .bind(reason)
-    .bind(stats.and_then(|s| s.stat1))
-    .bind(stats.and_then(|s| s.stat2))
-    .bind(stats.and_then(|s| s.stat3))
-    .bind(stats.map(|s| s.score))
+    .bind(nullable_f64(stats.and_then(|s| s.stat1)))
+    .bind(nullable_f64(stats.and_then(|s| s.stat2)))
+    .bind(nullable_f64(stats.and_then(|s| s.stat3)))
+    .bind(nullable_f64(stats.map(|s| s.score)))
     .bind(evidence.to_string())
     .bind(now)
     .execute(&mut *tx)

@@ -1,0 +1,269 @@
+//! The tracker's JSON API: `POST /api/track` (the earlier payload,
+//! unchanged), the grouped read, sessions, one run, comparisons.
+
+use std::collections::BTreeMap;
+
+use axum::Json;
+use axum::body::Bytes;
+use axum::extract::rejection::{BytesRejection, PathRejection, QueryRejection};
+use axum::extract::{Path, Query, State};
+use axum::http::{HeaderMap, StatusCode, header};
+use chaos_domain::TrackPayload;
+use serde::Deserialize;
+use serde_json::{Value, json};
+use sha2::{Digest, Sha256};
+use subtle::ConstantTimeEq;
+
+use super::regression::{BASELINE_RUNS, judge};
+use super::store::{self, TrackedRun};
+use super::{NOTICE, TrackerState};
+use crate::api::Paging;
+use crate::error::{ApiError, ApiResult};
+
+fn check_key(state: &TrackerState, headers: &HeaderMap) -> ApiResult<()> {
+    let presented = headers
+        .get("x-api-key")
+        .and_then(|v| v.to_str().ok())
+        .ok_or_else(|| {
+            ApiError::new(
+                StatusCode::UNAUTHORIZED,
+                "the tracker needs an x-api-key header (LOCAL_TRACKER_API_KEY)",
+            )
+        })?;
+    match &state.key_digest {
+        // No key configured: any key is accepted (warned about at start).
+        None => Ok(()),
+        Some(expected) => {
+            let digest: [u8; 32] = Sha256::digest(presented.as_bytes()).into();
+            if bool::from(digest.ct_eq(expected)) {
+                Ok(())
+            } else {
+                Err(ApiError::new(
+                    StatusCode::FORBIDDEN,
+                    "the x-api-key is wrong",
+                ))
+            }
+        }
+    }
+}
+
+fn validate(p: &TrackPayload) -> ApiResult<i64> {
+    let fields = [
+        ("userId", &p.user_id),
+        ("runDetails.session_id", &p.run_details.session_id),
+        ("runDetails.target_url", &p.run_details.target_url),
+    ];
+    for (name, v) in fields {
+        if v.trim().is_empty() || v.len() > 256 {
+            return Err(ApiError::unprocessable(format!(
+                "{name} must be 1 to 256 characters"
+            )));
+        }
+    }
+    let d = &p.run_details;
+    for (name, v) in [
+        ("value", p.value),
+        ("rps", d.rps),
+        ("error_rate", d.error_rate),
+        ("avg_latency_ms", d.avg_latency_ms),
+        ("duration_s", d.duration_s),
+    ] {
+        if !v.is_finite() || v < 0.0 {
+            return Err(ApiError::unprocessable(format!(
+                "{name} must be a finite number, not negative"
+            )));
+        }
+    }
+    p.timestamp
+        .parse::<jiff::Timestamp>()
+        .map(|t| t.as_millisecond())
+        .map_err(|e| {
+            ApiError::unprocessable(format!(
+                "timestamp {:?} is not an ISO-8601 time: {e}",
+                p.timestamp
+            ))
+        })
+}
+
+/// `POST /api/track`: stores the run; answering 201 means it is committed.
+pub async fn track(
+    State(state): State<TrackerState>,
+    headers: HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+) -> ApiResult<(StatusCode, Json<Value>)> {
+    check_key(&state, &headers)?;
+    let body = body.map_err(|r| {
+        let status = r.status();
+        let message = if status == StatusCode::PAYLOAD_TOO_LARGE {
+            "the payload is too large".to_owned()
+        } else {
+            r.body_text()
+        };
+        ApiError::new(status, message)
+    })?;
+    let is_json = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("application/json"));
+    if !is_json {
+        return Err(ApiError::new(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "expected a JSON body with Content-Type: application/json",
+        ));
+    }
+    let mut de = serde_json::Deserializer::from_slice(&body);
+    let payload: TrackPayload = serde_path_to_error::deserialize(&mut de).map_err(|e| {
+        let path = e.path().to_string();
+        let inner = e.into_inner();
+        if inner.is_syntax() || inner.is_eof() {
+            ApiError::bad_request(format!("the body is not valid JSON: {inner}"))
+        } else {
+            ApiError::unprocessable(format!("{path}: {inner}"))
+        }
+    })?;
+    let run_at = validate(&payload)?;
+    let id = uuid::Uuid::new_v4().to_string();
+    let raw = String::from_utf8_lossy(&body);
+    store::insert(&state.db, &id, &payload, run_at, &raw).await?;
+    Ok((
+        StatusCode::CREATED,
+        Json(
+            json!({ "id": id, "target": store::target_of(&payload), "session_id": payload.run_details.session_id, "notice": NOTICE }),
+        ),
+    ))
+}
+
+/// `GET /api/track/{userId}`: runs grouped by target, then session, a page at a time.
+pub async fn grouped(
+    State(state): State<TrackerState>,
+    user: Result<Path<String>, PathRejection>,
+    paging: Result<Query<Paging>, QueryRejection>,
+) -> ApiResult<Json<Value>> {
+    let Path(user) = user?;
+    let Query(paging) = paging?;
+    let (limit, offset, page) = Paging {
+        page: paging.page,
+        per_page: Some(paging.per_page.unwrap_or(200)),
+    }
+    .resolve()?;
+    let (runs, total) = store::for_user(&state.db, &user, limit, offset).await?;
+    let mut targets: BTreeMap<String, BTreeMap<String, Vec<TrackedRun>>> = BTreeMap::new();
+    for r in runs {
+        targets
+            .entry(r.target.clone())
+            .or_default()
+            .entry(r.session_id.clone())
+            .or_default()
+            .push(r);
+    }
+    Ok(Json(json!({
+        "userId": user, "notice": NOTICE, "page": page, "per_page": limit, "total": total, "targets": targets,
+    })))
+}
+
+/// `GET /api/track/{userId}/sessions`.
+pub async fn sessions(
+    State(state): State<TrackerState>,
+    user: Result<Path<String>, PathRejection>,
+) -> ApiResult<Json<Value>> {
+    let Path(user) = user?;
+    let rows = store::sessions(&state.db, &user).await?;
+    Ok(Json(
+        json!({ "userId": user, "notice": NOTICE, "sessions": rows }),
+    ))
+}
+
+/// `GET /api/track/runs/{id}`: one run, with its regression verdict.
+pub async fn run(
+    State(state): State<TrackerState>,
+    id: Result<Path<String>, PathRejection>,
+) -> ApiResult<Json<Value>> {
+    let Path(id) = id?;
+    let run = store::get(&state.db, &id)
+        .await?
+        .ok_or_else(|| ApiError::not_found(format!("no tracked run {id:?}")))?;
+    let previous = store::previous(&state.db, &run, BASELINE_RUNS).await?;
+    let verdict = judge(&run, &previous);
+    Ok(Json(
+        json!({ "run": run, "regression": verdict, "notice": NOTICE }),
+    ))
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CompareQuery {
+    a: Option<String>,
+    b: Option<String>,
+    user: Option<String>,
+    session_a: Option<String>,
+    session_b: Option<String>,
+}
+
+/// Means of the metrics over runs.
+fn summary(runs: &[TrackedRun]) -> Value {
+    let n = runs.len().max(1) as f64;
+    let mean = |f: &dyn Fn(&TrackedRun) -> f64| runs.iter().map(f).sum::<f64>() / n;
+    json!({
+        "runs": runs.len(),
+        "rps": mean(&|r| r.rps),
+        "error_rate": mean(&|r| r.error_rate),
+        "avg_latency_ms": mean(&|r| r.avg_latency_ms),
+        "p95_ms": mean(&|r| r.p95_ms.unwrap_or(r.avg_latency_ms)),
+        "p99_ms": mean(&|r| r.p99_ms.unwrap_or(r.avg_latency_ms)),
+    })
+}
+
+fn deltas(a: &Value, b: &Value) -> Value {
+    let mut out = serde_json::Map::new();
+    for k in ["rps", "error_rate", "avg_latency_ms", "p95_ms", "p99_ms"] {
+        let (x, y) = (a[k].as_f64().unwrap_or(0.0), b[k].as_f64().unwrap_or(0.0));
+        let pct = if x != 0.0 {
+            Some((y - x) / x * 100.0)
+        } else {
+            None
+        };
+        out.insert(
+            k.into(),
+            json!({ "a": x, "b": y, "delta": y - x, "delta_pct": pct }),
+        );
+    }
+    Value::Object(out)
+}
+
+/// `GET /api/track/compare?a=RUN&b=RUN` or `?user=U&session_a=S&session_b=S`.
+pub async fn compare(
+    State(state): State<TrackerState>,
+    q: Result<Query<CompareQuery>, QueryRejection>,
+) -> ApiResult<Json<Value>> {
+    let Query(q) = q?;
+    let (a, b) = match (&q.a, &q.b, &q.user, &q.session_a, &q.session_b) {
+        (Some(a), Some(b), None, None, None) => {
+            let load = |id: String| {
+                let db = state.db.clone();
+                async move {
+                    store::get(&db, &id)
+                        .await?
+                        .ok_or_else(|| ApiError::not_found(format!("no tracked run {id:?}")))
+                }
+            };
+            (vec![load(a.clone()).await?], vec![load(b.clone()).await?])
+        }
+        (None, None, Some(user), Some(sa), Some(sb)) => {
+            let runs = store::session_runs(&state.db, user, sa).await?;
+            let other = store::session_runs(&state.db, user, sb).await?;
+            if runs.is_empty() || other.is_empty() {
+                return Err(ApiError::not_found("one of the sessions has no runs"));
+            }
+            (runs, other)
+        }
+        _ => {
+            return Err(ApiError::bad_request(
+                "compare two runs with ?a=ID&b=ID, or two sessions with ?user=U&session_a=S&session_b=S",
+            ));
+        }
+    };
+    let (sa, sb) = (summary(&a), summary(&b));
+    Ok(Json(
+        json!({ "a": sa, "b": sb, "change": deltas(&sa, &sb), "notice": NOTICE }),
+    ))
+}

@@ -1,0 +1,266 @@
+//! The tracker's tables: one row per tracked run, written in one
+//! statement, so an acknowledged run is a committed run.
+
+use chaos_domain::TrackPayload;
+use serde::Serialize;
+use sqlx::Row;
+use sqlx::any::AnyRow;
+
+use crate::db::{Db, now_ms, nullable_f64, rfc3339};
+
+/// A tracked run as the JSON endpoints show it.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct TrackedRun {
+    pub id: String,
+    pub user_id: String,
+    pub target: String,
+    pub session_id: String,
+    pub commit_hash: Option<String>,
+    pub challenge_type: String,
+    pub test_type: String,
+    pub run_at: String,
+    #[serde(skip)]
+    pub run_at_ms: i64,
+    pub total_requests: i64,
+    pub successful_requests: i64,
+    pub failed_requests: i64,
+    pub rps: f64,
+    pub error_rate: f64,
+    pub avg_latency_ms: f64,
+    pub p50_ms: Option<f64>,
+    pub p95_ms: Option<f64>,
+    pub p99_ms: Option<f64>,
+    pub duration_s: f64,
+}
+
+const COLUMNS: &str = "id, user_id, target, session_id, commit_hash, challenge_type, test_type, run_at, total_requests,
+    successful_requests, failed_requests, rps, error_rate, avg_latency_ms, p50_ms, p95_ms, p99_ms, duration_s";
+
+fn from_row(r: &AnyRow) -> Result<TrackedRun, sqlx::Error> {
+    let run_at_ms: i64 = r.try_get("run_at")?;
+    Ok(TrackedRun {
+        id: r.try_get("id")?,
+        user_id: r.try_get("user_id")?,
+        target: r.try_get("target")?,
+        session_id: r.try_get("session_id")?,
+        commit_hash: r.try_get("commit_hash")?,
+        challenge_type: r.try_get("challenge_type")?,
+        test_type: r.try_get("test_type")?,
+        run_at: rfc3339(run_at_ms),
+        run_at_ms,
+        total_requests: r.try_get("total_requests")?,
+        successful_requests: r.try_get("successful_requests")?,
+        failed_requests: r.try_get("failed_requests")?,
+        rps: r.try_get("rps")?,
+        error_rate: r.try_get("error_rate")?,
+        avg_latency_ms: r.try_get("avg_latency_ms")?,
+        p50_ms: r.try_get("p50_ms")?,
+        p95_ms: r.try_get("p95_ms")?,
+        p99_ms: r.try_get("p99_ms")?,
+        duration_s: r.try_get("duration_s")?,
+    })
+}
+
+/// The target a run is grouped under: the `target` label (or loadgen's
+/// target name), else the target URL.
+pub fn target_of(p: &TrackPayload) -> String {
+    p.labels
+        .get("target")
+        .cloned()
+        .or_else(|| p.run_details.target_name.clone())
+        .unwrap_or_else(|| p.run_details.target_url.clone())
+}
+
+pub async fn insert(
+    db: &Db,
+    id: &str,
+    p: &TrackPayload,
+    run_at_ms: i64,
+    raw: &str,
+) -> Result<(), sqlx::Error> {
+    let d = &p.run_details;
+    let as_i64 = |v: u64| i64::try_from(v).unwrap_or(i64::MAX);
+    sqlx::query(
+        "INSERT INTO local_test_runs (id, user_id, target, session_id, commit_hash, challenge_type, test_type, metric_name, value,
+            run_at, received_at, total_requests, successful_requests, failed_requests, rps, error_rate, avg_latency_ms,
+            p50_ms, p95_ms, p99_ms, duration_s, payload)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17,
+            CAST($18 AS DOUBLE PRECISION), CAST($19 AS DOUBLE PRECISION), CAST($20 AS DOUBLE PRECISION), $21, $22)",
+    )
+    .bind(id)
+    .bind(&p.user_id)
+    .bind(target_of(p))
+    .bind(&d.session_id)
+    .bind(d.commit_hash.as_deref())
+    .bind(&p.challenge_type)
+    .bind(&d.test_type)
+    .bind(&p.metric_name)
+    .bind(p.value)
+    .bind(run_at_ms)
+    .bind(now_ms())
+    .bind(as_i64(d.total_requests))
+    .bind(as_i64(d.successful_requests))
+    .bind(as_i64(d.failed_requests))
+    .bind(d.rps)
+    .bind(d.error_rate)
+    .bind(d.avg_latency_ms)
+    .bind(nullable_f64(d.p50_latency_ms))
+    .bind(nullable_f64(d.p95_latency_ms))
+    .bind(nullable_f64(d.p99_latency_ms))
+    .bind(d.duration_s)
+    .bind(raw)
+    .execute(db)
+    .await?;
+    Ok(())
+}
+
+/// A page of a user's runs in grouping order (target, session, time).
+pub async fn for_user(
+    db: &Db,
+    user: &str,
+    limit: i64,
+    offset: i64,
+) -> Result<(Vec<TrackedRun>, i64), sqlx::Error> {
+    let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
+        "SELECT {COLUMNS} FROM local_test_runs WHERE user_id = $1 ORDER BY target, session_id, run_at, id LIMIT $2 OFFSET $3"
+    )))
+    .bind(user)
+    .bind(limit)
+    .bind(offset)
+    .fetch_all(db)
+    .await?;
+    let total: i64 = sqlx::query("SELECT COUNT(*) AS n FROM local_test_runs WHERE user_id = $1")
+        .bind(user)
+        .fetch_one(db)
+        .await?
+        .try_get("n")?;
+    Ok((rows.iter().map(from_row).collect::<Result<_, _>>()?, total))
+}
+
+/// A user's runs against one target, oldest first (for charts and regressions).
+pub async fn for_target(
+    db: &Db,
+    user: &str,
+    target: &str,
+    limit: i64,
+) -> Result<Vec<TrackedRun>, sqlx::Error> {
+    let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
+        "SELECT {COLUMNS} FROM (SELECT {COLUMNS} FROM local_test_runs WHERE user_id = $1 AND target = $2
+             ORDER BY run_at DESC, id DESC LIMIT $3) recent ORDER BY run_at, id"
+    )))
+    .bind(user)
+    .bind(target)
+    .bind(limit)
+    .fetch_all(db)
+    .await?;
+    rows.iter().map(from_row).collect()
+}
+
+pub async fn get(db: &Db, id: &str) -> Result<Option<TrackedRun>, sqlx::Error> {
+    let row = sqlx::query(sqlx::AssertSqlSafe(format!(
+        "SELECT {COLUMNS} FROM local_test_runs WHERE id = $1"
+    )))
+    .bind(id)
+    .fetch_optional(db)
+    .await?;
+    row.as_ref().map(from_row).transpose()
+}
+
+/// The previous comparable runs (same user, target and test type), newest first.
+pub async fn previous(
+    db: &Db,
+    run: &TrackedRun,
+    limit: i64,
+) -> Result<Vec<TrackedRun>, sqlx::Error> {
+    let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
+        "SELECT {COLUMNS} FROM local_test_runs WHERE user_id = $1 AND target = $2 AND test_type = $3
+           AND (run_at < $4 OR (run_at = $4 AND id < $5)) ORDER BY run_at DESC, id DESC LIMIT $6"
+    )))
+    .bind(&run.user_id)
+    .bind(&run.target)
+    .bind(&run.test_type)
+    .bind(run.run_at_ms)
+    .bind(&run.id)
+    .bind(limit)
+    .fetch_all(db)
+    .await?;
+    rows.iter().map(from_row).collect()
+}
+
+/// Users and their targets, for the UI's navigation.
+pub async fn users_and_targets(db: &Db) -> Result<Vec<(String, String, i64)>, sqlx::Error> {
+    let rows = sqlx::query(
+        "SELECT user_id, target, COUNT(*) AS n FROM local_test_runs GROUP BY user_id, target ORDER BY user_id, target LIMIT 1000",
+    )
+    .fetch_all(db)
+    .await?;
+    rows.iter()
+        .map(|r| Ok((r.try_get("user_id")?, r.try_get("target")?, r.try_get("n")?)))
+        .collect()
+}
+
+pub async fn count(db: &Db) -> Result<i64, sqlx::Error> {
+    sqlx::query("SELECT COUNT(*) AS n FROM local_test_runs")
+        .fetch_one(db)
+        .await?
+        .try_get("n")
+}
+
+/// A session of a user: its target, commits and run count.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct Session {
+    pub session_id: String,
+    pub target: String,
+    pub runs: i64,
+    pub commits: Vec<String>,
+    pub first_run_at: String,
+    pub last_run_at: String,
+}
+
+pub async fn sessions(db: &Db, user: &str) -> Result<Vec<Session>, sqlx::Error> {
+    let rows = sqlx::query(
+        "SELECT session_id, target, COUNT(*) AS n, MIN(run_at) AS first, MAX(run_at) AS last
+         FROM local_test_runs WHERE user_id = $1 GROUP BY session_id, target ORDER BY MIN(run_at) LIMIT 1000",
+    )
+    .bind(user)
+    .fetch_all(db)
+    .await?;
+    let mut out = Vec::with_capacity(rows.len());
+    for r in rows {
+        let session_id: String = r.try_get("session_id")?;
+        let commits = sqlx::query(
+            "SELECT DISTINCT commit_hash FROM local_test_runs WHERE user_id = $1 AND session_id = $2 AND commit_hash IS NOT NULL LIMIT 20",
+        )
+        .bind(user)
+        .bind(&session_id)
+        .fetch_all(db)
+        .await?
+        .iter()
+        .map(|c| c.try_get("commit_hash"))
+        .collect::<Result<Vec<String>, _>>()?;
+        out.push(Session {
+            target: r.try_get("target")?,
+            runs: r.try_get("n")?,
+            commits,
+            first_run_at: rfc3339(r.try_get("first")?),
+            last_run_at: rfc3339(r.try_get("last")?),
+            session_id,
+        });
+    }
+    Ok(out)
+}
+
+pub async fn session_runs(
+    db: &Db,
+    user: &str,
+    session: &str,
+) -> Result<Vec<TrackedRun>, sqlx::Error> {
+    let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
+        "SELECT {COLUMNS} FROM local_test_runs WHERE user_id = $1 AND session_id = $2 ORDER BY run_at, id LIMIT 10000"
+    )))
+    .bind(user)
+    .bind(session)
+    .fetch_all(db)
+    .await?;
+    rows.iter().map(from_row).collect()
+}

@@ -1,0 +1,201 @@
+//! The tracker's page: tabs per target, sessions with their commits,
+//! charts across runs, and every run with its regression flag.
+
+use askama::Template;
+use axum::extract::rejection::QueryRejection;
+use axum::extract::{Query, State};
+use axum::http::StatusCode;
+use axum::response::{Html, IntoResponse, Response};
+use serde::Deserialize;
+
+use super::regression::{BASELINE_RUNS, judge};
+use super::store::{self, TrackedRun};
+use super::{NOTICE, TrackerState};
+use crate::ui::{chart, number};
+
+/// Runs shown (and charted) per target.
+const SHOWN: i64 = 200;
+
+#[derive(Debug, Deserialize)]
+pub struct PageQuery {
+    user: Option<String>,
+    target: Option<String>,
+}
+
+struct TargetTab {
+    name: String,
+    runs: i64,
+    active: bool,
+}
+
+struct SessionRow {
+    session_id: String,
+    runs: i64,
+    commits: String,
+    first: String,
+    last: String,
+}
+
+struct RunRow {
+    id: String,
+    when: String,
+    session: String,
+    commit: String,
+    test_type: String,
+    requests: i64,
+    rps: String,
+    p50: String,
+    p95: String,
+    p99: String,
+    errors: String,
+    regressed: bool,
+    reasons: String,
+}
+
+#[derive(Template)]
+#[template(path = "tracker.html")]
+struct TrackerPage {
+    notice: &'static str,
+    users: Vec<(String, bool)>,
+    user: String,
+    targets: Vec<TargetTab>,
+    sessions: Vec<SessionRow>,
+    runs: Vec<RunRow>,
+    latency_chart: String,
+    rps_chart: String,
+    error_chart: String,
+}
+
+fn short(rfc: &str) -> String {
+    rfc.get(..19)
+        .map(|s| s.replace('T', " "))
+        .unwrap_or_default()
+}
+
+/// Flags each run against up to 5 earlier comparable runs in the list.
+fn rows(runs: &[TrackedRun]) -> Vec<RunRow> {
+    runs.iter()
+        .enumerate()
+        .map(|(i, r)| {
+            let previous: Vec<TrackedRun> = runs[..i]
+                .iter()
+                .rev()
+                .filter(|p| p.test_type == r.test_type)
+                .take(BASELINE_RUNS as usize)
+                .cloned()
+                .collect();
+            let v = judge(r, &previous);
+            RunRow {
+                id: r.id.clone(),
+                when: short(&r.run_at),
+                session: r.session_id.chars().take(8).collect(),
+                commit: r.commit_hash.clone().unwrap_or_else(|| "–".into()),
+                test_type: r.test_type.clone(),
+                requests: r.total_requests,
+                rps: number(Some(r.rps)),
+                p50: number(r.p50_ms),
+                p95: number(r.p95_ms),
+                p99: number(r.p99_ms),
+                errors: number(Some(r.error_rate)),
+                regressed: v.regressed,
+                reasons: v.reasons.join("; "),
+            }
+        })
+        .rev()
+        .collect()
+}
+
+pub async fn page(
+    State(state): State<TrackerState>,
+    q: Result<Query<PageQuery>, QueryRejection>,
+) -> Response {
+    let Ok(Query(q)) = q else {
+        return (StatusCode::BAD_REQUEST, Html("<p>Bad query.</p>")).into_response();
+    };
+    match render(&state, q).await {
+        Ok(html) => Html(html).into_response(),
+        Err(e) => {
+            tracing::error!(error = %e, "tracker page failed");
+            (
+                StatusCode::INTERNAL_SERVER_ERROR,
+                Html("<p>The tracker page could not be rendered.</p>"),
+            )
+                .into_response()
+        }
+    }
+}
+
+async fn render(state: &TrackerState, q: PageQuery) -> anyhow::Result<String> {
+    let all = store::users_and_targets(&state.db).await?;
+    let mut user_names: Vec<String> = all.iter().map(|(u, _, _)| u.clone()).collect();
+    user_names.dedup();
+    let user = q
+        .user
+        .filter(|u| user_names.contains(u))
+        .or_else(|| user_names.first().cloned())
+        .unwrap_or_default();
+    let mine: Vec<&(String, String, i64)> = all.iter().filter(|(u, _, _)| *u == user).collect();
+    let target = q
+        .target
+        .filter(|t| mine.iter().any(|(_, x, _)| x == t))
+        .or_else(|| mine.first().map(|(_, t, _)| t.clone()))
+        .unwrap_or_default();
+    let runs = if user.is_empty() {
+        Vec::new()
+    } else {
+        store::for_target(&state.db, &user, &target, SHOWN).await?
+    };
+    let sessions = if user.is_empty() {
+        Vec::new()
+    } else {
+        store::sessions(&state.db, &user).await?
+    };
+    let series = |names: &[&str], f: &dyn Fn(&TrackedRun, usize) -> Option<f64>| {
+        let order: Vec<String> = names.iter().map(|s| (*s).to_owned()).collect();
+        let points: Vec<(String, i64, f64)> = runs
+            .iter()
+            .flat_map(|r| {
+                names
+                    .iter()
+                    .enumerate()
+                    .filter_map(|(k, n)| f(r, k).map(|v| ((*n).to_owned(), r.run_at_ms, v)))
+            })
+            .collect();
+        chart(&order, &points)
+    };
+    let page = TrackerPage {
+        notice: NOTICE,
+        users: user_names.iter().map(|u| (u.clone(), *u == user)).collect(),
+        targets: mine
+            .iter()
+            .map(|(_, t, n)| TargetTab {
+                name: t.clone(),
+                runs: *n,
+                active: *t == target,
+            })
+            .collect(),
+        sessions: sessions
+            .into_iter()
+            .filter(|s| s.target == target)
+            .map(|s| SessionRow {
+                session_id: s.session_id,
+                runs: s.runs,
+                commits: if s.commits.is_empty() {
+                    "–".into()
+                } else {
+                    s.commits.join(", ")
+                },
+                first: short(&s.first_run_at),
+                last: short(&s.last_run_at),
+            })
+            .collect(),
+        latency_chart: series(&["p50", "p95", "p99"], &|r, k| {
+            [r.p50_ms, r.p95_ms, r.p99_ms][k]
+        }),
+        rps_chart: series(&["req/s"], &|r, _| Some(r.rps)),
+        error_chart: series(&["errors %"], &|r, _| Some(r.error_rate)),
+        runs: rows(&runs),
+        user,
+    };
+    Ok(page.render()?)
+}
