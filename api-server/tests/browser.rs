@@ -309,3 +309,89 @@ async fn the_leaderboard_shows_all_three_statistics_in_every_tab() {
     let _ = std::fs::remove_dir_all(&profile);
     s.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_tracker_page_shows_targets_sessions_charts_and_regressions() {
+    let Some((_driver, port)) = chromedriver() else {
+        skip("chromium and chromium-driver (Debian packages)");
+        return;
+    };
+    let mut cfg = config(&sqlite_db());
+    cfg.enable_local_tracker = true;
+    cfg.tracker_listen = "127.0.0.1:0".parse().expect("addr");
+    let s = server(&cfg).await;
+    let tracker = format!("http://{}", s.tracker_addr.expect("tracker"));
+    let http = reqwest::Client::new();
+    let samples = [
+        ("api", 40.0, 1000.0),
+        ("api", 42.0, 990.0),
+        ("api", 39.0, 1010.0),
+        ("api", 41.0, 1000.0),
+        ("api", 90.0, 500.0),
+        ("web", 10.0, 3000.0),
+    ];
+    for (i, (target, p95, rps)) in samples.iter().enumerate() {
+        let body = json!({
+            "schema_version": "1.0", "userId": "ada", "challengeType": "robust-service", "metricName": "rps", "value": rps,
+            "timestamp": format!("2026-01-01T10:0{i}:00Z"), "labels": {"target": target},
+            "runDetails": {"target_url": "http://localhost:9000/api/test", "request_count": 100, "method": "POST",
+                "payload_urls": [], "total_requests": 100, "successful_requests": 100, "failed_requests": 0,
+                "avg_latency_ms": p95 / 2.0, "error_rate": 0.0, "rps": rps, "duration_s": 10.0, "test_type": "load",
+                "commit_hash": format!("c{i}"), "session_id": if i < 3 { "morning" } else { "evening" },
+                "p50_latency_ms": p95 / 3.0, "p95_latency_ms": p95, "p99_latency_ms": p95 * 1.5}
+        });
+        let r = http
+            .post(format!("{tracker}/api/track"))
+            .header("x-api-key", "k")
+            .json(&body)
+            .send()
+            .await
+            .expect("post");
+        assert_eq!(r.status(), reqwest::StatusCode::CREATED);
+    }
+    let profile =
+        std::env::temp_dir().join(format!("chaos-chrome-{}", uuid::Uuid::new_v4().simple()));
+    let b = browser(port, &profile).await;
+    b.goto(&format!("{tracker}/?user=ada")).await.expect("open");
+    assert!(texts(&b, "#notice").await.join(" ").contains("UNOFFICIAL"));
+    let tabs = texts(&b, "nav.tabs a").await;
+    assert_eq!(tabs, ["api (5)", "web (1)"]);
+    let sessions = texts(&b, "table#sessions tbody tr").await;
+    assert_eq!(sessions.len(), 2);
+    assert!(
+        sessions[1].contains("c3, c4") && !sessions[1].contains("c5"),
+        "commits of this target only: {sessions:?}"
+    );
+    assert_eq!(texts(&b, "table#runs tbody tr").await.len(), 5);
+    let flagged = texts(&b, "table#runs tr.regressed").await;
+    assert_eq!(flagged.len(), 1, "{flagged:?}");
+    assert!(
+        flagged[0].contains("REGRESSED") && flagged[0].contains("c4"),
+        "{flagged:?}"
+    );
+    assert_eq!(
+        b.find_all(Locator::Css("svg polyline"))
+            .await
+            .expect("charts")
+            .len(),
+        5,
+        "p50, p95, p99, req/s, errors"
+    );
+    if let Ok(dir) = std::env::var("CHAOS_SCREENSHOT_DIR") {
+        std::fs::write(
+            format!("{dir}/tracker.png"),
+            b.screenshot().await.expect("screenshot"),
+        )
+        .expect("write");
+    }
+    b.find(Locator::LinkText("web (1)"))
+        .await
+        .expect("tab")
+        .click()
+        .await
+        .expect("click");
+    assert_eq!(texts(&b, "table#runs tbody tr").await.len(), 1);
+    b.close().await.expect("close");
+    let _ = std::fs::remove_dir_all(&profile);
+    s.stop().await;
+}

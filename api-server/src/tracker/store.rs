@@ -228,18 +228,21 @@ pub async fn sessions(db: &Db, user: &str) -> Result<Vec<Session>, sqlx::Error> 
     let mut out = Vec::with_capacity(rows.len());
     for r in rows {
         let session_id: String = r.try_get("session_id")?;
+        let target: String = r.try_get("target")?;
         let commits = sqlx::query(
-            "SELECT DISTINCT commit_hash FROM local_test_runs WHERE user_id = $1 AND session_id = $2 AND commit_hash IS NOT NULL LIMIT 20",
+            "SELECT DISTINCT commit_hash FROM local_test_runs
+             WHERE user_id = $1 AND session_id = $2 AND target = $3 AND commit_hash IS NOT NULL LIMIT 20",
         )
         .bind(user)
         .bind(&session_id)
+        .bind(&target)
         .fetch_all(db)
         .await?
         .iter()
         .map(|c| c.try_get("commit_hash"))
         .collect::<Result<Vec<String>, _>>()?;
         out.push(Session {
-            target: r.try_get("target")?,
+            target,
             runs: r.try_get("n")?,
             commits,
             first_run_at: rfc3339(r.try_get("first")?),
