@@ -297,7 +297,15 @@ pub async fn start(config: &Config, listener: TcpListener) -> anyhow::Result<Run
                 "LOCAL_TRACKER_API_KEY is not set: the local tracker accepts runs with ANY x-api-key"
             );
         }
-        let app = crate::tracker::router(crate::tracker::TrackerState::new(state.db.clone(), key));
+        let app = crate::tracker::router(crate::tracker::TrackerState::new(
+            state.db.clone(),
+            key,
+            if state.backend == Backend::Sqlite {
+                1
+            } else {
+                4
+            },
+        ));
         let stop = shutdown.clone();
         let task = tokio::spawn(async move {
             // Graceful: requests in flight finish, so every acknowledged run is stored.

@@ -124,12 +124,16 @@ pub async fn track(
     let run_at = validate(&payload)?;
     let id = uuid::Uuid::new_v4().to_string();
     let raw = String::from_utf8_lossy(&body);
-    store::insert(&state.db, &id, &payload, run_at, &raw).await?;
+    let target = store::target_of(&payload);
+    let session = payload.run_details.session_id.clone();
+    state
+        .ingest
+        .store(id.clone(), payload, run_at, raw.into_owned())
+        .await
+        .map_err(|e| ApiError::new(StatusCode::SERVICE_UNAVAILABLE, e))?;
     Ok((
         StatusCode::CREATED,
-        Json(
-            json!({ "id": id, "target": store::target_of(&payload), "session_id": payload.run_details.session_id, "notice": NOTICE }),
-        ),
+        Json(json!({ "id": id, "target": target, "session_id": session, "notice": NOTICE })),
     ))
 }
 

@@ -4,6 +4,7 @@
 //! ever reaches the leaderboard.
 
 pub mod api;
+pub mod ingest;
 pub mod regression;
 pub mod store;
 pub mod ui;
@@ -26,14 +27,18 @@ pub const MAX_PAYLOAD: usize = 256 * 1024;
 #[derive(Debug, Clone)]
 pub struct TrackerState {
     pub db: Db,
+    pub ingest: ingest::Ingest,
     /// SHA-256 of LOCAL_TRACKER_API_KEY; `None` accepts any key.
     pub key_digest: Option<[u8; 32]>,
 }
 
 impl TrackerState {
-    pub fn new(db: Db, key: Option<&str>) -> TrackerState {
+    /// `writers`: concurrent writer tasks (SQLite has one writer anyway).
+    pub fn new(db: Db, key: Option<&str>, writers: usize) -> TrackerState {
+        let ingest = ingest::Ingest::start(db.clone(), writers);
         TrackerState {
             db,
+            ingest,
             key_digest: key.map(|k| Sha256::digest(k.as_bytes()).into()),
         }
     }

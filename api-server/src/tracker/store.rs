@@ -71,13 +71,16 @@ pub fn target_of(p: &TrackPayload) -> String {
         .unwrap_or_else(|| p.run_details.target_url.clone())
 }
 
-pub async fn insert(
-    db: &Db,
+pub async fn insert<'e, E>(
+    db: E,
     id: &str,
     p: &TrackPayload,
     run_at_ms: i64,
     raw: &str,
-) -> Result<(), sqlx::Error> {
+) -> Result<(), sqlx::Error>
+where
+    E: sqlx::Executor<'e, Database = sqlx::Any>,
+{
     let d = &p.run_details;
     let as_i64 = |v: u64| i64::try_from(v).unwrap_or(i64::MAX);
     sqlx::query(

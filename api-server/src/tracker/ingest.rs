@@ -1,0 +1,104 @@
+//! Group commit for tracked runs. A post waits in a queue; a writer takes
+//! what has queued up (up to `MAX_BATCH`), stores it in one transaction and
+//! only then answers every post of the batch. One commit serves many
+//! posts, and an acknowledged run is still a committed run.
+
+use chaos_domain::TrackPayload;
+use tokio::sync::{Mutex, mpsc, oneshot};
+
+use super::store;
+use crate::db::Db;
+
+const MAX_BATCH: usize = 256;
+const QUEUE: usize = 4_096;
+
+struct Pending {
+    id: String,
+    payload: TrackPayload,
+    run_at: i64,
+    raw: String,
+    done: oneshot::Sender<Result<(), String>>,
+}
+
+/// The queue in front of the writers.
+#[derive(Debug, Clone)]
+pub struct Ingest {
+    tx: mpsc::Sender<Pending>,
+}
+
+impl std::fmt::Debug for Pending {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Pending")
+            .field("id", &self.id)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Ingest {
+    /// Starts `writers` writer tasks (one for SQLite, which has one writer anyway).
+    pub fn start(db: Db, writers: usize) -> Ingest {
+        let (tx, rx) = mpsc::channel(QUEUE);
+        let rx = std::sync::Arc::new(Mutex::new(rx));
+        for _ in 0..writers.max(1) {
+            tokio::spawn(write_batches(db.clone(), rx.clone()));
+        }
+        Ingest { tx }
+    }
+
+    /// Stores one run; returns once it is committed.
+    pub async fn store(
+        &self,
+        id: String,
+        payload: TrackPayload,
+        run_at: i64,
+        raw: String,
+    ) -> Result<(), String> {
+        let (done, wait) = oneshot::channel();
+        self.tx
+            .send(Pending {
+                id,
+                payload,
+                run_at,
+                raw,
+                done,
+            })
+            .await
+            .map_err(|_| "the tracker is shutting down".to_owned())?;
+        wait.await
+            .map_err(|_| "the tracker's writer stopped".to_owned())?
+    }
+}
+
+async fn write_batches(db: Db, rx: std::sync::Arc<Mutex<mpsc::Receiver<Pending>>>) {
+    loop {
+        let mut batch = Vec::with_capacity(MAX_BATCH);
+        {
+            let mut rx = rx.lock().await;
+            match rx.recv().await {
+                Some(p) => batch.push(p),
+                None => return,
+            }
+            while batch.len() < MAX_BATCH {
+                match rx.try_recv() {
+                    Ok(p) => batch.push(p),
+                    Err(_) => break,
+                }
+            }
+        }
+        let result = commit(&db, &batch).await.map_err(|e| {
+            tracing::error!(error = %e, runs = batch.len(), "storing tracked runs failed");
+            "the database failed; the run was not stored".to_owned()
+        });
+        for p in batch {
+            let _ = p.done.send(result.clone());
+        }
+    }
+}
+
+async fn commit(db: &Db, batch: &[Pending]) -> Result<(), sqlx::Error> {
+    let mut tx = db.begin().await?;
+    for p in batch {
+        store::insert(&mut *tx, &p.id, &p.payload, p.run_at, &p.raw).await?;
+    }
+    tx.commit().await
+}

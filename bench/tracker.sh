@@ -1,0 +1,70 @@
+#!/usr/bin/env bash
+# Local tracker: ingest throughput of POST /api/track (acknowledged =
+# committed) as a ratio to nginx, on SQLite and PostgreSQL, with a check
+# that every acknowledged run was stored; then the grouped read of a user
+# with 10,000 runs (page 1, 200 runs), its p50 latency.
+# Usage: bench/tracker.sh [rounds=2] [duration=5s]
+# Targets (../shared/TARGETS.md): ingest >= 0.28 x nginx, 0 lost;
+# grouped read p50 <= 15 ms, paginated.
+cd "$(dirname "$0")/.."
+source bench/lib.sh
+ROUNDS=${1:-2}; DURATION=${2:-5s}
+need wrk "apt-get install wrk"
+cargo build --release -q -p chaos-api -p loadgen
+NGINX_PORT=$(free_port); start_nginx "$NGINX_PORT"
+payload() { # user
+    printf '{"schema_version":"1.0","userId":"%s","challengeType":"robust-service","metricName":"rps","value":812.5,"timestamp":"2026-01-01T12:00:00Z","labels":{"target":"my-app"},"runDetails":{"target_url":"http://localhost:8080/api/test","request_count":1000,"method":"POST","payload_urls":["http://url-anvil:8080/corpus/1"],"total_requests":1000,"successful_requests":990,"failed_requests":10,"avg_latency_ms":12.3,"error_rate":1.0,"rps":812.5,"duration_s":1.23,"test_type":"load","commit_hash":"abc1234","session_id":"s1","p95_latency_ms":20.5}}' "$1"
+}
+cat > "$BENCH_TMP/post.lua" <<LUA
+wrk.method = "POST"
+wrk.headers["Content-Type"] = "application/json"
+wrk.headers["x-api-key"] = "k"
+wrk.body = '$(payload ingest)'
+done = function(summary, latency, requests)
+  io.write(string.format("WRKTOTAL %d %d\n", summary.requests, summary.errors.status))
+end
+LUA
+payload reader > "$BENCH_TMP/reader.json"
+
+run_backend() { # database, name
+    local port tport
+    port=$(free_port); tport=$(free_port)
+    ENABLE_LOCAL_TRACKER=true LOCAL_TRACKER_API_KEY=k ./target/release/chaos-api --listen "127.0.0.1:$port" \
+        --tracker-listen "127.0.0.1:$tport" --database "$1" --admin-token bench-admin-token-0123456789 2>"$BENCH_TMP/api.log" &
+    local pid=$!
+    wait_http "http://127.0.0.1:$tport/healthz"
+    local N=() T=() sent=0 refused=0
+    for _ in $(seq "$ROUNDS"); do
+        N+=("$(wrk_rps -t2 -c64 -d"$DURATION" "http://127.0.0.1:$NGINX_PORT/")")
+        local out; out=$(wrk -t2 -c64 -d"$DURATION" -s "$BENCH_TMP/post.lua" "http://127.0.0.1:$tport/api/track")
+        T+=("$(echo "$out" | awk '/^Requests\/sec:/ {print $2}')")
+        sent=$((sent + $(echo "$out" | awk '/^WRKTOTAL/ {print $2}')))
+        refused=$((refused + $(echo "$out" | awk '/^WRKTOTAL/ {print $3}')))
+    done
+    local stored
+    stored=$(curl -s "http://127.0.0.1:$tport/api/track/ingest?per_page=1" | python3 -c 'import json,sys; print(json.load(sys.stdin)["total"])')
+    local mn mt; mn=$(median "${N[@]}"); mt=$(median "${T[@]}")
+    printf '%-12s nginx %9.0f req/s  POST /api/track %8.0f req/s  ratio %s\n' "$2" "$mn" "$mt" "$(ratio "$mt" "$mn")"
+    echo "  acknowledged $((sent - refused)) (of $sent sent, $refused refused), stored $stored"
+    # A user with exactly 10,000 runs, sent by loadgen itself.
+    ./target/release/loadgen run "http://127.0.0.1:$tport/api/track" -m POST --body-file "$BENCH_TMP/reader.json" \
+        -H "x-api-key: k" -n 10000 -c 16 --no-progress --max-error-rate 0 >/dev/null
+    local lat
+    for c in 1 16; do
+        lat=$(wrk -t1 -c"$c" -d"$DURATION" --latency "http://127.0.0.1:$tport/api/track/reader" | awk '/ 50%/ {print $2}')
+        echo "  grouped read, user with 10,000 runs, page of 200, $c connection(s): p50 $lat"
+    done
+    kill "$pid"; wait "$pid" 2>/dev/null || true
+}
+
+run_backend "$BENCH_TMP/chaos.db" "SQLite"
+PG_BIN=$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort | tail -1)
+if [ -n "$PG_BIN" ]; then
+    PG_PORT=$(free_port); PG_DIR="$BENCH_TMP/pg"
+    mkdir -p "$PG_DIR"; chown postgres:postgres "$PG_DIR" "$BENCH_TMP" 2>/dev/null || true
+    as_pg() { if [ "$(id -u)" = 0 ]; then runuser -u postgres -- "$@"; else "$@"; fi; }
+    as_pg "$PG_BIN/initdb" -D "$PG_DIR/data" --auth=trust -U postgres >/dev/null
+    as_pg "$PG_BIN/pg_ctl" -D "$PG_DIR/data" -l "$PG_DIR/log" -o "-p $PG_PORT -k $PG_DIR -c listen_addresses=127.0.0.1" -w start >/dev/null
+    trap 'as_pg "$PG_BIN/pg_ctl" -D "$PG_DIR/data" -m immediate stop >/dev/null 2>&1; cleanup' EXIT
+    run_backend "postgres://postgres@127.0.0.1:$PG_PORT/postgres" "PostgreSQL"
+fi
