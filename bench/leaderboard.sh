@@ -43,15 +43,5 @@ run_backend() { # database url, name
 
 run_backend "$BENCH_TMP/chaos.db" "SQLite"
 
-PG_BIN=$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort | tail -1)
-if [ -n "$PG_BIN" ]; then
-    PG_PORT=$(free_port); PG_DIR="$BENCH_TMP/pg"
-    mkdir -p "$PG_DIR"; chown postgres:postgres "$PG_DIR" "$BENCH_TMP" 2>/dev/null || true
-    as_pg() { if [ "$(id -u)" = 0 ]; then runuser -u postgres -- "$@"; else "$@"; fi; }
-    as_pg "$PG_BIN/initdb" -D "$PG_DIR/data" --auth=trust -U postgres >/dev/null
-    as_pg "$PG_BIN/pg_ctl" -D "$PG_DIR/data" -l "$PG_DIR/log" -o "-p $PG_PORT -k $PG_DIR -c listen_addresses=127.0.0.1" -w start >/dev/null
-    trap 'as_pg "$PG_BIN/pg_ctl" -D "$PG_DIR/data" -m immediate stop >/dev/null 2>&1; cleanup' EXIT
-    run_backend "postgres://postgres@127.0.0.1:$PG_PORT/postgres" "PostgreSQL"
-else
-    echo "PostgreSQL not found; skipped"
-fi
+start_pg
+[ -z "$PG_URL" ] || run_backend "$PG_URL" "PostgreSQL"

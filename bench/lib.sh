@@ -74,3 +74,22 @@ median() {
 ratio() {
     python3 -c 'import sys; print(f"{float(sys.argv[1]) / float(sys.argv[2]):.3f}")' "$1" "$2"
 }
+
+# A throwaway PostgreSQL cluster on a free port (stopped on exit); sets
+# PG_URL, or leaves it empty when PostgreSQL is not installed.
+start_pg() {
+    PG_URL=""
+    local bin; bin=$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort | tail -1)
+    [ -n "$bin" ] || { echo "PostgreSQL not found; skipped"; return 0; }
+    local port; port=$(free_port)
+    PG_DIR="$BENCH_TMP/pg"; PG_BIN="$bin"
+    mkdir -p "$PG_DIR"; chown postgres:postgres "$PG_DIR" "$BENCH_TMP" 2>/dev/null || true
+    as_pg "$PG_BIN/initdb" -D "$PG_DIR/data" --auth=trust -U postgres >/dev/null
+    as_pg "$PG_BIN/pg_ctl" -D "$PG_DIR/data" -l "$PG_DIR/log" -o "-p $port -k $PG_DIR -c listen_addresses=127.0.0.1" -w start >/dev/null
+    trap 'as_pg "$PG_BIN/pg_ctl" -D "$PG_DIR/data" -m immediate stop >/dev/null 2>&1; cleanup' EXIT
+    PG_URL="postgres://postgres@127.0.0.1:$port/postgres"
+}
+
+as_pg() {
+    if [ "$(id -u)" = 0 ]; then runuser -u postgres -- "$@"; else "$@"; fi
+}

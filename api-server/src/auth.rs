@@ -20,13 +20,29 @@ pub fn bearer(headers: &HeaderMap) -> Option<&str> {
         .map(str::trim)
 }
 
-/// The admin token's digest, or `None` when admin actions are disabled.
+/// A secret kept only as its SHA-256. Digests are compared, in constant
+/// time, so a check takes the same time whatever the guess's length or content.
 #[derive(Debug, Clone)]
-pub struct AdminToken(Option<[u8; 32]>);
+pub struct SecretDigest([u8; 32]);
+
+impl SecretDigest {
+    pub fn of(secret: &str) -> SecretDigest {
+        SecretDigest(Sha256::digest(secret.as_bytes()).into())
+    }
+
+    pub fn matches(&self, presented: &str) -> bool {
+        let digest: [u8; 32] = Sha256::digest(presented.as_bytes()).into();
+        bool::from(digest.ct_eq(&self.0))
+    }
+}
+
+/// The admin token, or `None` when admin actions are disabled.
+#[derive(Debug, Clone)]
+pub struct AdminToken(Option<SecretDigest>);
 
 impl AdminToken {
     pub fn new(token: Option<&str>) -> AdminToken {
-        AdminToken(token.map(|t| Sha256::digest(t.as_bytes()).into()))
+        AdminToken(token.map(SecretDigest::of))
     }
 
     pub fn check(&self, headers: &HeaderMap) -> Result<(), ApiError> {
@@ -42,8 +58,7 @@ impl AdminToken {
                 "this action needs Authorization: Bearer <admin token>",
             )
         })?;
-        let digest: [u8; 32] = Sha256::digest(presented.as_bytes()).into();
-        if bool::from(digest.ct_eq(expected)) {
+        if expected.matches(presented) {
             Ok(())
         } else {
             Err(ApiError::new(

@@ -4,8 +4,6 @@
 
 mod support;
 
-use std::future::Future;
-use std::pin::Pin;
 use std::time::Duration;
 
 use chaos_domain::Challenge;
@@ -13,8 +11,6 @@ use chaos_domain::scoring::{Outcome, Statistics};
 use reqwest::{Method, StatusCode};
 use serde_json::json;
 use support::*;
-
-type Scenario = fn(String) -> Pin<Box<dyn Future<Output = ()> + Send>>;
 
 fn scenarios() -> Vec<(&'static str, Scenario)> {
     vec![
@@ -36,22 +32,12 @@ fn scenarios() -> Vec<(&'static str, Scenario)> {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn on_sqlite() {
-    for (name, scenario) in scenarios() {
-        eprintln!("sqlite: {name}");
-        scenario(sqlite_db()).await;
-    }
+    play_on_sqlite(scenarios()).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn on_postgres() {
-    let Some(pg) = Pg::start() else {
-        skip("PostgreSQL (initdb, pg_ctl under /usr/lib/postgresql)");
-        return;
-    };
-    for (name, scenario) in scenarios() {
-        eprintln!("postgres: {name}");
-        scenario(pg.fresh_db(name).await).await;
-    }
+    play_on_postgres(scenarios()).await;
 }
 
 async fn contributors(db: String) {

@@ -2,8 +2,6 @@
 
 mod support;
 
-use std::future::Future;
-use std::pin::Pin;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
@@ -81,8 +79,6 @@ async fn rows(s: &chaos_api::Running) -> i64 {
         .expect("count")
 }
 
-type Scenario = fn(String) -> Pin<Box<dyn Future<Output = ()> + Send>>;
-
 fn scenarios() -> Vec<(&'static str, Scenario)> {
     vec![
         ("off_by_default", |db| Box::pin(off_by_default(db))),
@@ -104,23 +100,12 @@ fn scenarios() -> Vec<(&'static str, Scenario)> {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn on_sqlite() {
-    for (name, scenario) in scenarios() {
-        eprintln!("sqlite: {name}");
-        scenario(sqlite_db()).await;
-    }
+    play_on_sqlite(scenarios()).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn on_postgres() {
-    let _ = tracing_subscriber::fmt().with_test_writer().try_init();
-    let Some(pg) = Pg::start() else {
-        skip("PostgreSQL (initdb, pg_ctl under /usr/lib/postgresql)");
-        return;
-    };
-    for (name, scenario) in scenarios() {
-        eprintln!("postgres: {name}");
-        scenario(pg.fresh_db(name).await).await;
-    }
+    play_on_postgres(scenarios()).await;
 }
 
 async fn off_by_default(db: String) {

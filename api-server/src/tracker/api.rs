@@ -11,8 +11,6 @@ use axum::http::{HeaderMap, StatusCode, header};
 use chaos_domain::TrackPayload;
 use serde::Deserialize;
 use serde_json::{Value, json};
-use sha2::{Digest, Sha256};
-use subtle::ConstantTimeEq;
 
 use super::regression::{BASELINE_RUNS, judge};
 use super::store::{self, TrackedRun};
@@ -30,20 +28,14 @@ fn check_key(state: &TrackerState, headers: &HeaderMap) -> ApiResult<()> {
                 "the tracker needs an x-api-key header (LOCAL_TRACKER_API_KEY)",
             )
         })?;
-    match &state.key_digest {
+    match &state.key {
         // No key configured: any key is accepted (warned about at start).
         None => Ok(()),
-        Some(expected) => {
-            let digest: [u8; 32] = Sha256::digest(presented.as_bytes()).into();
-            if bool::from(digest.ct_eq(expected)) {
-                Ok(())
-            } else {
-                Err(ApiError::new(
-                    StatusCode::FORBIDDEN,
-                    "the x-api-key is wrong",
-                ))
-            }
-        }
+        Some(expected) if expected.matches(presented) => Ok(()),
+        Some(_) => Err(ApiError::new(
+            StatusCode::FORBIDDEN,
+            "the x-api-key is wrong",
+        )),
     }
 }
 

@@ -12,8 +12,8 @@ pub mod ui;
 use axum::Router;
 use axum::extract::{DefaultBodyLimit, Request};
 use axum::routing::{get, post};
-use sha2::{Digest, Sha256};
 
+use crate::auth::SecretDigest;
 use crate::db::Db;
 use crate::error::ApiError;
 
@@ -28,8 +28,8 @@ pub const MAX_PAYLOAD: usize = 256 * 1024;
 pub struct TrackerState {
     pub db: Db,
     pub ingest: ingest::Ingest,
-    /// SHA-256 of LOCAL_TRACKER_API_KEY; `None` accepts any key.
-    pub key_digest: Option<[u8; 32]>,
+    /// LOCAL_TRACKER_API_KEY; `None` accepts any key.
+    pub key: Option<SecretDigest>,
 }
 
 impl TrackerState {
@@ -39,7 +39,7 @@ impl TrackerState {
         TrackerState {
             db,
             ingest,
-            key_digest: key.map(|k| Sha256::digest(k.as_bytes()).into()),
+            key: key.map(SecretDigest::of),
         }
     }
 }

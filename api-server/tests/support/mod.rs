@@ -2,8 +2,10 @@
 //! ports, a throwaway PostgreSQL cluster, an HTTP client.
 #![allow(dead_code)]
 
+use std::future::Future;
 use std::net::SocketAddr;
 use std::path::PathBuf;
+use std::pin::Pin;
 use std::process::Command;
 use std::time::{Duration, Instant};
 
@@ -289,5 +291,29 @@ impl Client {
             );
             tokio::time::sleep(Duration::from_millis(100)).await;
         }
+    }
+}
+
+/// A scenario played against a database URL.
+pub type Scenario = fn(String) -> Pin<Box<dyn Future<Output = ()> + Send>>;
+
+/// Plays every scenario on a fresh SQLite file.
+pub async fn play_on_sqlite(scenarios: Vec<(&'static str, Scenario)>) {
+    for (name, scenario) in scenarios {
+        eprintln!("sqlite: {name}");
+        scenario(sqlite_db()).await;
+    }
+}
+
+/// Plays every scenario on a fresh database of one throwaway PostgreSQL
+/// cluster (skipped where PostgreSQL is missing, unless required).
+pub async fn play_on_postgres(scenarios: Vec<(&'static str, Scenario)>) {
+    let Some(pg) = Pg::start() else {
+        skip("PostgreSQL (initdb, pg_ctl under /usr/lib/postgresql)");
+        return;
+    };
+    for (name, scenario) in scenarios {
+        eprintln!("postgres: {name}");
+        scenario(pg.fresh_db(name).await).await;
     }
 }
