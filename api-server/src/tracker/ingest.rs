@@ -13,10 +13,7 @@ const MAX_BATCH: usize = 256;
 const QUEUE: usize = 4_096;
 
 struct Pending {
-    id: String,
-    payload: TrackPayload,
-    run_at: i64,
-    raw: String,
+    run: store::NewRun,
     done: oneshot::Sender<Result<(), String>>,
 }
 
@@ -29,7 +26,7 @@ pub struct Ingest {
 impl std::fmt::Debug for Pending {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Pending")
-            .field("id", &self.id)
+            .field("id", &self.run.id)
             .finish_non_exhaustive()
     }
 }
@@ -56,10 +53,12 @@ impl Ingest {
         let (done, wait) = oneshot::channel();
         self.tx
             .send(Pending {
-                id,
-                payload,
-                run_at,
-                raw,
+                run: store::NewRun {
+                    id,
+                    payload,
+                    run_at_ms: run_at,
+                    raw,
+                },
                 done,
             })
             .await
@@ -96,9 +95,8 @@ async fn write_batches(db: Db, rx: std::sync::Arc<Mutex<mpsc::Receiver<Pending>>
 }
 
 async fn commit(db: &Db, batch: &[Pending]) -> Result<(), sqlx::Error> {
+    let runs: Vec<store::NewRun> = batch.iter().map(|p| p.run.clone()).collect();
     let mut tx = db.begin().await?;
-    for p in batch {
-        store::insert(&mut *tx, &p.id, &p.payload, p.run_at, &p.raw).await?;
-    }
+    store::insert_many(&mut tx, &runs).await?;
     tx.commit().await
 }

@@ -71,49 +71,88 @@ pub fn target_of(p: &TrackPayload) -> String {
         .unwrap_or_else(|| p.run_details.target_url.clone())
 }
 
-pub async fn insert<'e, E>(
-    db: E,
-    id: &str,
-    p: &TrackPayload,
-    run_at_ms: i64,
-    raw: &str,
-) -> Result<(), sqlx::Error>
-where
-    E: sqlx::Executor<'e, Database = sqlx::Any>,
-{
-    let d = &p.run_details;
-    let as_i64 = |v: u64| i64::try_from(v).unwrap_or(i64::MAX);
-    sqlx::query(
-        "INSERT INTO local_test_runs (id, user_id, target, session_id, commit_hash, challenge_type, test_type, metric_name, value,
-            run_at, received_at, total_requests, successful_requests, failed_requests, rps, error_rate, avg_latency_ms,
-            p50_ms, p95_ms, p99_ms, duration_s, payload)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17,
-            CAST($18 AS DOUBLE PRECISION), CAST($19 AS DOUBLE PRECISION), CAST($20 AS DOUBLE PRECISION), $21, $22)",
-    )
-    .bind(id)
-    .bind(&p.user_id)
-    .bind(target_of(p))
-    .bind(&d.session_id)
-    .bind(d.commit_hash.as_deref())
-    .bind(&p.challenge_type)
-    .bind(&d.test_type)
-    .bind(&p.metric_name)
-    .bind(p.value)
-    .bind(run_at_ms)
-    .bind(now_ms())
-    .bind(as_i64(d.total_requests))
-    .bind(as_i64(d.successful_requests))
-    .bind(as_i64(d.failed_requests))
-    .bind(d.rps)
-    .bind(d.error_rate)
-    .bind(d.avg_latency_ms)
-    .bind(nullable_f64(d.p50_latency_ms))
-    .bind(nullable_f64(d.p95_latency_ms))
-    .bind(nullable_f64(d.p99_latency_ms))
-    .bind(d.duration_s)
-    .bind(raw)
-    .execute(db)
-    .await?;
+/// Columns of a stored run, in insert order.
+const INSERT_COLUMNS: &str = "id, user_id, target, session_id, commit_hash, challenge_type, test_type, metric_name, value,
+    run_at, received_at, total_requests, successful_requests, failed_requests, rps, error_rate, avg_latency_ms,
+    p50_ms, p95_ms, p99_ms, duration_s, payload";
+const PARAMS_PER_ROW: usize = 22;
+
+/// A run ready to be stored.
+#[derive(Debug, Clone)]
+pub struct NewRun {
+    pub id: String,
+    pub payload: TrackPayload,
+    pub run_at_ms: i64,
+    pub raw: String,
+}
+
+/// `INSERT ... VALUES (...), (...)` for `rows` rows, with `$N` placeholders
+/// (both databases accept them); nullable numbers are cast from text
+/// (see `db::nullable_f64`).
+fn insert_sql(rows: usize) -> String {
+    let mut sql = format!("INSERT INTO local_test_runs ({INSERT_COLUMNS}) VALUES ");
+    for r in 0..rows {
+        let b = r * PARAMS_PER_ROW;
+        let p: Vec<String> = (1..=PARAMS_PER_ROW)
+            .map(|k| match k {
+                18..=20 => format!("CAST(${} AS DOUBLE PRECISION)", b + k),
+                _ => format!("${}", b + k),
+            })
+            .collect();
+        if r > 0 {
+            sql.push_str(", ");
+        }
+        sql.push('(');
+        sql.push_str(&p.join(", "));
+        sql.push(')');
+    }
+    sql
+}
+
+/// Stores runs with one statement per power-of-two chunk (so only a few
+/// distinct statements are ever prepared), inside the caller's transaction.
+pub async fn insert_many(
+    tx: &mut sqlx::Transaction<'_, sqlx::Any>,
+    runs: &[NewRun],
+) -> Result<(), sqlx::Error> {
+    let now = now_ms();
+    let mut rest = runs;
+    while !rest.is_empty() {
+        let chunk = 1usize << (usize::BITS - 1 - rest.len().leading_zeros());
+        let (head, tail) = rest.split_at(chunk);
+        let sql = insert_sql(head.len());
+        let mut q = sqlx::query(sqlx::AssertSqlSafe(sql));
+        for r in head {
+            let p = &r.payload;
+            let d = &p.run_details;
+            let as_i64 = |v: u64| i64::try_from(v).unwrap_or(i64::MAX);
+            q = q
+                .bind(r.id.clone())
+                .bind(p.user_id.clone())
+                .bind(target_of(p))
+                .bind(d.session_id.clone())
+                .bind(d.commit_hash.clone())
+                .bind(p.challenge_type.clone())
+                .bind(d.test_type.clone())
+                .bind(p.metric_name.clone())
+                .bind(p.value)
+                .bind(r.run_at_ms)
+                .bind(now)
+                .bind(as_i64(d.total_requests))
+                .bind(as_i64(d.successful_requests))
+                .bind(as_i64(d.failed_requests))
+                .bind(d.rps)
+                .bind(d.error_rate)
+                .bind(d.avg_latency_ms)
+                .bind(nullable_f64(d.p50_latency_ms))
+                .bind(nullable_f64(d.p95_latency_ms))
+                .bind(nullable_f64(d.p99_latency_ms))
+                .bind(d.duration_s)
+                .bind(r.raw.clone());
+        }
+        q.execute(&mut **tx).await?;
+        rest = tail;
+    }
     Ok(())
 }
 
@@ -269,4 +308,21 @@ pub async fn session_runs(
     .fetch_all(db)
     .await?;
     rows.iter().map(from_row).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn multi_row_inserts_number_their_parameters() {
+        let sql = insert_sql(2);
+        assert!(
+            sql.contains("($1, $2,")
+                && sql.contains("CAST($18 AS DOUBLE PRECISION)")
+                && sql.ends_with("$43, $44)"),
+            "{sql}"
+        );
+        assert!(sql.contains("), ($23, $24,"));
+    }
 }
