@@ -327,14 +327,19 @@ fn graceful_degradation(load: &[LoadSample], anvil: &[AnvilSample], total: f64) 
 }
 
 /// Longest upkeep: each interval between samples is up when at least half
-/// of its requests succeeded, and down when fewer did or none completed
-/// while load was asked for; idle intervals (no load asked, none
-/// completed) are left out. Statistic 1 (and the score) is the longest
+/// of the requests completed in it succeeded, down otherwise. An interval
+/// in which nothing completed is judged with the next one that has
+/// completions; idle intervals (no load asked) are left out. Statistic 1 (and the score) is the longest
 /// run of up intervals (seconds); 2 the mean length of the down runs that
 /// ended in recovery (seconds; 0 when nothing went down); 3 the number of
 /// successful requests.
 fn longest_upkeep(load: &[LoadSample]) -> Outcome {
     let mut intervals = Vec::new();
+    // Seconds in which load was asked but nothing completed yet. They are
+    // judged with the next interval that has completions: a stalled target
+    // produces timeouts within seconds, while a Prometheus step finer than
+    // its scrape interval repeats samples that carry no news.
+    let mut no_news = 0.0;
     for w in load.windows(2) {
         let (a, b) = (&w[0], &w[1]);
         let dt = b.t - a.t;
@@ -343,13 +348,17 @@ fn longest_upkeep(load: &[LoadSample]) -> Outcome {
         }
         let requests = delta(a.requests, b.requests);
         let success = delta(a.success, b.success);
-        // Nothing answered while load was not asked for throughout (before,
-        // after, or at the very start of the load) says nothing about the service.
-        if requests == 0.0 && (a.target_rps <= 0.0 || b.target_rps <= 0.0) {
+        if requests == 0.0 {
+            if a.target_rps <= 0.0 || b.target_rps <= 0.0 {
+                // Idle (before, after, or at the very start of the load).
+                no_news = 0.0;
+            } else {
+                no_news += dt;
+            }
             continue;
         }
-        let up = requests > 0.0 && success / requests >= UP_SUCCESS_RATIO;
-        intervals.push((dt, up));
+        intervals.push((dt + no_news, success / requests >= UP_SUCCESS_RATIO));
+        no_news = 0.0;
     }
     let (mut longest_up, mut current_up) = (0.0f64, 0.0f64);
     let (mut downs, mut current_down) = (Vec::new(), 0.0f64);
@@ -548,6 +557,37 @@ mod tests {
         assert_eq!(s.stat2, Some(1.5));
         assert_eq!(s.stat3, Some(900.0 + 30.0));
         assert_eq!(s.score, 4.0);
+    }
+
+    #[test]
+    fn repeated_samples_do_not_look_like_downtime() {
+        // A Prometheus step of 1 s over a 5 s scrape interval repeats each
+        // sample five times; uptime must be the same as without repeats.
+        let mut sparse = vec![sample(0.0, 100.0, 0.0, 0.0, 0.05)];
+        let mut dense = sparse.clone();
+        for k in 1..=6 {
+            let s = sample(
+                (k * 5) as f64,
+                100.0,
+                (k * 500) as f64,
+                (k * 500) as f64,
+                0.05,
+            );
+            for r in 1..=4 {
+                dense.push(LoadSample {
+                    t: ((k - 1) * 5 + r) as f64,
+                    ..dense.last().cloned().expect("sample")
+                });
+            }
+            dense.push(s.clone());
+            sparse.push(s);
+        }
+        let up = |load: &[LoadSample]| match score(Challenge::LongestUpkeep, load, &[]) {
+            Outcome::Scored(s) => (s.stat1, s.stat2),
+            other => panic!("{other:?}"),
+        };
+        assert_eq!(up(&sparse), (Some(30.0), Some(0.0)));
+        assert_eq!(up(&dense), (Some(30.0), Some(0.0)));
     }
 
     #[test]

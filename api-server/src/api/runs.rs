@@ -301,6 +301,20 @@ fn edge_time(body: &Bytes) -> ApiResult<i64> {
     }
 }
 
+/// What moving a window edge needs: the admin, the run, the time.
+async fn edge_request(
+    state: &AppState,
+    headers: &HeaderMap,
+    id: Result<Path<String>, PathRejection>,
+    body: &Bytes,
+) -> ApiResult<(String, i64, Run)> {
+    state.admin.check(headers)?;
+    let Path(id) = id?;
+    let at = edge_time(body)?;
+    let run = load(state, &id).await?;
+    Ok((id, at, run))
+}
+
 async fn load(state: &AppState, id: &str) -> ApiResult<Run> {
     runs::get(&state.db, id)
         .await?
@@ -314,10 +328,7 @@ pub async fn start(
     id: Result<Path<String>, PathRejection>,
     body: Bytes,
 ) -> ApiResult<Json<Value>> {
-    state.admin.check(&headers)?;
-    let Path(id) = id?;
-    let at = edge_time(&body)?;
-    let run = load(&state, &id).await?;
+    let (id, at, run) = edge_request(&state, &headers, id, &body).await?;
     if run.state == RunState::Running {
         return Ok(Json(run_json(&state, &run).await?));
     }
@@ -355,10 +366,7 @@ pub async fn end(
     id: Result<Path<String>, PathRejection>,
     body: Bytes,
 ) -> ApiResult<Json<Value>> {
-    state.admin.check(&headers)?;
-    let Path(id) = id?;
-    let at = edge_time(&body)?;
-    let run = load(&state, &id).await?;
+    let (id, at, run) = edge_request(&state, &headers, id, &body).await?;
     if run.state != RunState::Running {
         if run.window_end_ms.is_some() {
             return Ok(Json(run_json(&state, &run).await?));

@@ -95,13 +95,6 @@ impl Scraper {
             .clone();
         Some(samples)
     }
-
-    pub fn is_scraping(&self, run_id: &str) -> bool {
-        self.active
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .contains_key(run_id)
-    }
 }
 
 async fn scrape_loop(
