@@ -7,6 +7,7 @@
 
 pub mod capacity;
 pub mod challenge;
+pub mod contributor;
 pub mod fault;
 pub mod profile;
 pub mod scoring;

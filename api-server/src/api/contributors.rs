@@ -24,18 +24,12 @@ pub struct Register {
 /// Lower-case letters, digits and inner hyphens, 1 to 39 characters (a
 /// GitHub user name, and short enough for a Kubernetes namespace).
 pub fn validate_name(name: &str) -> Result<(), ApiError> {
-    let ok = (1..=39).contains(&name.len())
-        && name
-            .bytes()
-            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
-        && !name.starts_with('-')
-        && !name.ends_with('-')
-        && !name.contains("--");
-    if ok {
+    if chaos_domain::contributor::is_valid_name(name) {
         Ok(())
     } else {
         Err(ApiError::unprocessable(format!(
-            "name {name:?} is not valid: use 1 to 39 lower-case letters, digits and single inner hyphens"
+            "name {name:?} is not valid: use {}",
+            chaos_domain::contributor::NAME_RULE
         )))
     }
 }
