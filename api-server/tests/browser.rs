@@ -4,68 +4,12 @@
 
 mod support;
 
-use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
-
 use chaos_domain::Challenge;
 use chaos_domain::scoring::{Outcome, Statistics};
-use fantoccini::{Client as Browser, ClientBuilder, Locator};
+use chaos_testkit::{Chromedriver, texts};
+use fantoccini::Locator;
 use serde_json::json;
 use support::*;
-
-struct Driver(Child);
-
-impl Drop for Driver {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-fn chromedriver() -> Option<(Driver, u16)> {
-    let found = ["/usr/bin/chromedriver", "/usr/bin/chromium"]
-        .iter()
-        .all(|p| std::path::Path::new(p).exists());
-    if !found {
-        return None;
-    }
-    let port = free_port();
-    let child = Command::new("/usr/bin/chromedriver")
-        .args([format!("--port={port}"), "--allowed-ips=127.0.0.1".into()])
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .ok()?;
-    Some((Driver(child), port))
-}
-
-async fn browser(port: u16, profile: &std::path::Path) -> Browser {
-    let mut caps = serde_json::Map::new();
-    caps.insert(
-        "goog:chromeOptions".into(),
-        json!({
-            "binary": "/usr/bin/chromium",
-            "args": ["--headless", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
-                     "--disable-background-networking", "--disable-component-update", "--disable-sync",
-                     "--no-first-run", "--window-size=1200,900", format!("--user-data-dir={}", profile.display())],
-        }),
-    );
-    let deadline = Instant::now() + Duration::from_secs(20);
-    loop {
-        let attempt = ClientBuilder::rustls()
-            .expect("rustls")
-            .capabilities(caps.clone())
-            .connect(&format!("http://127.0.0.1:{port}"))
-            .await;
-        match attempt {
-            Ok(b) => return b,
-            Err(e) if Instant::now() > deadline => {
-                panic!("chromedriver did not start a browser: {e}")
-            }
-            Err(_) => tokio::time::sleep(Duration::from_millis(200)).await,
-        }
-    }
-}
 
 async fn score(
     s: &chaos_api::Running,
@@ -108,17 +52,9 @@ async fn score(
     .expect("stored");
 }
 
-async fn texts(b: &Browser, css: &str) -> Vec<String> {
-    let mut out = Vec::new();
-    for e in b.find_all(Locator::Css(css)).await.expect("find") {
-        out.push(e.text().await.expect("text"));
-    }
-    out
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_leaderboard_shows_all_three_statistics_in_every_tab() {
-    let Some((_driver, port)) = chromedriver() else {
+    let Some(driver) = Chromedriver::start() else {
         skip("chromium and chromium-driver (Debian packages)");
         return;
     };
@@ -170,7 +106,7 @@ async fn the_leaderboard_shows_all_three_statistics_in_every_tab() {
 
     let profile =
         std::env::temp_dir().join(format!("chaos-chrome-{}", uuid::Uuid::new_v4().simple()));
-    let b = browser(port, &profile).await;
+    let b = driver.browser(&profile).await;
     b.goto(&format!("{}/", s.base_url())).await.expect("open");
     assert!(
         b.current_url()
@@ -312,7 +248,7 @@ async fn the_leaderboard_shows_all_three_statistics_in_every_tab() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_tracker_page_shows_targets_sessions_charts_and_regressions() {
-    let Some((_driver, port)) = chromedriver() else {
+    let Some(driver) = Chromedriver::start() else {
         skip("chromium and chromium-driver (Debian packages)");
         return;
     };
@@ -351,7 +287,7 @@ async fn the_tracker_page_shows_targets_sessions_charts_and_regressions() {
     }
     let profile =
         std::env::temp_dir().join(format!("chaos-chrome-{}", uuid::Uuid::new_v4().simple()));
-    let b = browser(port, &profile).await;
+    let b = driver.browser(&profile).await;
     b.goto(&format!("{tracker}/?user=ada")).await.expect("open");
     assert!(texts(&b, "#notice").await.join(" ").contains("UNOFFICIAL"));
     let tabs = texts(&b, "nav.tabs a").await;

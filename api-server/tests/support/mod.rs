@@ -15,25 +15,8 @@ use serde_json::Value;
 
 pub const ADMIN: &str = "test-admin-token-0123456789";
 
-/// Whether a test needing `tool` must fail (CI) or may skip when it is missing.
-pub fn require_tools() -> bool {
-    std::env::var("CHAOS_REQUIRE_TOOLS").as_deref() == Ok("1")
-}
-
-pub fn skip(what: &str) {
-    if require_tools() {
-        panic!("{what} is required (CHAOS_REQUIRE_TOOLS=1) but not available");
-    }
-    eprintln!("SKIPPED: {what} is not available");
-}
-
-pub fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .expect("bind")
-        .local_addr()
-        .expect("addr")
-        .port()
-}
+#[allow(unused_imports)]
+pub use chaos_testkit::{free_port, require_tools, skip};
 
 pub fn config(database: &str) -> Config {
     let mut c = Config::defaults();

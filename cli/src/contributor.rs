@@ -1,0 +1,334 @@
+//! `chaosctl contributor create`: a new contributor's starter app, the
+//! compose override that runs it, and their registration (or, for
+//! Kubernetes, the Contributor manifest the operator acts on).
+
+use std::fs;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+
+use anyhow::Context;
+use chaos_domain::Challenge;
+use chaos_domain::contributor::{NAME_RULE, is_valid_name};
+use clap::Args;
+
+use crate::dotenv;
+use crate::platform::{AdminArgs, ApiArgs};
+
+const DOCKERFILE: &str = include_str!("../templates/contributor/Dockerfile");
+const NGINX_CONF: &str = include_str!("../templates/contributor/nginx.conf");
+const INDEX_HTML: &str = include_str!("../templates/contributor/index.html");
+
+/// Host ports of contributor apps in the compose playground start here.
+const FIRST_APP_PORT: u16 = 8101;
+
+#[derive(Debug, Args)]
+pub struct CreateArgs {
+    /// The contributor's name: your GitHub user name in lower case.
+    pub user: String,
+    /// The name shown on the leaderboard [default: the user name].
+    #[arg(long)]
+    pub display_name: Option<String>,
+    /// The challenge to start in (switch any time with `chaosctl challenge switch`).
+    #[arg(long, default_value = "robust-service")]
+    pub challenge: Challenge,
+    /// The checkout's root: contributors/, compose-files/ and .env are written here.
+    #[arg(long, default_value = ".")]
+    pub root: PathBuf,
+    /// The app's port on this machine in the compose playground [default: the first free from 8101].
+    #[arg(long)]
+    pub port: Option<u16>,
+    #[command(flatten)]
+    pub api: ApiArgs,
+    #[command(flatten)]
+    pub admin: AdminArgs,
+    /// Kubernetes: write and print a Contributor manifest for the operator instead of registering here.
+    #[arg(long)]
+    pub k8s: bool,
+    /// With --k8s: the image of your app.
+    #[arg(long, requires = "k8s")]
+    pub image: Option<String>,
+    /// With --k8s: `kubectl apply` the manifest instead of only printing it.
+    #[arg(long, requires = "k8s")]
+    pub apply: bool,
+}
+
+pub async fn create(args: CreateArgs) -> anyhow::Result<()> {
+    let user = args.user.as_str();
+    if !is_valid_name(user) {
+        anyhow::bail!("{user:?} is not a valid contributor name: use {NAME_RULE}");
+    }
+    let app_dir = args.root.join("contributors").join(user);
+    if app_dir.exists() {
+        anyhow::bail!(
+            "{} already exists: contributor {user:?} was created before (remove the directory to start over)",
+            app_dir.display()
+        );
+    }
+    if args.k8s {
+        return kubernetes(&args, &app_dir);
+    }
+    let compose = args
+        .root
+        .join("compose-files")
+        .join(format!("docker-compose.{user}.yml"));
+    if compose.exists() {
+        anyhow::bail!("{} already exists", compose.display());
+    }
+    let port = match args.port {
+        Some(p) => p,
+        None => free_app_port(&args.root.join("compose-files"))?,
+    };
+
+    // Registering first: when the server refuses, nothing has been written.
+    let client = args.api.client()?.with_admin_token(args.admin.token()?);
+    let registered = client
+        .register_contributor(user, args.display_name.as_deref(), Some(args.challenge))
+        .await
+        .map_err(|e| match e.status() {
+            Some(409) => anyhow::anyhow!(
+                "contributor {user:?} is already registered on {}",
+                client.base_url()
+            ),
+            _ => anyhow::Error::new(e).context("cannot register the contributor"),
+        })?;
+    let key = registered.api_key;
+    let env_file = args.root.join(".env");
+    let written = (|| -> anyhow::Result<()> {
+        scaffold(&app_dir, user)?;
+        write_new(&compose, &compose_override(user, port))?;
+        let targets = args.root.join("compose-files").join("targets");
+        fs::create_dir_all(&targets)?;
+        write_new(&targets.join(format!("{user}.json")), &file_sd(user))?;
+        dotenv::set(&env_file, &dotenv::api_key_var(user), &key, false)?;
+        dotenv::set(&env_file, "CHAOS_CONTRIBUTOR", user, true)?;
+        Ok(())
+    })();
+    if let Err(e) = written {
+        // The key exists nowhere else: show it rather than lose it.
+        anyhow::bail!(
+            "{user:?} is registered, but writing the files failed: {e:#}\nKeep this API key, it is shown once: {key}"
+        );
+    }
+    println!("Contributor {user} is registered for {}.", args.challenge);
+    println!(
+        "  API key (shown once, saved in {} as {}):",
+        env_file.display(),
+        dotenv::api_key_var(user)
+    );
+    println!("    {key}");
+    println!(
+        "  your app:  {}/ (Dockerfile, nginx.conf, index.html)",
+        app_dir.display()
+    );
+    println!("  compose:   {}", compose.display());
+    println!("\nStart it next to the platform:");
+    println!(
+        "  docker compose -f docker-compose.yml -f compose-files/docker-compose.{user}.yml up --build -d"
+    );
+    println!("and run a challenge against it (http://127.0.0.1:{port}):");
+    println!(
+        "  chaosctl run --challenge {} --target http://127.0.0.1:{port} --contributor {user}",
+        args.challenge
+    );
+    Ok(())
+}
+
+fn kubernetes(args: &CreateArgs, app_dir: &Path) -> anyhow::Result<()> {
+    let user = args.user.as_str();
+    let image = args
+        .image
+        .clone()
+        .unwrap_or_else(|| format!("ghcr.io/{user}/sre-chaos-app:latest"));
+    if image.trim().is_empty() || image.chars().any(char::is_whitespace) {
+        anyhow::bail!("--image {image:?} is not an image reference");
+    }
+    let manifest = contributor_manifest(user, args.display_name.as_deref(), args.challenge, &image);
+    scaffold(app_dir, user)?;
+    let file = app_dir.join("contributor.yaml");
+    write_new(&file, &manifest)?;
+    if args.apply {
+        let mut child = Command::new("kubectl")
+            .args(["apply", "-f", "-"])
+            .stdin(Stdio::piped())
+            .spawn()
+            .context("cannot run kubectl (is it installed and on PATH?)")?;
+        child
+            .stdin
+            .take()
+            .context("kubectl's input")?
+            .write_all(manifest.as_bytes())?;
+        let status = child.wait()?;
+        if !status.success() {
+            anyhow::bail!(
+                "kubectl apply failed ({status}); the manifest is in {}",
+                file.display()
+            );
+        }
+    } else {
+        print!("{manifest}");
+        eprintln!(
+            "\nWritten to {}. Build and push your app's image, then: kubectl apply -f {}",
+            file.display(),
+            file.display()
+        );
+    }
+    Ok(())
+}
+
+/// The Contributor resource the operator turns into a namespace, a
+/// url-anvil and the contributor's app.
+pub fn contributor_manifest(
+    user: &str,
+    display: Option<&str>,
+    challenge: Challenge,
+    image: &str,
+) -> String {
+    let display = display.unwrap_or(user);
+    format!(
+        "apiVersion: srechaos.dev/v1alpha1
+kind: Contributor
+metadata:
+  name: {user}
+spec:
+  displayName: {display}
+  challenge: {challenge}
+  app:
+    image: {image}
+    port: 8080
+    replicas: 1
+",
+        display = serde_json::to_string(display).unwrap_or_default(),
+        image = serde_json::to_string(image).unwrap_or_default(),
+    )
+}
+
+fn scaffold(dir: &Path, user: &str) -> anyhow::Result<()> {
+    if let Some(parent) = dir.parent() {
+        fs::create_dir_all(parent)
+            .with_context(|| format!("cannot create {}", parent.display()))?;
+    }
+    fs::create_dir(dir).with_context(|| format!("cannot create {}", dir.display()))?;
+    for (name, text) in [
+        ("Dockerfile", DOCKERFILE),
+        ("nginx.conf", NGINX_CONF),
+        ("index.html", INDEX_HTML),
+    ] {
+        write_new(&dir.join(name), &text.replace("{{user}}", user))?;
+    }
+    Ok(())
+}
+
+/// The compose override that adds the app to the playground's network.
+pub fn compose_override(user: &str, port: u16) -> String {
+    format!(
+        "# {user}'s app, written by `chaosctl contributor create {user}`. Start it with:
+#   docker compose -f docker-compose.yml -f compose-files/docker-compose.{user}.yml up --build -d
+services:
+  app-{user}:
+    build:
+      context: ./contributors/{user}
+    image: sre-chaos/app-{user}:dev
+    depends_on:
+      - url-anvil
+    ports:
+      - \"127.0.0.1:{port}:8080\"
+    labels:
+      srechaos.dev/contributor: \"{user}\"
+    read_only: true
+    tmpfs:
+      - /tmp
+    restart: unless-stopped
+"
+    )
+}
+
+/// The playground's Prometheus finds contributor apps through these files.
+fn file_sd(user: &str) -> String {
+    let v = serde_json::json!([{
+        "targets": [format!("app-{user}:8080")],
+        "labels": { "contributor": user, "job": "contributor-app" }
+    }]);
+    format!("{}\n", serde_json::to_string_pretty(&v).unwrap_or_default())
+}
+
+/// The first port from [`FIRST_APP_PORT`] no override file uses yet.
+fn free_app_port(compose_dir: &Path) -> anyhow::Result<u16> {
+    let mut used = Vec::new();
+    if let Ok(entries) = fs::read_dir(compose_dir) {
+        for entry in entries.flatten() {
+            if let Ok(text) = fs::read_to_string(entry.path()) {
+                used.extend(text.lines().filter_map(|l| {
+                    l.trim()
+                        .trim_start_matches("- ")
+                        .trim_matches('"')
+                        .strip_prefix("127.0.0.1:")
+                        .and_then(|rest| rest.split(':').next())
+                        .and_then(|p| p.parse::<u16>().ok())
+                }));
+            }
+        }
+    }
+    (FIRST_APP_PORT..u16::MAX)
+        .find(|p| !used.contains(p))
+        .context("no free port left for the app")
+}
+
+fn write_new(path: &Path, text: &str) -> anyhow::Result<()> {
+    let mut f = fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .open(path)
+        .with_context(|| format!("cannot create {}", path.display()))?;
+    f.write_all(text.as_bytes())
+        .with_context(|| format!("cannot write {}", path.display()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ports_skip_those_taken_by_other_overrides() {
+        let d = std::env::temp_dir().join(format!("chaosctl-ports-{}", uuid::Uuid::new_v4()));
+        fs::create_dir_all(&d).expect("dir");
+        assert_eq!(free_app_port(&d).expect("port"), 8101);
+        fs::write(
+            d.join("docker-compose.ada.yml"),
+            compose_override("ada", 8101),
+        )
+        .expect("w");
+        fs::write(
+            d.join("docker-compose.bob.yml"),
+            compose_override("bob", 8102),
+        )
+        .expect("w");
+        assert_eq!(free_app_port(&d).expect("port"), 8103);
+        let _ = fs::remove_dir_all(d);
+    }
+
+    #[test]
+    fn the_manifest_quotes_what_could_break_yaml() {
+        let m = contributor_manifest(
+            "ada",
+            Some("Ada: the first"),
+            Challenge::LongestUpkeep,
+            "reg/ada:1",
+        );
+        assert!(m.contains("  name: ada\n"));
+        assert!(m.contains("displayName: \"Ada: the first\"\n"), "{m}");
+        assert!(m.contains("challenge: longest-upkeep\n"));
+        assert!(m.contains("image: \"reg/ada:1\"\n"));
+    }
+
+    #[test]
+    fn templates_name_the_user() {
+        let d = std::env::temp_dir().join(format!("chaosctl-scaffold-{}", uuid::Uuid::new_v4()));
+        let app = d.join("contributors").join("ada");
+        scaffold(&app, "ada").expect("scaffold");
+        let html = fs::read_to_string(app.join("index.html")).expect("html");
+        assert!(html.contains("ada's app") && !html.contains("{{"));
+        assert!(scaffold(&app, "ada").is_err(), "never overwrites");
+        let _ = fs::remove_dir_all(d);
+    }
+}

@@ -1,0 +1,188 @@
+//! `chaosctl run`: a scored challenge run against a contributor's app.
+
+use std::io::IsTerminal;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
+
+use anyhow::Context;
+use chaos_domain::{Challenge, ChallengeProfile};
+use clap::Args;
+use loadgen::profile::Scale;
+use serde::Serialize;
+
+use crate::output::Output;
+use crate::platform::{AdminArgs, ApiArgs};
+use crate::scored::{self, Plan};
+use crate::{dotenv, report};
+
+#[derive(Debug, Args)]
+pub struct RunArgs {
+    /// The challenge: robust-service, graceful-degradation or longest-upkeep.
+    #[arg(long)]
+    pub challenge: Challenge,
+    /// Your app's base URL (the profile sends POST /api/test to it).
+    #[arg(long)]
+    pub target: String,
+    /// Whose run it is [default: CHAOS_CONTRIBUTOR, from the environment or .env].
+    #[arg(long, env = "CHAOS_CONTRIBUTOR")]
+    pub contributor: Option<String>,
+    #[command(flatten)]
+    pub api: ApiArgs,
+    #[command(flatten)]
+    pub admin: AdminArgs,
+    /// url-anvil as this machine reaches it (its metrics and fault API).
+    #[arg(long, env = "CHAOS_ANVIL_URL", default_value = "http://127.0.0.1:8080")]
+    pub anvil_url: String,
+    /// url-anvil as your app reaches it, for the corpus URLs in each request [default: --anvil-url].
+    #[arg(long)]
+    pub corpus_base: Option<String>,
+    /// url-anvil's admin token, for the profile's faults [default: <data-dir>/anvil-token].
+    #[arg(long, env = "ANVIL_ADMIN_TOKEN", hide_env_values = true)]
+    pub anvil_admin_token: Option<String>,
+    /// Squeeze the profile into this time [default: the profile's own length].
+    #[arg(long, value_parser = humantime::parse_duration)]
+    pub duration: Option<Duration>,
+    /// Multiply the profile's arrival rates (below 1 on a slow machine).
+    #[arg(long, default_value_t = 1.0)]
+    pub rate_scale: f64,
+    /// loadgen's worker threads.
+    #[arg(long, default_value_t = 2)]
+    pub threads: usize,
+    /// The .env file that names the default contributor.
+    #[arg(long, default_value = ".env")]
+    pub env_file: PathBuf,
+    #[arg(long, value_enum, default_value = "text")]
+    pub output: Output,
+}
+
+#[derive(Serialize)]
+struct Answer<'a> {
+    run_id: &'a str,
+    state: &'a str,
+    challenge: &'a str,
+    contributor: &'a str,
+    statistics: [&'static str; 3],
+    stat1: Option<f64>,
+    stat2: Option<f64>,
+    stat3: Option<f64>,
+    score: Option<f64>,
+    page: &'a str,
+    leaderboard: &'a str,
+    report: &'a loadgen::RunReport,
+}
+
+/// Exit status 3: the run finished but has no score (no data, or failed).
+pub const NOT_SCORED: u8 = 3;
+
+pub async fn run(args: RunArgs) -> anyhow::Result<u8> {
+    if !(args.rate_scale.is_finite() && args.rate_scale > 0.0) {
+        anyhow::bail!("--rate-scale must be a positive number");
+    }
+    if args.threads == 0 {
+        anyhow::bail!("--threads must be at least 1");
+    }
+    let contributor = match args.contributor.clone() {
+        Some(c) => c,
+        None => dotenv::get(&args.env_file, "CHAOS_CONTRIBUTOR")?.with_context(|| {
+            format!(
+                "whose run is it? Pass --contributor, or set CHAOS_CONTRIBUTOR (in the environment or {})",
+                args.env_file.display()
+            )
+        })?,
+    };
+    if !chaos_domain::contributor::is_valid_name(&contributor) {
+        anyhow::bail!(
+            "--contributor {contributor:?} is not a contributor name ({})",
+            chaos_domain::contributor::NAME_RULE
+        );
+    }
+    let official = ChallengeProfile::current(args.challenge).duration_s();
+    let duration_scale = match args.duration {
+        Some(d) if d < Duration::from_secs(5) => anyhow::bail!("--duration must be at least 5s"),
+        Some(d) => d.as_secs_f64() / official,
+        None => 1.0,
+    };
+    let client = args.api.client()?.with_admin_token(args.admin.token()?);
+    client
+        .contributor(&contributor)
+        .await
+        .with_context(|| format!("contributor {contributor:?}"))?;
+    let text = args.output == Output::Text;
+    let stop = Arc::new(AtomicBool::new(false));
+    tokio::spawn({
+        let stop = stop.clone();
+        async move {
+            if tokio::signal::ctrl_c().await.is_ok() {
+                stop.store(true, Ordering::Relaxed);
+            }
+        }
+    });
+    if text {
+        println!(
+            "{} for {contributor} against {} ({} s{})",
+            args.challenge.title(),
+            args.target,
+            (official * duration_scale).round(),
+            if duration_scale == 1.0 && args.rate_scale == 1.0 {
+                String::new()
+            } else {
+                format!(
+                    ", squeezed ×{duration_scale:.2}, rates ×{}",
+                    args.rate_scale
+                )
+            }
+        );
+    }
+    let plan = Plan {
+        challenge: args.challenge,
+        contributor: contributor.clone(),
+        target: args.target.clone(),
+        anvil_url: args.anvil_url.clone(),
+        corpus_base: args
+            .corpus_base
+            .clone()
+            .unwrap_or_else(|| args.anvil_url.clone()),
+        anvil_token: args.admin.anvil_token(args.anvil_admin_token.as_deref())?,
+        scale: Scale {
+            duration: duration_scale,
+            rate: args.rate_scale,
+        },
+        threads: args.threads,
+        progress: text && std::io::stderr().is_terminal(),
+        stop,
+    };
+    let done = scored::execute(&client, plan).await?;
+    if text {
+        print!("{}", loadgen::printer::summary(&done.report));
+        for e in &done.chaos {
+            let mark = if e.applied { "" } else { " (not applied)" };
+            println!("  chaos       at {:>5.1} s: {}{mark}", e.at_s, e.detail);
+        }
+        println!();
+        print!("{}", report::scored_run(&done.run));
+    } else {
+        let score = done.run.score.as_ref();
+        let answer = Answer {
+            run_id: &done.run.id,
+            state: &done.run.state,
+            challenge: &done.run.challenge,
+            contributor: &done.run.contributor,
+            statistics: chaos_domain::scoring::statistic_names(args.challenge),
+            stat1: score.and_then(|s| s.stat1),
+            stat2: score.and_then(|s| s.stat2),
+            stat3: score.and_then(|s| s.stat3),
+            score: score.and_then(|s| s.score),
+            page: &done.run.links.page,
+            leaderboard: &done.run.links.leaderboard,
+            report: &done.report,
+        };
+        println!("{}", serde_json::to_string_pretty(&answer)?);
+    }
+    Ok(if done.run.state == "scored" {
+        0
+    } else {
+        NOT_SCORED
+    })
+}

@@ -1,0 +1,156 @@
+//! A scored run from this machine: the run's window is registered with
+//! the API server, loadgen drives the challenge's profile at the target
+//! while the chaos schedule is carried out on url-anvil, and the server
+//! scores the window from what its built-in scraper read (loadgen's and
+//! url-anvil's `/metrics`), never from loadgen's own report.
+
+use std::sync::Arc;
+use std::sync::atomic::AtomicBool;
+use std::time::{Duration, Instant};
+
+use anyhow::Context;
+use chaos_client::{Client, NewRun, Run};
+use chaos_domain::Challenge;
+use loadgen::profile::{ProfileRun, Scale};
+use loadgen::target::Target;
+use loadgen::{ExecOptions, Job, RunReport, RunSpec};
+
+use crate::chaos::{ChaosEvent, ChaosLog, carry_out};
+
+/// Loadgen's metrics are served this long before the first request and
+/// after the last, so the scraper sees counters start at zero and end.
+const METRICS_EDGE: Duration = Duration::from_secs(2);
+
+/// How long the server may take to score once the window is closed.
+const SCORING_WAIT: Duration = Duration::from_secs(120);
+
+#[derive(Debug, Clone)]
+pub struct Plan {
+    pub challenge: Challenge,
+    pub contributor: String,
+    /// The contributor's app, as this machine reaches it.
+    pub target: String,
+    /// url-anvil as this machine reaches it (its metrics and admin API).
+    pub anvil_url: String,
+    /// url-anvil as the app reaches it: the corpus URLs in each request.
+    pub corpus_base: String,
+    /// url-anvil's admin token; needed when the profile injects faults.
+    pub anvil_token: Option<String>,
+    pub scale: Scale,
+    pub threads: usize,
+    pub progress: bool,
+    pub stop: Arc<AtomicBool>,
+}
+
+#[derive(Debug)]
+pub struct Finished {
+    pub run: Run,
+    pub report: RunReport,
+    pub chaos: Vec<ChaosEvent>,
+}
+
+pub async fn execute(client: &Client, plan: Plan) -> anyhow::Result<Finished> {
+    let target = Target::parse(&plan.target)
+        .with_context(|| format!("--target {:?} is not a usable URL", plan.target))?;
+    let profile_run = ProfileRun::new(plan.challenge, &target, &plan.corpus_base, plan.scale);
+    if !profile_run.profile.chaos.is_empty() && plan.anvil_token.is_none() {
+        anyhow::bail!(
+            "the {} profile injects faults into url-anvil: give its admin token with --anvil-admin-token \
+             (chaosctl up keeps it in <data-dir>/anvil-token)",
+            profile_run.profile.versioned_name()
+        );
+    }
+    let addr = target
+        .resolve()
+        .await
+        .with_context(|| format!("cannot resolve {}", plan.target))?;
+    let metrics_port = free_port().context("no free port for loadgen's metrics")?;
+    let anvil_url = plan.anvil_url.trim_end_matches('/');
+    let id = format!("cli-{}", uuid::Uuid::new_v4().simple());
+    client
+        .register_run(&NewRun {
+            id: Some(id.clone()),
+            contributor: plan.contributor.clone(),
+            challenge: plan.challenge.as_str().to_owned(),
+            target: plan.target.clone(),
+            profile_version: Some(profile_run.profile.version),
+            source: Some("builtin".into()),
+            loadgen_metrics_url: Some(format!("http://127.0.0.1:{metrics_port}/metrics")),
+            anvil_metrics_url: Some(format!("{anvil_url}/metrics")),
+            ..NewRun::default()
+        })
+        .await
+        .context("cannot register the run")?;
+    client
+        .start_run(&id, None)
+        .await
+        .context("cannot open the run's window")?;
+
+    let job = Job {
+        spec: RunSpec {
+            addr,
+            requests: profile_run.requests.clone(),
+            load: profile_run.load.clone(),
+            threads: plan.threads,
+            timeout: Duration::from_millis(profile_run.profile.timeout_ms),
+        },
+        target_url: profile_run.target.url.clone(),
+        method: "POST".into(),
+        profile: Some(profile_run.reference()),
+    };
+    let log = ChaosLog::default();
+    let chaos = plan.anvil_token.clone().map(|token| {
+        tokio::spawn(carry_out(
+            profile_run.profile.chaos.clone(),
+            anvil_url.to_owned(),
+            token,
+            // The profile's clock starts with the first request.
+            Instant::now() + METRICS_EDGE,
+            log.clone(),
+        ))
+    });
+    let opts = ExecOptions {
+        metrics_addr: Some(([127, 0, 0, 1], metrics_port).into()),
+        metrics_wait: METRICS_EDGE,
+        metrics_linger: METRICS_EDGE,
+        progress: plan.progress,
+        stop: plan.stop.clone(),
+    };
+    let report = loadgen::execute(job, opts).await;
+    if let Some(chaos) = chaos {
+        chaos.abort();
+    }
+    // The window is closed and scored even when loadgen failed part-way:
+    // what url-anvil saw is still measured.
+    client
+        .end_run(&id, None)
+        .await
+        .context("cannot close the run's window")?;
+    client
+        .score_run(&id)
+        .await
+        .context("cannot ask for the score")?;
+    let report = report.context("loadgen failed")?;
+    if plan.stop.load(std::sync::atomic::Ordering::Relaxed) {
+        anyhow::bail!(
+            "interrupted: run {id} was closed early and queued for scoring ({})",
+            client.base_url()
+        );
+    }
+    let events = std::mem::take(&mut *log.lock().unwrap_or_else(|p| p.into_inner()));
+    let run = client
+        .wait_for_outcome(&id, SCORING_WAIT)
+        .await
+        .context("the run was not scored")?;
+    Ok(Finished {
+        run,
+        report,
+        chaos: events,
+    })
+}
+
+fn free_port() -> std::io::Result<u16> {
+    Ok(std::net::TcpListener::bind("127.0.0.1:0")?
+        .local_addr()?
+        .port())
+}
