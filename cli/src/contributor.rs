@@ -75,9 +75,12 @@ pub async fn create(args: CreateArgs) -> anyhow::Result<()> {
     if compose.exists() {
         anyhow::bail!("{} already exists", compose.display());
     }
+    let compose_dir = args.root.join("compose-files");
+    fs::create_dir_all(compose_dir.join("targets"))
+        .with_context(|| format!("cannot create {}", compose_dir.display()))?;
     let port = match args.port {
         Some(p) => p,
-        None => free_app_port(&args.root.join("compose-files"))?,
+        None => free_app_port(&compose_dir)?,
     };
 
     // Registering first: when the server refuses, nothing has been written.
@@ -97,9 +100,10 @@ pub async fn create(args: CreateArgs) -> anyhow::Result<()> {
     let written = (|| -> anyhow::Result<()> {
         scaffold(&app_dir, user)?;
         write_new(&compose, &compose_override(user, port))?;
-        let targets = args.root.join("compose-files").join("targets");
-        fs::create_dir_all(&targets)?;
-        write_new(&targets.join(format!("{user}.json")), &file_sd(user))?;
+        write_new(
+            &compose_dir.join("targets").join(format!("{user}.json")),
+            &file_sd(user),
+        )?;
         dotenv::set(&env_file, &dotenv::api_key_var(user), &key, false)?;
         dotenv::set(&env_file, "CHAOS_CONTRIBUTOR", user, true)?;
         Ok(())
