@@ -1,0 +1,577 @@
+//! What a Contributor should have, as pure functions of its spec and the
+//! platform's settings: the namespace and everything in it.
+
+use std::hash::{Hash, Hasher};
+
+use k8s_openapi::api::apps::v1::Deployment;
+use k8s_openapi::api::core::v1::{LimitRange, Namespace, ResourceQuota, Secret, Service};
+use k8s_openapi::api::networking::v1::NetworkPolicy;
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::OwnerReference;
+use kube::Resource;
+use serde::de::DeserializeOwned;
+use serde_json::{Value, json};
+
+use crate::crd::Contributor;
+use crate::labels::{self, Role};
+
+/// Port url-anvil listens on in every contributor namespace.
+pub const ANVIL_PORT: u16 = 8080;
+/// The Secret with url-anvil's admin token, key `token`.
+pub const ANVIL_SECRET: &str = "url-anvil-admin";
+/// The Secret the contributor's API key is kept in, key `api-key`.
+pub const API_KEY_SECRET: &str = "chaos-api-key";
+pub const ANVIL: &str = "url-anvil";
+pub const APP: &str = "app";
+
+const DEFAULT_CPU_MILLIS: u32 = 250;
+const DEFAULT_MEMORY_MIB: u32 = 128;
+
+/// The platform's side of a contributor's objects.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    pub platform_namespace: String,
+    pub anvil_image: String,
+    pub anvil_admin_token: String,
+}
+
+/// Everything the operator applies for one contributor, namespace first.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Desired {
+    pub namespace: Namespace,
+    pub quota: ResourceQuota,
+    pub limits: LimitRange,
+    pub policies: Vec<NetworkPolicy>,
+    pub anvil_secret: Secret,
+    pub anvil: Deployment,
+    pub anvil_service: Service,
+    pub app: Deployment,
+    pub app_service: Service,
+}
+
+impl Desired {
+    /// Changes whenever any desired object changes.
+    pub fn digest(&self) -> String {
+        let mut h = std::collections::hash_map::DefaultHasher::new();
+        for v in [
+            serde_json::to_string(&self.namespace),
+            serde_json::to_string(&self.quota),
+            serde_json::to_string(&self.limits),
+            serde_json::to_string(&self.policies),
+            serde_json::to_string(&self.anvil_secret),
+            serde_json::to_string(&self.anvil),
+            serde_json::to_string(&self.anvil_service),
+            serde_json::to_string(&self.app),
+            serde_json::to_string(&self.app_service),
+        ] {
+            v.unwrap_or_default().hash(&mut h);
+        }
+        format!("{:016x}", h.finish())
+    }
+}
+
+/// `contributor-<name>`.
+pub fn namespace_name(contributor: &str) -> String {
+    format!("contributor-{contributor}")
+}
+
+/// Where the challenge load is sent.
+pub fn endpoint(contributor: &str, port: u16) -> String {
+    format!("http://{APP}.{}.svc:{port}", namespace_name(contributor))
+}
+
+/// url-anvil's address from the platform namespace (metrics, fault API).
+pub fn anvil_url(contributor: &str) -> String {
+    format!(
+        "http://{ANVIL}.{}.svc:{ANVIL_PORT}",
+        namespace_name(contributor)
+    )
+}
+
+pub fn desired(c: &Contributor, s: &Settings) -> Result<Desired, serde_json::Error> {
+    let name = c.metadata.name.clone().unwrap_or_default();
+    let ns = namespace_name(&name);
+    let owner = owner(c);
+    let base = labels::base(&name);
+    let meta = |object: &str, extra: Value| -> Value {
+        let mut labels = base.clone();
+        if let (Value::Object(l), Value::Object(e)) = (&mut labels, extra) {
+            l.extend(e);
+        }
+        json!({"name": object, "namespace": ns, "labels": labels, "ownerReferences": [owner]})
+    };
+    let app = &c.spec.app;
+    let cpu = app.cpu_millis.unwrap_or(DEFAULT_CPU_MILLIS);
+    let memory = app.memory_mib.unwrap_or(DEFAULT_MEMORY_MIB);
+    let replicas = app.replicas.clamp(1, 3);
+    let platform = &s.platform_namespace;
+
+    let mut ns_labels = base.clone();
+    if let Value::Object(l) = &mut ns_labels {
+        for mode in ["enforce", "audit", "warn"] {
+            l.insert(
+                format!("pod-security.kubernetes.io/{mode}"),
+                json!("restricted"),
+            );
+            l.insert(
+                format!("pod-security.kubernetes.io/{mode}-version"),
+                json!("latest"),
+            );
+        }
+    }
+    let namespace = typed(json!({
+        "apiVersion": "v1", "kind": "Namespace",
+        "metadata": {"name": ns, "labels": ns_labels, "ownerReferences": [owner]},
+    }))?;
+
+    // Room for the app at its largest, one extra pod during a rollout, and url-anvil.
+    let quota = typed(json!({
+        "apiVersion": "v1", "kind": "ResourceQuota",
+        "metadata": meta("contributor-quota", json!({})),
+        "spec": {"hard": {
+            "pods": "8",
+            "requests.cpu": "4500m", "limits.cpu": "4500m",
+            "requests.memory": "2304Mi", "limits.memory": "2304Mi",
+            "services": "4", "secrets": "8", "configmaps": "8",
+            "persistentvolumeclaims": "0", "services.loadbalancers": "0", "services.nodeports": "0",
+        }},
+    }))?;
+    let limits = typed(json!({
+        "apiVersion": "v1", "kind": "LimitRange",
+        "metadata": meta("contributor-limits", json!({})),
+        "spec": {"limits": [{
+            "type": "Container",
+            "default": {"cpu": "250m", "memory": "128Mi"},
+            "defaultRequest": {"cpu": "250m", "memory": "128Mi"},
+            "max": {"cpu": "1", "memory": "512Mi"},
+        }]},
+    }))?;
+
+    let from_platform = |roles: &[Role]| {
+        json!({
+            "namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": platform}},
+            "podSelector": {"matchExpressions": [{
+                "key": labels::ROLE, "operator": "In",
+                "values": roles.iter().map(|r| r.as_str()).collect::<Vec<_>>(),
+            }]},
+        })
+    };
+    let component = |c: &str| json!({"matchLabels": {labels::COMPONENT: c}});
+    let policies = vec![
+        typed(json!({
+            "apiVersion": "networking.k8s.io/v1", "kind": "NetworkPolicy",
+            "metadata": meta("default-deny", json!({})),
+            "spec": {"podSelector": {}, "policyTypes": ["Ingress", "Egress"]},
+        }))?,
+        typed(json!({
+            "apiVersion": "networking.k8s.io/v1", "kind": "NetworkPolicy",
+            "metadata": meta("allow-dns", json!({})),
+            "spec": {
+                "podSelector": {}, "policyTypes": ["Egress"],
+                "egress": [{
+                    "to": [{"namespaceSelector": {}, "podSelector": {"matchLabels": {"k8s-app": "kube-dns"}}}],
+                    "ports": [{"protocol": "UDP", "port": 53}, {"protocol": "TCP", "port": 53}],
+                }],
+            },
+        }))?,
+        typed(json!({
+            "apiVersion": "networking.k8s.io/v1", "kind": "NetworkPolicy",
+            "metadata": meta("app-reaches-url-anvil", json!({})),
+            "spec": {
+                "podSelector": component(APP), "policyTypes": ["Egress"],
+                "egress": [{"to": [{"podSelector": component(ANVIL)}], "ports": [{"protocol": "TCP", "port": ANVIL_PORT}]}],
+            },
+        }))?,
+        typed(json!({
+            "apiVersion": "networking.k8s.io/v1", "kind": "NetworkPolicy",
+            "metadata": meta("url-anvil-ingress", json!({})),
+            "spec": {
+                "podSelector": component(ANVIL), "policyTypes": ["Ingress"],
+                "ingress": [{
+                    "from": [{"podSelector": component(APP)}, from_platform(&[Role::Prometheus, Role::Operator])],
+                    "ports": [{"protocol": "TCP", "port": ANVIL_PORT}],
+                }],
+            },
+        }))?,
+        typed(json!({
+            "apiVersion": "networking.k8s.io/v1", "kind": "NetworkPolicy",
+            "metadata": meta("app-ingress", json!({})),
+            "spec": {
+                "podSelector": component(APP), "policyTypes": ["Ingress"],
+                "ingress": [{
+                    "from": [from_platform(&[Role::Load, Role::Prometheus])],
+                    "ports": [{"protocol": "TCP", "port": app.port}],
+                }],
+            },
+        }))?,
+    ];
+
+    let anvil_secret = typed(json!({
+        "apiVersion": "v1", "kind": "Secret",
+        "metadata": meta(ANVIL_SECRET, json!({})),
+        "type": "Opaque",
+        "stringData": {"token": s.anvil_admin_token},
+    }))?;
+
+    let restricted = json!({
+        "runAsNonRoot": true,
+        "allowPrivilegeEscalation": false,
+        "readOnlyRootFilesystem": true,
+        "capabilities": {"drop": ["ALL"]},
+        "seccompProfile": {"type": "RuntimeDefault"},
+    });
+    let anvil_labels = json!({labels::COMPONENT: ANVIL, labels::NAME: ANVIL});
+    let anvil = typed(json!({
+        "apiVersion": "apps/v1", "kind": "Deployment",
+        "metadata": meta(ANVIL, anvil_labels.clone()),
+        "spec": {
+            "replicas": 1,
+            "selector": {"matchLabels": {labels::COMPONENT: ANVIL}},
+            // One url-anvil at a time: two would double the capacity.
+            "strategy": {"type": "Recreate"},
+            "template": {
+                "metadata": {
+                    "labels": merged(&base, &anvil_labels),
+                    "annotations": {
+                        "prometheus.io/scrape": "true",
+                        "prometheus.io/port": ANVIL_PORT.to_string(),
+                        "prometheus.io/path": "/metrics",
+                    },
+                },
+                "spec": {
+                    "automountServiceAccountToken": false,
+                    "enableServiceLinks": false,
+                    "securityContext": {"runAsNonRoot": true, "runAsUser": 65532, "runAsGroup": 65532, "seccompProfile": {"type": "RuntimeDefault"}},
+                    "containers": [{
+                        "name": ANVIL,
+                        "image": s.anvil_image,
+                        "env": [
+                            {"name": "ANVIL_LISTEN", "value": format!("0.0.0.0:{ANVIL_PORT}")},
+                            {"name": "ANVIL_PUBLIC_URL", "value": format!("http://{ANVIL}:{ANVIL_PORT}")},
+                            {"name": "ANVIL_CAPACITY", "value": chaos_domain::CapacityProfile::STANDARD_V1.versioned_name()},
+                            {"name": "ANVIL_ON_CRASH", "value": "restart"},
+                            {"name": "ANVIL_ADMIN_TOKEN_FILE", "value": "/run/secrets/url-anvil/token"},
+                            {"name": "ANVIL_LOG_FORMAT", "value": "json"},
+                        ],
+                        "ports": [{"name": "http", "containerPort": ANVIL_PORT}],
+                        "readinessProbe": {"httpGet": {"path": "/readyz", "port": "http"}, "periodSeconds": 2},
+                        "livenessProbe": {"httpGet": {"path": "/healthz", "port": "http"}, "periodSeconds": 10, "failureThreshold": 6},
+                        "resources": {
+                            "requests": {"cpu": "500m", "memory": "256Mi"},
+                            "limits": {"cpu": "500m", "memory": "256Mi"},
+                        },
+                        "securityContext": restricted,
+                        "volumeMounts": [{"name": "admin-token", "mountPath": "/run/secrets/url-anvil", "readOnly": true}],
+                    }],
+                    "volumes": [{"name": "admin-token", "secret": {"secretName": ANVIL_SECRET}}],
+                },
+            },
+        },
+    }))?;
+    let anvil_service = typed(json!({
+        "apiVersion": "v1", "kind": "Service",
+        "metadata": meta(ANVIL, anvil_labels),
+        "spec": {
+            "selector": {labels::COMPONENT: ANVIL},
+            "ports": [{"name": "http", "port": ANVIL_PORT, "targetPort": "http"}],
+        },
+    }))?;
+
+    let app_labels = json!({labels::COMPONENT: APP, labels::NAME: APP});
+    let app_deployment = typed(json!({
+        "apiVersion": "apps/v1", "kind": "Deployment",
+        "metadata": meta(APP, app_labels.clone()),
+        "spec": {
+            "replicas": replicas,
+            "selector": {"matchLabels": {labels::COMPONENT: APP}},
+            "template": {
+                "metadata": {"labels": merged(&base, &app_labels)},
+                "spec": {
+                    "automountServiceAccountToken": false,
+                    "enableServiceLinks": false,
+                    "securityContext": {"runAsNonRoot": true, "seccompProfile": {"type": "RuntimeDefault"}},
+                    "containers": [{
+                        "name": APP,
+                        "image": app.image,
+                        "ports": [{"name": "http", "containerPort": app.port}],
+                        "readinessProbe": {"tcpSocket": {"port": "http"}, "periodSeconds": 2},
+                        "resources": {
+                            "requests": {"cpu": format!("{cpu}m"), "memory": format!("{memory}Mi")},
+                            "limits": {"cpu": format!("{cpu}m"), "memory": format!("{memory}Mi")},
+                        },
+                        "securityContext": restricted,
+                        // A read-only root: scratch space for the app (nginx's pid and caches) lives here.
+                        "volumeMounts": [{"name": "tmp", "mountPath": "/tmp"}],
+                    }],
+                    "volumes": [{"name": "tmp", "emptyDir": {"sizeLimit": "64Mi"}}],
+                },
+            },
+        },
+    }))?;
+    let app_service = typed(json!({
+        "apiVersion": "v1", "kind": "Service",
+        "metadata": meta(APP, app_labels),
+        "spec": {
+            "selector": {labels::COMPONENT: APP},
+            "ports": [{"name": "http", "port": app.port, "targetPort": "http"}],
+        },
+    }))?;
+    Ok(Desired {
+        namespace,
+        quota,
+        limits,
+        policies,
+        anvil_secret,
+        anvil,
+        anvil_service,
+        app: app_deployment,
+        app_service,
+    })
+}
+
+/// The Secret that keeps the contributor's API key.
+pub fn api_key_secret(c: &Contributor, key: &str) -> Result<Secret, serde_json::Error> {
+    let name = c.metadata.name.clone().unwrap_or_default();
+    typed(json!({
+        "apiVersion": "v1", "kind": "Secret",
+        "metadata": {
+            "name": API_KEY_SECRET, "namespace": namespace_name(&name),
+            "labels": labels::base(&name), "ownerReferences": [owner(c)],
+        },
+        "type": "Opaque",
+        "stringData": {"api-key": key},
+    }))
+}
+
+fn owner(c: &Contributor) -> OwnerReference {
+    c.controller_owner_ref(&()).unwrap_or_default()
+}
+
+fn merged(a: &Value, b: &Value) -> Value {
+    let mut out = a.clone();
+    if let (Value::Object(o), Value::Object(b)) = (&mut out, b) {
+        o.extend(b.clone());
+    }
+    out
+}
+
+fn typed<T: DeserializeOwned>(v: Value) -> Result<T, serde_json::Error> {
+    serde_json::from_value(v)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::crd::{AppSpec, ChallengeName, ContributorSpec};
+    use k8s_openapi::api::core::v1::{Container, PodSpec};
+
+    fn contributor(name: &str) -> Contributor {
+        let mut c = Contributor::new(
+            name,
+            ContributorSpec {
+                display_name: None,
+                challenge: ChallengeName::RobustService,
+                app: AppSpec {
+                    image: "ghcr.io/ada/app:1".into(),
+                    port: 8081,
+                    replicas: 2,
+                    cpu_millis: Some(500),
+                    memory_mib: None,
+                },
+            },
+        );
+        c.metadata.uid = Some("uid-1".into());
+        c
+    }
+
+    fn settings() -> Settings {
+        Settings {
+            platform_namespace: "sre-chaos".into(),
+            anvil_image: "sre-chaos/url-anvil:1".into(),
+            anvil_admin_token: "0123456789abcdef0123".into(),
+        }
+    }
+
+    fn pod(d: &Deployment) -> &PodSpec {
+        d.spec.template.spec.as_ref().expect("pod spec")
+    }
+
+    fn container(d: &Deployment) -> &Container {
+        &pod(d).containers[0]
+    }
+
+    #[test]
+    fn everything_lives_in_the_contributors_namespace_and_is_owned_by_it() {
+        let d = desired(&contributor("ada"), &settings()).expect("builds");
+        assert_eq!(
+            d.namespace.metadata.name.as_deref(),
+            Some("contributor-ada")
+        );
+        let owners = |m: &kube::api::ObjectMeta| {
+            m.owner_references
+                .as_ref()
+                .map(|o| (o[0].kind.clone(), o[0].name.clone(), o[0].controller))
+        };
+        let expected = Some(("Contributor".to_owned(), "ada".to_owned(), Some(true)));
+        assert_eq!(owners(&d.namespace.metadata), expected);
+        for m in [
+            &d.quota.metadata,
+            &d.limits.metadata,
+            &d.anvil_secret.metadata,
+            &d.anvil.metadata,
+            &d.anvil_service.metadata,
+            &d.app.metadata,
+            &d.app_service.metadata,
+        ]
+        .into_iter()
+        .chain(d.policies.iter().map(|p| &p.metadata))
+        {
+            assert_eq!(
+                m.namespace.as_deref(),
+                Some("contributor-ada"),
+                "{:?}",
+                m.name
+            );
+            assert_eq!(owners(m), expected, "{:?}", m.name);
+            assert_eq!(
+                m.labels
+                    .as_ref()
+                    .and_then(|l| l.get(labels::CONTRIBUTOR))
+                    .map(String::as_str),
+                Some("ada")
+            );
+        }
+    }
+
+    #[test]
+    fn the_namespace_enforces_the_restricted_pod_security_standard() {
+        let d = desired(&contributor("ada"), &settings()).expect("builds");
+        let l = d.namespace.metadata.labels.expect("labels");
+        assert_eq!(l["pod-security.kubernetes.io/enforce"], "restricted");
+    }
+
+    #[test]
+    fn pods_run_locked_down() {
+        let d = desired(&contributor("ada"), &settings()).expect("builds");
+        for dep in [&d.anvil, &d.app] {
+            let p = pod(dep);
+            assert_eq!(p.automount_service_account_token, Some(false));
+            let sc = container(dep)
+                .security_context
+                .as_ref()
+                .expect("security context");
+            assert_eq!(sc.run_as_non_root, Some(true));
+            assert_eq!(sc.allow_privilege_escalation, Some(false));
+            assert_eq!(sc.read_only_root_filesystem, Some(true));
+            assert_eq!(
+                sc.capabilities.as_ref().and_then(|c| c.drop.clone()),
+                Some(vec!["ALL".to_owned()])
+            );
+        }
+    }
+
+    #[test]
+    fn url_anvil_is_the_platforms_and_the_same_for_everyone() {
+        let a = desired(&contributor("ada"), &settings()).expect("builds");
+        let b = desired(&contributor("bob"), &settings()).expect("builds");
+        assert_eq!(container(&a.anvil), container(&b.anvil));
+        let c = container(&a.anvil);
+        assert_eq!(c.image.as_deref(), Some("sre-chaos/url-anvil:1"));
+        let env: Vec<(String, String)> = c
+            .env
+            .iter()
+            .flatten()
+            .map(|e| (e.name.clone(), e.value.clone().unwrap_or_default()))
+            .collect();
+        assert!(
+            env.contains(&("ANVIL_CAPACITY".into(), "standard-v1".into())),
+            "{env:?}"
+        );
+        assert_eq!(a.anvil.spec.replicas, Some(1));
+        let annotations = a
+            .anvil
+            .spec
+            .template
+            .metadata
+            .as_ref()
+            .and_then(|m| m.annotations.clone())
+            .expect("annotations");
+        assert_eq!(annotations["prometheus.io/scrape"], "true");
+    }
+
+    #[test]
+    fn the_app_gets_its_image_port_replicas_and_bounded_resources() {
+        let d = desired(&contributor("ada"), &settings()).expect("builds");
+        let c = container(&d.app);
+        assert_eq!(c.image.as_deref(), Some("ghcr.io/ada/app:1"));
+        assert_eq!(c.ports.as_ref().map(|p| p[0].container_port), Some(8081));
+        assert_eq!(d.app.spec.replicas, Some(2));
+        let limits = c
+            .resources
+            .as_ref()
+            .and_then(|r| r.limits.clone())
+            .expect("limits");
+        assert_eq!(limits["cpu"].0, "500m");
+        assert_eq!(limits["memory"].0, "128Mi");
+        assert_eq!(
+            d.app_service
+                .spec
+                .as_ref()
+                .and_then(|s| s.ports.as_ref())
+                .map(|p| p[0].port),
+            Some(8081)
+        );
+        assert_eq!(endpoint("ada", 8081), "http://app.contributor-ada.svc:8081");
+    }
+
+    #[test]
+    fn network_policies_deny_by_default_and_open_only_the_needed_paths() {
+        let d = desired(&contributor("ada"), &settings()).expect("builds");
+        let names: Vec<_> = d
+            .policies
+            .iter()
+            .filter_map(|p| p.metadata.name.clone())
+            .collect();
+        assert_eq!(
+            names,
+            [
+                "default-deny",
+                "allow-dns",
+                "app-reaches-url-anvil",
+                "url-anvil-ingress",
+                "app-ingress"
+            ]
+        );
+        let deny = d.policies[0].spec.as_ref().expect("spec");
+        assert!(deny.ingress.is_none() && deny.egress.is_none());
+        assert_eq!(
+            deny.policy_types.as_deref(),
+            Some(&["Ingress".to_owned(), "Egress".to_owned()][..])
+        );
+        // Only the platform's load Jobs and Prometheus reach the app, on its port.
+        let app_in = serde_json::to_value(&d.policies[4]).expect("json");
+        assert_eq!(
+            app_in["spec"]["ingress"][0]["from"][0]["namespaceSelector"]["matchLabels"]["kubernetes.io/metadata.name"],
+            "sre-chaos"
+        );
+        assert_eq!(
+            app_in["spec"]["ingress"][0]["from"][0]["podSelector"]["matchExpressions"][0]["values"],
+            json!(["load", "prometheus"])
+        );
+        assert_eq!(app_in["spec"]["ingress"][0]["ports"][0]["port"], 8081);
+    }
+
+    #[test]
+    fn the_digest_follows_the_spec() {
+        let a = desired(&contributor("ada"), &settings()).expect("builds");
+        let mut changed = contributor("ada");
+        changed.spec.app.image = "ghcr.io/ada/app:2".into();
+        let b = desired(&changed, &settings()).expect("builds");
+        assert_eq!(
+            a.digest(),
+            desired(&contributor("ada"), &settings())
+                .expect("b")
+                .digest()
+        );
+        assert_ne!(a.digest(), b.digest());
+    }
+}

@@ -1,0 +1,441 @@
+//! The Contributor controller: applies the desired objects, registers the
+//! contributor with the API server, follows readiness, and on delete
+//! deregisters and removes what it made (scores stay on the server).
+
+pub mod desired;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use chaos_domain::contributor::{NAME_RULE, is_valid_name};
+use k8s_openapi::api::apps::v1::Deployment;
+use k8s_openapi::api::core::v1::{Namespace, Secret};
+use kube::api::{Api, DeleteParams, Patch, PatchParams};
+use kube::runtime::controller::Action;
+use kube::runtime::events::{Event as KubeEvent, EventType};
+use kube::runtime::finalizer::{Event, finalizer};
+use kube::{Resource, ResourceExt};
+use serde::Serialize;
+use serde_json::json;
+
+use crate::conditions;
+use crate::context::{Context, MANAGER};
+use crate::crd::{Contributor, ContributorPhase, ContributorStatus};
+use crate::error::Error;
+use desired::{API_KEY_SECRET, Desired, namespace_name};
+
+pub const FINALIZER: &str = "srechaos.dev/cleanup";
+pub const CONTROLLER: &str = "contributor";
+
+pub async fn reconcile(c: Arc<Contributor>, ctx: Arc<Context>) -> Result<Action, Error> {
+    let timer = ctx.metrics.start(CONTROLLER);
+    let api: Api<Contributor> = Api::all(ctx.client.clone());
+    let result = finalizer(&api, FINALIZER, c, |event| async {
+        match event {
+            Event::Apply(c) => apply(&c, &ctx).await,
+            Event::Cleanup(c) => cleanup(&c, &ctx).await,
+        }
+    })
+    .await
+    .map_err(|e| Error::Finalizer(Box::new(e)));
+    timer.done();
+    result
+}
+
+pub fn error_policy(c: Arc<Contributor>, error: &Error, ctx: Arc<Context>) -> Action {
+    ctx.metrics.failed(CONTROLLER);
+    let wait = ctx.backoff(&format!("contributor/{}", c.name_any()));
+    tracing::warn!(contributor = %c.name_any(), %error, retry_in = ?wait, "reconcile failed");
+    Action::requeue(wait)
+}
+
+async fn apply(c: &Contributor, ctx: &Context) -> Result<Action, Error> {
+    let name = c.name_any();
+    let generation = c.metadata.generation;
+    let now = conditions::now();
+    let old = c.status.clone().unwrap_or_default();
+    let mut status = old.clone();
+
+    if !is_valid_name(&name) {
+        status.phase = Some(ContributorPhase::Failed);
+        conditions::set(
+            &mut status.conditions,
+            "Ready",
+            false,
+            "InvalidName",
+            format!("{name:?} is not a contributor name: use {NAME_RULE}"),
+            generation,
+            now,
+        );
+        write_status(ctx, c, &old, &status).await?;
+        return Ok(Action::await_change());
+    }
+
+    let ns = namespace_name(&name);
+    let want: Desired = desired::desired(c, &ctx.settings)?;
+    let digest = want.digest();
+    let deployments: Api<Deployment> = Api::namespaced(ctx.client.clone(), &ns);
+    let mut anvil = deployments.get_opt(desired::ANVIL).await?;
+    let mut app = deployments.get_opt(desired::APP).await?;
+    let stale = status.applied_digest.as_deref() != Some(digest.as_str())
+        || status.observed_generation != generation
+        || anvil.is_none()
+        || app.is_none();
+    if stale {
+        apply_all(ctx, &want).await?;
+        anvil = deployments.get_opt(desired::ANVIL).await?;
+        app = deployments.get_opt(desired::APP).await?;
+        status.applied_digest = Some(digest);
+        status.observed_generation = generation;
+        conditions::set(
+            &mut status.conditions,
+            "Applied",
+            true,
+            "Applied",
+            format!("namespace {ns} and its objects are applied"),
+            generation,
+            now.clone(),
+        );
+    }
+    status.namespace = Some(ns.clone());
+    status.endpoint = Some(desired::endpoint(&name, c.spec.app.port));
+
+    let mut retry = None;
+    if let Err(wait) = register(c, ctx, &mut status, now.clone()).await? {
+        retry = Some(wait);
+    }
+
+    let anvil_up = available(anvil.as_ref());
+    let app_up = available(app.as_ref());
+    let (phase, reason, message) = match (anvil_up, app_up) {
+        (true, true) => (
+            ContributorPhase::Ready,
+            "Available",
+            "url-anvil and the app are available".to_owned(),
+        ),
+        _ => {
+            let waiting = match (anvil_up, app_up) {
+                (false, false) => "url-anvil and the app",
+                (false, true) => "url-anvil",
+                _ => "the app",
+            };
+            let phase = if status.ready_since.is_some() {
+                ContributorPhase::Degraded
+            } else {
+                ContributorPhase::Pending
+            };
+            (
+                phase,
+                "Unavailable",
+                format!("waiting for {waiting} to become available"),
+            )
+        }
+    };
+    if phase == ContributorPhase::Ready && status.ready_since.is_none() {
+        status.ready_since = Some(now.clone());
+    }
+    if status.phase != Some(phase) && old.phase.is_some() {
+        publish(ctx, c, EventType::Normal, &format!("{phase:?}"), &message).await;
+    }
+    status.phase = Some(phase);
+    conditions::set(
+        &mut status.conditions,
+        "Ready",
+        phase == ContributorPhase::Ready,
+        reason,
+        message,
+        generation,
+        now,
+    );
+    write_status(ctx, c, &old, &status).await?;
+    ctx.succeeded(&format!("contributor/{name}"));
+    Ok(match retry {
+        Some(wait) => Action::requeue(wait),
+        None if phase == ContributorPhase::Ready => Action::requeue(Duration::from_secs(300)),
+        None => Action::requeue(Duration::from_secs(15)),
+    })
+}
+
+/// Registers the contributor (once) and keeps their active challenge in
+/// step with the spec. `Ok(Err(wait))`: the API server could not be
+/// reached; the rest of the reconcile goes on and this is retried.
+async fn register(
+    c: &Contributor,
+    ctx: &Context,
+    status: &mut ContributorStatus,
+    now: k8s_openapi::apimachinery::pkg::apis::meta::v1::Time,
+) -> Result<Result<(), Duration>, Error> {
+    let name = c.name_any();
+    let generation = c.metadata.generation;
+    let challenge = c.spec.challenge;
+    let unreachable = |status: &mut ContributorStatus, e: &chaos_client::Error| {
+        conditions::set(
+            &mut status.conditions,
+            "Registered",
+            false,
+            "ApiServerUnavailable",
+            e.to_string(),
+            generation,
+            now.clone(),
+        );
+    };
+    if status.registered_challenge.is_none() {
+        let display = c.spec.display_name.as_deref();
+        match ctx
+            .platform
+            .register_contributor(&name, display, Some(challenge.into()))
+            .await
+        {
+            Ok(reg) => {
+                let secret = desired::api_key_secret(c, &reg.api_key)?;
+                apply_one(ctx, &secret).await?;
+                status.api_key_secret = Some(API_KEY_SECRET.into());
+                status.registered_challenge = Some(challenge);
+                conditions::set(
+                    &mut status.conditions,
+                    "Registered",
+                    true,
+                    "Registered",
+                    format!("registered with the API server; API key in Secret {API_KEY_SECRET}"),
+                    generation,
+                    now,
+                );
+                publish(
+                    ctx,
+                    c,
+                    EventType::Normal,
+                    "Registered",
+                    "registered with the API server",
+                )
+                .await;
+            }
+            Err(e) if e.status() == Some(409) => {
+                // Registered before (by an earlier operator, or by hand): the
+                // key was shown then; the operator cannot know it.
+                status.registered_challenge = Some(challenge);
+                conditions::set(
+                    &mut status.conditions,
+                    "Registered",
+                    true,
+                    "AlreadyRegistered",
+                    "the name was registered before; its API key is not held by the operator",
+                    generation,
+                    now,
+                );
+            }
+            Err(e) if e.is_transient() => {
+                unreachable(status, &e);
+                return Ok(Err(ctx.backoff(&format!("register/{name}"))));
+            }
+            Err(e) => {
+                conditions::set(
+                    &mut status.conditions,
+                    "Registered",
+                    false,
+                    "Refused",
+                    e.to_string(),
+                    generation,
+                    now,
+                );
+                publish(
+                    ctx,
+                    c,
+                    EventType::Warning,
+                    "RegistrationRefused",
+                    &e.to_string(),
+                )
+                .await;
+            }
+        }
+        ctx.succeeded(&format!("register/{name}"));
+        return Ok(Ok(()));
+    }
+    if status.registered_challenge != Some(challenge) {
+        let Some(key) = api_key(ctx, &name).await? else {
+            conditions::set(
+                &mut status.conditions,
+                "Registered",
+                true,
+                "ChallengeNotSwitched",
+                "the operator does not hold this contributor's API key, so it cannot switch the challenge",
+                generation,
+                now,
+            );
+            return Ok(Ok(()));
+        };
+        match ctx
+            .platform
+            .switch_challenge(&name, &key, challenge.into())
+            .await
+        {
+            Ok(_) => {
+                status.registered_challenge = Some(challenge);
+                conditions::set(
+                    &mut status.conditions,
+                    "Registered",
+                    true,
+                    "Registered",
+                    format!("competing in {}", chaos_domain::Challenge::from(challenge)),
+                    generation,
+                    now,
+                );
+            }
+            Err(e) if e.is_transient() => {
+                unreachable(status, &e);
+                return Ok(Err(ctx.backoff(&format!("register/{name}"))));
+            }
+            Err(e) => {
+                conditions::set(
+                    &mut status.conditions,
+                    "Registered",
+                    false,
+                    "SwitchRefused",
+                    e.to_string(),
+                    generation,
+                    now,
+                );
+            }
+        }
+    }
+    Ok(Ok(()))
+}
+
+async fn api_key(ctx: &Context, name: &str) -> Result<Option<String>, Error> {
+    let secrets: Api<Secret> = Api::namespaced(ctx.client.clone(), &namespace_name(name));
+    let Some(secret) = secrets.get_opt(API_KEY_SECRET).await? else {
+        return Ok(None);
+    };
+    Ok(secret
+        .data
+        .and_then(|d| d.get("api-key").cloned())
+        .and_then(|b| String::from_utf8(b.0).ok()))
+}
+
+async fn cleanup(c: &Contributor, ctx: &Context) -> Result<Action, Error> {
+    let name = c.name_any();
+    // Deregistering first: should it fail, the namespace is still there
+    // and the finalizer stays until the API server answers.
+    ctx.platform.deregister_contributor(&name).await?;
+    let namespaces: Api<Namespace> = Api::all(ctx.client.clone());
+    match namespaces
+        .delete(&namespace_name(&name), &DeleteParams::background())
+        .await
+    {
+        Ok(_) => {}
+        Err(kube::Error::Api(e)) if e.code == 404 => {}
+        Err(e) => return Err(e.into()),
+    }
+    publish(
+        ctx,
+        c,
+        EventType::Normal,
+        "Deleted",
+        "deregistered; its namespace is being removed (scores stay)",
+    )
+    .await;
+    Ok(Action::await_change())
+}
+
+fn available(d: Option<&Deployment>) -> bool {
+    d.and_then(|d| d.status.as_ref())
+        .and_then(|s| s.available_replicas)
+        .is_some_and(|n| n >= 1)
+}
+
+async fn apply_all(ctx: &Context, d: &Desired) -> Result<(), Error> {
+    apply_one(ctx, &d.namespace).await?;
+    apply_one(ctx, &d.quota).await?;
+    apply_one(ctx, &d.limits).await?;
+    for p in &d.policies {
+        apply_one(ctx, p).await?;
+    }
+    apply_one(ctx, &d.anvil_secret).await?;
+    apply_one(ctx, &d.anvil).await?;
+    apply_one(ctx, &d.anvil_service).await?;
+    apply_one(ctx, &d.app).await?;
+    apply_one(ctx, &d.app_service).await?;
+    Ok(())
+}
+
+/// Server-side apply under the operator's field manager.
+pub async fn apply_one<K>(ctx: &Context, obj: &K) -> Result<(), Error>
+where
+    K: Resource<DynamicType = ()>
+        + Clone
+        + Serialize
+        + serde::de::DeserializeOwned
+        + std::fmt::Debug,
+    K::Scope: ApplyScope,
+{
+    let api: Api<K> = K::Scope::api(ctx.client.clone(), obj.meta().namespace.as_deref());
+    let name = obj.meta().name.clone().unwrap_or_default();
+    api.patch(
+        &name,
+        &PatchParams::apply(MANAGER).force(),
+        &Patch::Apply(obj),
+    )
+    .await?;
+    Ok(())
+}
+
+/// Picks `Api::all` or `Api::namespaced` by the resource's scope.
+pub trait ApplyScope {
+    fn api<K>(client: kube::Client, namespace: Option<&str>) -> Api<K>
+    where
+        K: Resource<DynamicType = (), Scope = Self>;
+}
+
+impl ApplyScope for k8s_openapi::ClusterResourceScope {
+    fn api<K>(client: kube::Client, _: Option<&str>) -> Api<K>
+    where
+        K: Resource<DynamicType = (), Scope = Self>,
+    {
+        Api::all(client)
+    }
+}
+
+impl ApplyScope for k8s_openapi::NamespaceResourceScope {
+    fn api<K>(client: kube::Client, namespace: Option<&str>) -> Api<K>
+    where
+        K: Resource<DynamicType = (), Scope = Self>,
+    {
+        Api::namespaced(client, namespace.unwrap_or("default"))
+    }
+}
+
+async fn write_status(
+    ctx: &Context,
+    c: &Contributor,
+    old: &ContributorStatus,
+    new: &ContributorStatus,
+) -> Result<(), Error> {
+    if old == new {
+        return Ok(());
+    }
+    let api: Api<Contributor> = Api::all(ctx.client.clone());
+    let patch = json!({
+        "apiVersion": Contributor::api_version(&()),
+        "kind": Contributor::kind(&()),
+        "status": new,
+    });
+    api.patch_status(
+        &c.name_any(),
+        &PatchParams::apply(MANAGER).force(),
+        &Patch::Apply(&patch),
+    )
+    .await?;
+    Ok(())
+}
+
+async fn publish(ctx: &Context, c: &Contributor, type_: EventType, reason: &str, note: &str) {
+    let event = KubeEvent {
+        type_,
+        reason: reason.into(),
+        note: Some(note.into()),
+        action: "Reconcile".into(),
+        secondary: None,
+    };
+    if let Err(e) = ctx.recorder.publish(&event, &c.object_ref(&())).await {
+        tracing::debug!(error = %e, "event not recorded");
+    }
+}

@@ -1,0 +1,19 @@
+//! chaos-operator: the Kubernetes side of SRE Chaos Challenge. A
+//! `Contributor` becomes a namespace with the platform's url-anvil and the
+//! contributor's app; a `ChallengeRun` becomes a queued, scored run with
+//! its load Job and chaos schedule.
+
+pub mod conditions;
+pub mod config;
+pub mod context;
+pub mod contributor;
+pub mod crd;
+pub mod crdgen;
+pub mod error;
+pub mod labels;
+pub mod run;
+pub mod runner;
+pub mod telemetry;
+
+pub use config::Config;
+pub use error::Error;

@@ -1,0 +1,141 @@
+//! chaos-operator: runs the Contributor and ChallengeRun controllers.
+
+use std::process::ExitCode;
+use std::sync::Arc;
+
+use chaos_operator::context::{Context, RunSettings};
+use chaos_operator::contributor::desired::Settings;
+use chaos_operator::telemetry::{self, Metrics};
+use chaos_operator::{Config, runner};
+use clap::Parser;
+use tokio_util::sync::CancellationToken;
+
+fn main() -> ExitCode {
+    let config = Config::parse();
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| "info,kube=warn".into());
+    if config.log_json {
+        tracing_subscriber::fmt()
+            .json()
+            .with_env_filter(filter)
+            .init();
+    } else {
+        tracing_subscriber::fmt().with_env_filter(filter).init();
+    }
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("chaos-operator: cannot start the runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match runtime.block_on(run(config)) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            tracing::error!("{e:#}");
+            eprintln!("chaos-operator: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn run(config: Config) -> anyhow::Result<()> {
+    let admin_token = config.admin_token()?;
+    let anvil_token = config.anvil_admin_token()?;
+    let platform = chaos_client::Client::new(&config.api_url)?.with_admin_token(admin_token);
+    let client = kube::Client::try_default().await.map_err(|e| {
+        anyhow::anyhow!("cannot reach the Kubernetes API (KUBECONFIG or in-cluster): {e}")
+    })?;
+    let metrics = Metrics::default();
+    let stop = CancellationToken::new();
+    tokio::spawn({
+        let stop = stop.clone();
+        async move {
+            shutdown_signal().await;
+            tracing::info!("shutting down");
+            stop.cancel();
+        }
+    });
+    let probes = tokio::spawn(telemetry::serve(
+        config.listen,
+        metrics.clone(),
+        stop.clone(),
+    ));
+    let ctx = Arc::new(Context::new(
+        client.clone(),
+        platform,
+        Settings {
+            platform_namespace: config.platform_namespace.clone(),
+            anvil_image: config.anvil_image.clone(),
+            anvil_admin_token: anvil_token,
+        },
+        RunSettings {
+            loadgen_image: config.loadgen_image.clone(),
+            max_concurrent: config.max_concurrent_runs.max(1),
+            job_ttl: config.job_ttl,
+        },
+        metrics,
+    ));
+
+    if config.leader_election {
+        let identity = std::env::var("POD_NAME")
+            .unwrap_or_else(|_| format!("chaos-operator-{}", std::process::id()));
+        let lease = kube_lease_manager::LeaseManagerBuilder::new(client, "chaos-operator")
+            .with_namespace(config.platform_namespace.clone())
+            .with_identity(identity)
+            .with_duration(15)
+            .with_grace(5)
+            .build()
+            .await?;
+        let (mut leading, task) = lease.watch().await;
+        tracing::info!("waiting to lead");
+        loop {
+            if *leading.borrow_and_update() {
+                break;
+            }
+            tokio::select! {
+                changed = leading.changed() => changed?,
+                () = stop.cancelled() => return Ok(()),
+            }
+        }
+        tracing::info!("leading");
+        // Losing the lease stops the controllers; the pod restarts and competes again.
+        let lost = stop.clone();
+        tokio::spawn(async move {
+            while leading.changed().await.is_ok() {
+                if !*leading.borrow() {
+                    tracing::warn!("lost the lease; stopping");
+                    lost.cancel();
+                    return;
+                }
+            }
+        });
+        runner::controllers(ctx, &config.platform_namespace, stop.clone()).await;
+        task.abort();
+    } else {
+        runner::controllers(ctx, &config.platform_namespace, stop.clone()).await;
+    }
+    stop.cancel();
+    if let Ok(Err(e)) = probes.await {
+        tracing::warn!(error = %e, "probe server");
+    }
+    Ok(())
+}
+
+async fn shutdown_signal() {
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending().await,
+        }
+    };
+    tokio::select! {
+        _ = tokio::signal::ctrl_c() => {}
+        () = term => {}
+    }
+}

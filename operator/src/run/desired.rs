@@ -1,0 +1,187 @@
+//! The load Job of a ChallengeRun, as a pure function.
+
+use std::time::Duration;
+
+use k8s_openapi::api::batch::v1::Job;
+use kube::{Resource, ResourceExt};
+use serde_json::json;
+
+use crate::contributor::desired::{ANVIL, ANVIL_PORT, endpoint};
+use crate::crd::{ChallengeRun, Contributor};
+use crate::labels::{self, Role};
+
+/// loadgen serves its metrics here for Prometheus.
+pub const METRICS_PORT: u16 = 9100;
+/// loadgen's counters are served at zero this long before the first request,
+/// so a Prometheus scraping every 5 s sees where they start.
+pub const METRICS_WAIT: Duration = Duration::from_secs(20);
+/// ... and this long after the last, for the final scrape.
+pub const METRICS_LINGER: Duration = Duration::from_secs(30);
+
+/// `load-<run name>`, cut to fit a label value.
+pub fn job_name(run: &ChallengeRun) -> String {
+    let mut n = format!("load-{}", run.name_any());
+    n.truncate(63);
+    n.trim_end_matches('-').to_owned()
+}
+
+pub fn load_job(
+    run: &ChallengeRun,
+    contributor: &Contributor,
+    loadgen_image: &str,
+    ttl: Duration,
+) -> Result<Job, serde_json::Error> {
+    let name = contributor.name_any();
+    let run_id = run.uid().unwrap_or_default();
+    let challenge = chaos_domain::Challenge::from(run.spec.challenge);
+    let scale = run.spec.duration_scale.unwrap_or(1.0).clamp(0.05, 1.0);
+    let profile = chaos_domain::ChallengeProfile::current(challenge).scaled(scale, 1.0);
+    let deadline = profile.duration_s() + (METRICS_WAIT + METRICS_LINGER).as_secs_f64() + 300.0;
+    let labels = json!({
+        labels::MANAGED_BY: labels::MANAGER,
+        labels::CONTRIBUTOR: name,
+        labels::RUN_ID: run_id,
+        labels::ROLE: Role::Load.as_str(),
+        labels::COMPONENT: "load",
+    });
+    serde_json::from_value(json!({
+        "apiVersion": "batch/v1", "kind": "Job",
+        "metadata": {
+            "name": job_name(run),
+            "namespace": run.namespace(),
+            "labels": labels,
+            "ownerReferences": [run.controller_owner_ref(&())],
+        },
+        "spec": {
+            // A retried load would not be the same run.
+            "backoffLimit": 0,
+            "activeDeadlineSeconds": deadline.ceil() as i64,
+            "ttlSecondsAfterFinished": ttl.as_secs(),
+            "template": {
+                "metadata": {
+                    "labels": labels,
+                    "annotations": {
+                        "prometheus.io/scrape": "true",
+                        "prometheus.io/port": METRICS_PORT.to_string(),
+                        "prometheus.io/path": "/metrics",
+                    },
+                },
+                "spec": {
+                    "restartPolicy": "Never",
+                    "automountServiceAccountToken": false,
+                    "enableServiceLinks": false,
+                    "securityContext": {"runAsNonRoot": true, "runAsUser": 65532, "runAsGroup": 65532, "seccompProfile": {"type": "RuntimeDefault"}},
+                    "containers": [{
+                        "name": "loadgen",
+                        "image": loadgen_image,
+                        "args": [
+                            "profile", challenge.as_str(),
+                            "--target", endpoint(&name, contributor.spec.app.port),
+                            // The corpus as the app's upstream, url-anvil, names itself.
+                            "--corpus-base", format!("http://{ANVIL}:{ANVIL_PORT}"),
+                            "--duration-scale", scale.to_string(),
+                            "--metrics-addr", format!("0.0.0.0:{METRICS_PORT}"),
+                            "--metrics-wait", format!("{}s", METRICS_WAIT.as_secs()),
+                            "--metrics-linger", format!("{}s", METRICS_LINGER.as_secs()),
+                            "--no-progress",
+                        ],
+                        "ports": [{"name": "metrics", "containerPort": METRICS_PORT}],
+                        "resources": {
+                            "requests": {"cpu": "1", "memory": "256Mi"},
+                            "limits": {"cpu": "2", "memory": "512Mi"},
+                        },
+                        "securityContext": {
+                            "runAsNonRoot": true,
+                            "allowPrivilegeEscalation": false,
+                            "readOnlyRootFilesystem": true,
+                            "capabilities": {"drop": ["ALL"]},
+                        },
+                    }],
+                },
+            },
+        },
+    }))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::crd::{AppSpec, ChallengeName, ChallengeRunSpec, ContributorSpec};
+
+    pub fn run(name: &str, scale: Option<f64>) -> ChallengeRun {
+        let mut r = ChallengeRun::new(
+            name,
+            ChallengeRunSpec {
+                contributor: "ada".into(),
+                challenge: ChallengeName::GracefulDegradation,
+                duration_scale: scale,
+            },
+        );
+        r.metadata.namespace = Some("sre-chaos".into());
+        r.metadata.uid = Some("run-uid-1".into());
+        r
+    }
+
+    fn contributor() -> Contributor {
+        Contributor::new(
+            "ada",
+            ContributorSpec {
+                display_name: None,
+                challenge: ChallengeName::RobustService,
+                app: AppSpec {
+                    image: "app:1".into(),
+                    port: 8081,
+                    replicas: 1,
+                    cpu_millis: None,
+                    memory_mib: None,
+                },
+            },
+        )
+    }
+
+    #[test]
+    fn the_job_runs_the_profile_once_against_the_contributors_app() {
+        let job = load_job(
+            &run("r1", Some(0.5)),
+            &contributor(),
+            "loadgen:1",
+            Duration::from_secs(600),
+        )
+        .expect("builds");
+        assert_eq!(job.metadata.name.as_deref(), Some("load-r1"));
+        assert_eq!(job.metadata.namespace.as_deref(), Some("sre-chaos"));
+        let spec = job.spec.as_ref().expect("spec");
+        assert_eq!(spec.backoff_limit, Some(0));
+        assert_eq!(spec.ttl_seconds_after_finished, Some(600));
+        // 160 s squeezed to 80, plus the metric edges and 5 minutes of slack.
+        assert_eq!(spec.active_deadline_seconds, Some(80 + 50 + 300));
+        let pod = spec.template.spec.as_ref().expect("pod");
+        let args = pod.containers[0].args.clone().expect("args");
+        assert_eq!(&args[..2], ["profile", "graceful-degradation"]);
+        let target = args.iter().position(|a| a == "--target").expect("target");
+        assert_eq!(args[target + 1], "http://app.contributor-ada.svc:8081");
+        assert!(args.contains(&"--duration-scale".to_owned()) && args.contains(&"0.5".to_owned()));
+        let labels = spec
+            .template
+            .metadata
+            .as_ref()
+            .and_then(|m| m.labels.clone())
+            .expect("labels");
+        assert_eq!(labels[labels::RUN_ID], "run-uid-1");
+        assert_eq!(labels[labels::ROLE], "load");
+        assert_eq!(pod.automount_service_account_token, Some(false));
+        assert_eq!(
+            job.metadata
+                .owner_references
+                .as_ref()
+                .map(|o| o[0].kind.as_str()),
+            Some("ChallengeRun")
+        );
+    }
+
+    #[test]
+    fn long_names_fit_a_label() {
+        let name = "r".repeat(80);
+        assert_eq!(job_name(&run(&name, None)).len(), 63);
+    }
+}

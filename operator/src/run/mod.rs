@@ -1,0 +1,690 @@
+//! The ChallengeRun controller: Pending → Queued → Running → Scoring →
+//! Succeeded | Failed. Every phase has a deadline, so a run never hangs;
+//! every transition is a condition and an Event.
+
+pub mod desired;
+pub mod queue;
+pub mod schedule;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use chaos_client::NewRun;
+use chaos_domain::{ChallengeProfile, FaultKind};
+use k8s_openapi::api::batch::v1::Job;
+use k8s_openapi::api::core::v1::Pod;
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
+use kube::api::{Api, DeleteParams, ListParams, Patch, PatchParams};
+use kube::runtime::controller::Action;
+use kube::runtime::events::{Event as KubeEvent, EventType};
+use kube::{Resource, ResourceExt};
+use serde_json::json;
+
+use crate::conditions;
+use crate::context::{Context, MANAGER};
+use crate::contributor::apply_one;
+use crate::contributor::desired::{ANVIL, anvil_url, namespace_name};
+use crate::crd::{ChallengeRun, ChallengeRunStatus, Contributor, ContributorPhase, RunPhase};
+use crate::error::Error;
+use crate::labels;
+
+pub const CONTROLLER: &str = "challengerun";
+
+/// How long a run may wait for its contributor to become Ready.
+const PENDING_LIMIT: Duration = Duration::from_secs(30 * 60);
+/// Past the profile's length, how long the load may take to finish.
+const RUNNING_SLACK: Duration = Duration::from_secs(10 * 60);
+/// How long scoring may take (Prometheus down included).
+const SCORING_LIMIT: Duration = Duration::from_secs(30 * 60);
+
+pub async fn reconcile(run: Arc<ChallengeRun>, ctx: Arc<Context>) -> Result<Action, Error> {
+    let timer = ctx.metrics.start(CONTROLLER);
+    let result = step(&run, &ctx).await;
+    timer.done();
+    if result.is_ok() {
+        ctx.succeeded(&key(&run));
+    }
+    result
+}
+
+pub fn error_policy(run: Arc<ChallengeRun>, error: &Error, ctx: Arc<Context>) -> Action {
+    ctx.metrics.failed(CONTROLLER);
+    let wait = ctx.backoff(&key(&run));
+    tracing::warn!(run = %run.name_any(), %error, retry_in = ?wait, "reconcile failed");
+    Action::requeue(wait)
+}
+
+fn key(run: &ChallengeRun) -> String {
+    format!(
+        "run/{}/{}",
+        run.namespace().unwrap_or_default(),
+        run.name_any()
+    )
+}
+
+/// What one pass decided: the new status and when to look again.
+struct Next {
+    status: ChallengeRunStatus,
+    action: Action,
+}
+
+async fn step(run: &ChallengeRun, ctx: &Context) -> Result<Action, Error> {
+    let old = run.status.clone().unwrap_or_default();
+    let phase = old.phase.unwrap_or(RunPhase::Pending);
+    if phase.is_finished() {
+        return Ok(Action::await_change());
+    }
+    let contributors: Api<Contributor> = Api::all(ctx.client.clone());
+    let contributor = contributors.get_opt(&run.spec.contributor).await?;
+    let next = match phase {
+        RunPhase::Pending => pending(run, ctx, &old, contributor.as_ref()),
+        RunPhase::Queued => queued(run, ctx, &old, contributor.as_ref()).await?,
+        RunPhase::Running => running(run, ctx, &old, contributor.as_ref()).await?,
+        RunPhase::Scoring => scoring(run, ctx, &old).await?,
+        RunPhase::Succeeded | RunPhase::Failed => return Ok(Action::await_change()),
+    };
+    if next.status.phase != old.phase {
+        let new = next.status.phase.unwrap_or(RunPhase::Pending);
+        let failed = new == RunPhase::Failed;
+        publish(
+            ctx,
+            run,
+            if failed {
+                EventType::Warning
+            } else {
+                EventType::Normal
+            },
+            &format!("{new:?}"),
+            next.status.message.as_deref().unwrap_or(""),
+        )
+        .await;
+    }
+    write_status(ctx, run, &old, &next.status).await?;
+    Ok(next.action)
+}
+
+fn pending(
+    run: &ChallengeRun,
+    ctx: &Context,
+    old: &ChallengeRunStatus,
+    c: Option<&Contributor>,
+) -> Next {
+    let mut s = old.clone();
+    let now = conditions::now();
+    s.phase = Some(RunPhase::Pending);
+    let ready = c.is_some_and(|c| {
+        c.status.as_ref().and_then(|s| s.phase) == Some(ContributorPhase::Ready)
+            && c.meta().deletion_timestamp.is_none()
+    });
+    if ready {
+        s.phase = Some(RunPhase::Queued);
+        s.queued_at = Some(now.clone());
+        s.message = Some("waiting for its turn".into());
+        mark(
+            run,
+            &mut s,
+            "Queued",
+            true,
+            "ContributorReady",
+            "the contributor is Ready; the run is queued",
+            now,
+        );
+        return Next {
+            status: s,
+            action: Action::requeue(Duration::from_secs(1)),
+        };
+    }
+    let waited = age(run);
+    let why = match c {
+        None => format!("contributor {:?} does not exist", run.spec.contributor),
+        Some(_) => format!("contributor {:?} is not Ready", run.spec.contributor),
+    };
+    if waited > PENDING_LIMIT {
+        return fail(
+            run,
+            s,
+            "ContributorNotReady",
+            &format!("{why} after {} min", PENDING_LIMIT.as_secs() / 60),
+            now,
+        );
+    }
+    s.message = Some(format!("{why}; the clock starts once it is"));
+    mark(
+        run,
+        &mut s,
+        "Queued",
+        false,
+        "WaitingForContributor",
+        &why,
+        now,
+    );
+    let _ = ctx;
+    Next {
+        status: s,
+        action: Action::requeue(Duration::from_secs(10)),
+    }
+}
+
+async fn queued(
+    run: &ChallengeRun,
+    ctx: &Context,
+    old: &ChallengeRunStatus,
+    c: Option<&Contributor>,
+) -> Result<Next, Error> {
+    let mut s = old.clone();
+    let now = conditions::now();
+    let Some(contributor) = c.filter(|c| c.meta().deletion_timestamp.is_none()) else {
+        return Ok(fail(
+            run,
+            s,
+            "ContributorDeleted",
+            "the contributor was deleted while the run was queued",
+            now,
+        ));
+    };
+    let runs: Api<ChallengeRun> =
+        Api::namespaced(ctx.client.clone(), &run.namespace().unwrap_or_default());
+    let all: Vec<queue::Entry> = runs
+        .list(&ListParams::default())
+        .await?
+        .items
+        .iter()
+        .map(|r| {
+            let phase = r.status.as_ref().and_then(|s| s.phase);
+            queue::Entry {
+                key: r.name_any(),
+                queued_at: r.status.as_ref().and_then(|s| s.queued_at.clone()),
+                created: r.meta().creation_timestamp.clone(),
+                running: phase == Some(RunPhase::Running),
+                queued: phase == Some(RunPhase::Queued),
+            }
+        })
+        .collect();
+    if let Err(position) = queue::turn(&run.name_any(), &all, ctx.runs.max_concurrent) {
+        s.message = Some(format!("queued: {position} run(s) ahead"));
+        return Ok(Next {
+            status: s,
+            action: Action::requeue(Duration::from_secs(10)),
+        });
+    }
+    // Its turn: the API server learns of the run before any load is sent.
+    let run_id = run.uid().unwrap_or_default();
+    let contributor_name = contributor.name_any();
+    let registered = ctx
+        .platform
+        .register_run(&NewRun {
+            id: Some(run_id.clone()),
+            contributor: contributor_name.clone(),
+            challenge: chaos_domain::Challenge::from(run.spec.challenge)
+                .as_str()
+                .into(),
+            target: crate::contributor::desired::endpoint(
+                &contributor_name,
+                contributor.spec.app.port,
+            ),
+            profile_version: Some(ChallengeProfile::current(run.spec.challenge.into()).version),
+            source: Some("prometheus".into()),
+            loadgen_selector: Some(
+                [
+                    ("job".to_owned(), "loadgen".to_owned()),
+                    ("run_id".to_owned(), run_id.clone()),
+                ]
+                .into(),
+            ),
+            anvil_selector: Some(
+                [
+                    ("job".to_owned(), "url-anvil".to_owned()),
+                    ("contributor".to_owned(), contributor_name.clone()),
+                ]
+                .into(),
+            ),
+            ..NewRun::default()
+        })
+        .await;
+    if let Err(e) = registered {
+        return Ok(platform_trouble(
+            run,
+            ctx,
+            s,
+            e,
+            age(run) > PENDING_LIMIT,
+            now,
+        ));
+    }
+    if let Err(e) = ctx.platform.start_run(&run_id, None).await {
+        return Ok(platform_trouble(run, ctx, s, e, false, now));
+    }
+    let job = desired::load_job(run, contributor, &ctx.runs.loadgen_image, ctx.runs.job_ttl)?;
+    apply_one(ctx, &job).await?;
+    s.phase = Some(RunPhase::Running);
+    s.run_id = Some(run_id);
+    s.job_name = job.metadata.name.clone();
+    s.chaos_applied = Some(0);
+    s.message = Some("load Job created; waiting for it to start".into());
+    mark(
+        run,
+        &mut s,
+        "Running",
+        true,
+        "JobCreated",
+        "the load Job was created and the run window opened",
+        now,
+    );
+    Ok(Next {
+        status: s,
+        action: Action::requeue(Duration::from_secs(2)),
+    })
+}
+
+async fn running(
+    run: &ChallengeRun,
+    ctx: &Context,
+    old: &ChallengeRunStatus,
+    c: Option<&Contributor>,
+) -> Result<Next, Error> {
+    let mut s = old.clone();
+    let now = conditions::now();
+    let ns = run.namespace().unwrap_or_default();
+    let jobs: Api<Job> = Api::namespaced(ctx.client.clone(), &ns);
+    let job_name = s.job_name.clone().unwrap_or_else(|| desired::job_name(run));
+    let run_id = s
+        .run_id
+        .clone()
+        .unwrap_or_else(|| run.uid().unwrap_or_default());
+
+    if c.is_none_or(|c| c.meta().deletion_timestamp.is_some()) {
+        delete_job(&jobs, &job_name).await?;
+        let _ = ctx.platform.end_run(&run_id, None).await;
+        return Ok(fail(
+            run,
+            s,
+            "ContributorDeleted",
+            "the contributor was deleted during the run; the load was stopped",
+            now,
+        ));
+    }
+    let Some(job) = jobs.get_opt(&job_name).await? else {
+        let _ = ctx.platform.end_run(&run_id, None).await;
+        return Ok(fail(
+            run,
+            s,
+            "JobMissing",
+            "the load Job disappeared before it finished",
+            now,
+        ));
+    };
+    let job_status = job.status.clone().unwrap_or_default();
+    let job_condition = |t: &str| {
+        job_status
+            .conditions
+            .iter()
+            .flatten()
+            .any(|c| c.type_ == t && c.status == "True")
+    };
+    if job_condition("Failed") {
+        let _ = ctx.platform.end_run(&run_id, None).await;
+        return Ok(fail(
+            run,
+            s,
+            "JobFailed",
+            "the load Job failed; see its pod's log",
+            now,
+        ));
+    }
+    if job_condition("Complete") {
+        let end = job_status.completion_time.clone().unwrap_or(now.clone());
+        let at = end.0.to_string();
+        if let Err(e) = ctx.platform.end_run(&run_id, Some(&at)).await {
+            if !e.is_transient() && e.status() != Some(409) {
+                return Ok(fail(run, s, "ApiServerRefused", &e.to_string(), now));
+            }
+            if e.is_transient() {
+                return Ok(platform_trouble(run, ctx, s, e, false, now));
+            }
+        }
+        if let Err(e) = ctx.platform.score_run(&run_id).await {
+            return Ok(platform_trouble(run, ctx, s, e, false, now));
+        }
+        s.phase = Some(RunPhase::Scoring);
+        s.ended_at = Some(end);
+        s.message = Some("the load finished; the API server is scoring it".into());
+        mark(
+            run,
+            &mut s,
+            "Scoring",
+            true,
+            "LoadFinished",
+            "the run window closed; scoring asked for",
+            now,
+        );
+        return Ok(Next {
+            status: s,
+            action: Action::requeue(Duration::from_secs(5)),
+        });
+    }
+
+    // The profile's clock: loadgen's first request, after its metrics wait.
+    let scale = run.spec.duration_scale.unwrap_or(1.0).clamp(0.05, 1.0);
+    let profile = ChallengeProfile::current(run.spec.challenge.into()).scaled(scale, 1.0);
+    let Some(load_start) = load_started(ctx, &ns, &job_name).await? else {
+        if age_since(s.started_at.as_ref().or(s.queued_at.as_ref()), &now) > RUNNING_SLACK {
+            delete_job(&jobs, &job_name).await?;
+            let _ = ctx.platform.end_run(&run_id, None).await;
+            return Ok(fail(
+                run,
+                s,
+                "JobNotStarted",
+                "the load Job's pod did not start within 10 minutes",
+                now,
+            ));
+        }
+        return Ok(Next {
+            status: s,
+            action: Action::requeue(Duration::from_secs(2)),
+        });
+    };
+    if s.started_at.is_none() {
+        s.started_at = Some(load_start.clone());
+        s.message = Some(format!("under load ({} s)", profile.duration_s().round()));
+    }
+    let elapsed = age_since(Some(&load_start), &now);
+    if elapsed > Duration::from_secs_f64(profile.duration_s()) + RUNNING_SLACK {
+        delete_job(&jobs, &job_name).await?;
+        let _ = ctx.platform.end_run(&run_id, None).await;
+        return Ok(fail(
+            run,
+            s,
+            "Timeout",
+            "the load ran past its profile's length and 10 minutes",
+            now,
+        ));
+    }
+    let mut applied = s.chaos_applied.unwrap_or(0) as usize;
+    for i in schedule::due(&profile.chaos, elapsed, applied) {
+        let detail = inject(ctx, &run.spec.contributor, &profile.chaos[i]).await;
+        publish(ctx, run, EventType::Normal, "Chaos", &detail).await;
+        applied = i + 1;
+    }
+    s.chaos_applied = Some(applied as u32);
+    let wait = schedule::next_in(&profile.chaos, elapsed, applied)
+        .unwrap_or(Duration::from_secs(15))
+        .clamp(Duration::from_millis(500), Duration::from_secs(15));
+    Ok(Next {
+        status: s,
+        action: Action::requeue(wait),
+    })
+}
+
+async fn scoring(
+    run: &ChallengeRun,
+    ctx: &Context,
+    old: &ChallengeRunStatus,
+) -> Result<Next, Error> {
+    let mut s = old.clone();
+    let now = conditions::now();
+    let run_id = s
+        .run_id
+        .clone()
+        .unwrap_or_else(|| run.uid().unwrap_or_default());
+    let remote = match ctx.platform.run(&run_id).await {
+        Ok(r) => r,
+        Err(e) => {
+            let too_long = age_since(s.ended_at.as_ref(), &now) > SCORING_LIMIT;
+            return Ok(platform_trouble(run, ctx, s, e, too_long, now));
+        }
+    };
+    s.run_url = Some(remote.links.page.clone());
+    s.leaderboard_url = Some(remote.links.leaderboard.clone());
+    match remote.state.as_str() {
+        "scored" => {
+            let score = remote.score.clone();
+            s.statistics = chaos_domain::scoring::statistic_names(run.spec.challenge.into())
+                .iter()
+                .map(|n| (*n).to_owned())
+                .collect();
+            s.stat1 = score.as_ref().and_then(|x| x.stat1);
+            s.stat2 = score.as_ref().and_then(|x| x.stat2);
+            s.stat3 = score.as_ref().and_then(|x| x.stat3);
+            s.score = score.as_ref().and_then(|x| x.score);
+            s.phase = Some(RunPhase::Succeeded);
+            s.message = Some(format!(
+                "scored {}",
+                s.score.map(|v| format!("{v:.2}")).unwrap_or_default()
+            ));
+            mark(
+                run,
+                &mut s,
+                "Succeeded",
+                true,
+                "Scored",
+                "scored from the platform's measurements",
+                now,
+            );
+            Ok(Next {
+                status: s,
+                action: Action::await_change(),
+            })
+        }
+        "no_data" => {
+            let why = remote
+                .score
+                .and_then(|x| x.reason)
+                .unwrap_or_else(|| "no measurements in the run window".into());
+            Ok(fail(run, s, "NoData", &why, now))
+        }
+        "failed" => {
+            let why = remote.last_error.unwrap_or_else(|| "scoring failed".into());
+            Ok(fail(run, s, "ScoringFailed", &why, now))
+        }
+        other => {
+            if age_since(s.ended_at.as_ref(), &now) > SCORING_LIMIT {
+                return Ok(fail(
+                    run,
+                    s,
+                    "ScoringTimeout",
+                    &format!("still {other} after 30 minutes"),
+                    now,
+                ));
+            }
+            s.message = Some(format!("scoring ({other})"));
+            Ok(Next {
+                status: s,
+                action: Action::requeue(Duration::from_secs(10)),
+            })
+        }
+    }
+}
+
+/// The API server could not be reached (retry) or refused (fail).
+fn platform_trouble(
+    run: &ChallengeRun,
+    ctx: &Context,
+    mut s: ChallengeRunStatus,
+    e: chaos_client::Error,
+    give_up: bool,
+    now: Time,
+) -> Next {
+    if e.is_transient() && !give_up {
+        s.message = Some(format!("the API server is unavailable; retrying: {e}"));
+        mark(
+            run,
+            &mut s,
+            "ApiServerAvailable",
+            false,
+            "Unavailable",
+            &e.to_string(),
+            now,
+        );
+        return Next {
+            status: s,
+            action: Action::requeue(ctx.backoff(&format!("{}/platform", key(run)))),
+        };
+    }
+    let reason = if e.is_transient() {
+        "ApiServerUnavailable"
+    } else {
+        "ApiServerRefused"
+    };
+    fail(run, s, reason, &e.to_string(), now)
+}
+
+fn fail(
+    run: &ChallengeRun,
+    mut s: ChallengeRunStatus,
+    reason: &str,
+    message: &str,
+    now: Time,
+) -> Next {
+    s.phase = Some(RunPhase::Failed);
+    s.message = Some(message.to_owned());
+    mark(run, &mut s, "Failed", true, reason, message, now);
+    Next {
+        status: s,
+        action: Action::await_change(),
+    }
+}
+
+fn mark(
+    run: &ChallengeRun,
+    s: &mut ChallengeRunStatus,
+    type_: &str,
+    ok: bool,
+    reason: &str,
+    message: &str,
+    now: Time,
+) {
+    conditions::set(
+        &mut s.conditions,
+        type_,
+        ok,
+        reason,
+        message,
+        run.metadata.generation,
+        now,
+    );
+}
+
+fn age(run: &ChallengeRun) -> Duration {
+    age_since(run.meta().creation_timestamp.as_ref(), &conditions::now())
+}
+
+fn age_since(t: Option<&Time>, now: &Time) -> Duration {
+    t.map(|t| {
+        let d = now.0.as_millisecond() - t.0.as_millisecond();
+        Duration::from_millis(d.max(0) as u64)
+    })
+    .unwrap_or_default()
+}
+
+/// When the load Job's container started, plus loadgen's metrics wait.
+async fn load_started(ctx: &Context, ns: &str, job: &str) -> Result<Option<Time>, Error> {
+    let pods: Api<Pod> = Api::namespaced(ctx.client.clone(), ns);
+    let list = pods
+        .list(&ListParams::default().labels(&format!("job-name={job}")))
+        .await?;
+    let started = list.items.iter().find_map(|p| {
+        p.status
+            .as_ref()?
+            .container_statuses
+            .as_ref()?
+            .iter()
+            .find_map(|c| c.state.as_ref()?.running.as_ref()?.started_at.clone())
+    });
+    Ok(started.map(|t| {
+        let wait =
+            k8s_openapi::jiff::SignedDuration::from_secs(desired::METRICS_WAIT.as_secs() as i64);
+        Time(t.0.checked_add(wait).unwrap_or(t.0))
+    }))
+}
+
+/// Carries out one chaos step; never fails the run (a fault that could
+/// not be injected is reported as such).
+async fn inject(ctx: &Context, contributor: &str, step: &chaos_domain::ChaosStep) -> String {
+    let ns = namespace_name(contributor);
+    if step.fault.kind == FaultKind::Crash {
+        let pods: Api<Pod> = Api::namespaced(ctx.client.clone(), &ns);
+        let selector = format!("{}={ANVIL}", labels::COMPONENT);
+        return match pods
+            .delete_collection(
+                &DeleteParams::default(),
+                &ListParams::default().labels(&selector),
+            )
+            .await
+        {
+            Ok(_) => format!("at {} s: deleted url-anvil's pod", step.at_s.round()),
+            Err(e) => format!(
+                "at {} s: could not delete url-anvil's pod: {e}",
+                step.at_s.round()
+            ),
+        };
+    }
+    let url = format!("{}/admin/faults", anvil_url(contributor));
+    let token = ctx.settings.anvil_admin_token.as_str();
+    match ctx
+        .http
+        .post(&url)
+        .bearer_auth(token)
+        .json(&step.fault)
+        .send()
+        .await
+    {
+        Ok(r) if r.status().is_success() => {
+            format!("at {} s: injected {:?}", step.at_s.round(), step.fault.kind)
+        }
+        Ok(r) => format!(
+            "at {} s: url-anvil refused the fault ({})",
+            step.at_s.round(),
+            r.status()
+        ),
+        Err(e) => format!(
+            "at {} s: url-anvil unreachable for the fault: {e}",
+            step.at_s.round()
+        ),
+    }
+}
+
+async fn delete_job(jobs: &Api<Job>, name: &str) -> Result<(), Error> {
+    match jobs.delete(name, &DeleteParams::background()).await {
+        Ok(_) => Ok(()),
+        Err(kube::Error::Api(e)) if e.code == 404 => Ok(()),
+        Err(e) => Err(e.into()),
+    }
+}
+
+async fn write_status(
+    ctx: &Context,
+    run: &ChallengeRun,
+    old: &ChallengeRunStatus,
+    new: &ChallengeRunStatus,
+) -> Result<(), Error> {
+    if old == new {
+        return Ok(());
+    }
+    let api: Api<ChallengeRun> =
+        Api::namespaced(ctx.client.clone(), &run.namespace().unwrap_or_default());
+    let patch = json!({
+        "apiVersion": ChallengeRun::api_version(&()),
+        "kind": ChallengeRun::kind(&()),
+        "status": new,
+    });
+    api.patch_status(
+        &run.name_any(),
+        &PatchParams::apply(MANAGER).force(),
+        &Patch::Apply(&patch),
+    )
+    .await?;
+    Ok(())
+}
+
+async fn publish(ctx: &Context, run: &ChallengeRun, type_: EventType, reason: &str, note: &str) {
+    let event = KubeEvent {
+        type_,
+        reason: reason.into(),
+        note: Some(note.chars().take(1000).collect()),
+        action: "Reconcile".into(),
+        secondary: None,
+    };
+    if let Err(e) = ctx.recorder.publish(&event, &run.object_ref(&())).await {
+        tracing::debug!(error = %e, "event not recorded");
+    }
+}

@@ -1,0 +1,158 @@
+//! `/metrics` (reconciles, failures and their durations per controller),
+//! `/healthz` and `/readyz`.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Instant;
+
+use axum::Router;
+use axum::extract::State;
+use axum::http::{StatusCode, header};
+use axum::response::IntoResponse;
+use axum::routing::get;
+use prometheus_client::encoding::EncodeLabelSet;
+use prometheus_client::metrics::counter::Counter;
+use prometheus_client::metrics::family::Family;
+use prometheus_client::metrics::histogram::Histogram;
+use prometheus_client::registry::Registry;
+use tokio_util::sync::CancellationToken;
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct ControllerLabel {
+    pub controller: String,
+}
+
+#[derive(Clone)]
+pub struct Metrics {
+    registry: Arc<Registry>,
+    reconciles: Family<ControllerLabel, Counter>,
+    failures: Family<ControllerLabel, Counter>,
+    duration: Family<ControllerLabel, Histogram>,
+    /// Ready once the controllers run (and, with leader election, lead).
+    pub ready: Arc<AtomicBool>,
+}
+
+impl Default for Metrics {
+    fn default() -> Self {
+        let mut registry = Registry::with_prefix("chaos_operator");
+        let reconciles = Family::<ControllerLabel, Counter>::default();
+        let failures = Family::<ControllerLabel, Counter>::default();
+        let duration = Family::<ControllerLabel, Histogram>::new_with_constructor(|| {
+            Histogram::new([0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0])
+        });
+        registry.register("reconciles", "Reconciles run", reconciles.clone());
+        registry.register(
+            "reconcile_failures",
+            "Reconciles that ended in an error",
+            failures.clone(),
+        );
+        registry.register(
+            "reconcile_duration_seconds",
+            "How long reconciles took",
+            duration.clone(),
+        );
+        Metrics {
+            registry: Arc::new(registry),
+            reconciles,
+            failures,
+            duration,
+            ready: Arc::new(AtomicBool::new(false)),
+        }
+    }
+}
+
+impl Metrics {
+    /// Counts a reconcile and times it until [`Timer::done`].
+    pub fn start(&self, controller: &str) -> Timer {
+        let label = ControllerLabel {
+            controller: controller.into(),
+        };
+        self.reconciles.get_or_create(&label).inc();
+        Timer {
+            metrics: self.clone(),
+            label,
+            start: Instant::now(),
+        }
+    }
+
+    pub fn failed(&self, controller: &str) {
+        self.failures
+            .get_or_create(&ControllerLabel {
+                controller: controller.into(),
+            })
+            .inc();
+    }
+
+    pub fn reconciles(&self, controller: &str) -> u64 {
+        self.reconciles
+            .get_or_create(&ControllerLabel {
+                controller: controller.into(),
+            })
+            .get()
+    }
+
+    pub fn encode(&self) -> String {
+        let mut out = String::new();
+        if prometheus_client::encoding::text::encode(&mut out, &self.registry).is_err() {
+            out.clear();
+        }
+        out
+    }
+}
+
+pub struct Timer {
+    metrics: Metrics,
+    label: ControllerLabel,
+    start: Instant,
+}
+
+impl Timer {
+    pub fn done(self) {
+        self.metrics
+            .duration
+            .get_or_create(&self.label)
+            .observe(self.start.elapsed().as_secs_f64());
+    }
+}
+
+/// Serves the probes and metrics until `stop`.
+pub async fn serve(
+    addr: SocketAddr,
+    metrics: Metrics,
+    stop: CancellationToken,
+) -> anyhow::Result<()> {
+    let listener = tokio::net::TcpListener::bind(addr)
+        .await
+        .map_err(|e| anyhow::anyhow!("cannot listen on {addr}: {e}"))?;
+    let app = Router::new()
+        .route("/metrics", get(metrics_text))
+        .route("/healthz", get(|| async { "ok\n" }))
+        .route("/readyz", get(readyz))
+        .with_state(metrics);
+    axum::serve(listener, app)
+        .with_graceful_shutdown(stop.cancelled_owned())
+        .await?;
+    Ok(())
+}
+
+async fn metrics_text(State(m): State<Metrics>) -> impl IntoResponse {
+    (
+        [(
+            header::CONTENT_TYPE,
+            "application/openmetrics-text; version=1.0.0; charset=utf-8",
+        )],
+        m.encode(),
+    )
+}
+
+async fn readyz(State(m): State<Metrics>) -> impl IntoResponse {
+    if m.ready.load(Ordering::Relaxed) {
+        (StatusCode::OK, "ready\n")
+    } else {
+        (
+            StatusCode::SERVICE_UNAVAILABLE,
+            "not leading or not started\n",
+        )
+    }
+}
