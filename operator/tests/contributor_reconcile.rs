@@ -1,0 +1,266 @@
+//! Contributor reconcile scenarios against the mocked Kubernetes API and a
+//! real API server: create, the idempotent second pass, an update, delete.
+
+mod support;
+
+use std::sync::Arc;
+
+use chaos_operator::contributor::{self, FINALIZER};
+use chaos_operator::crd::{AppSpec, ChallengeName, Contributor, ContributorSpec};
+use serde_json::{Value, json};
+use support::*;
+
+const CONTRIBUTOR_PATH: &str = "/apis/srechaos.dev/v1alpha1/contributors/ada";
+const DEPLOYMENTS: &str = "/apis/apps/v1/namespaces/contributor-ada/deployments";
+
+fn ada(generation: i64) -> Contributor {
+    let mut c = Contributor::new(
+        "ada",
+        ContributorSpec {
+            display_name: Some("Ada L.".into()),
+            challenge: ChallengeName::RobustService,
+            app: AppSpec {
+                image: "ghcr.io/ada/app:1".into(),
+                port: 8080,
+                replicas: 1,
+                cpu_millis: None,
+                memory_mib: None,
+            },
+        },
+    );
+    c.metadata.uid = Some("ada-uid".into());
+    c.metadata.generation = Some(generation);
+    c.metadata.finalizers = Some(vec![FINALIZER.into()]);
+    c.metadata.resource_version = Some("1".into());
+    c
+}
+
+/// The Contributor as the fake now holds it (status written by the last pass).
+fn stored(fake: &FakeKube, base: &Contributor) -> Contributor {
+    let mut c = base.clone();
+    if let Some(v) = fake.get(CONTRIBUTOR_PATH) {
+        if let Some(s) = v.get("status") {
+            c.status = serde_json::from_value(s.clone()).expect("status");
+        }
+    }
+    c
+}
+
+fn make_available(fake: &FakeKube) {
+    for name in ["app", "url-anvil"] {
+        let path = format!("{DEPLOYMENTS}/{name}");
+        let mut d = fake.get(&path).expect("applied");
+        d["status"] = json!({"availableReplicas": 1, "readyReplicas": 1, "replicas": 1});
+        fake.put(&path, d);
+    }
+}
+
+#[tokio::test]
+async fn create_then_ready_then_nothing_to_do() {
+    let (api, dir) = platform().await;
+    let (fake, client) = FakeKube::start();
+    let ctx = context(client, &api.base_url(), 1);
+    let c = ada(1);
+    fake.put(CONTRIBUTOR_PATH, serde_json::to_value(&c).expect("json"));
+
+    // First pass: everything is applied, the contributor is registered, Pending.
+    contributor::reconcile(Arc::new(c.clone()), ctx.clone())
+        .await
+        .expect("reconciles");
+    let calls = fake.take_calls();
+    let applied: Vec<String> = calls
+        .iter()
+        .filter(|c| c.method == "PATCH" && !c.path.ends_with("/status"))
+        .map(|c| c.path.clone())
+        .collect();
+    assert_eq!(
+        applied,
+        [
+            "/api/v1/namespaces/contributor-ada",
+            "/api/v1/namespaces/contributor-ada/resourcequotas/contributor-quota",
+            "/api/v1/namespaces/contributor-ada/limitranges/contributor-limits",
+            "/apis/networking.k8s.io/v1/namespaces/contributor-ada/networkpolicies/default-deny",
+            "/apis/networking.k8s.io/v1/namespaces/contributor-ada/networkpolicies/allow-dns",
+            "/apis/networking.k8s.io/v1/namespaces/contributor-ada/networkpolicies/app-reaches-url-anvil",
+            "/apis/networking.k8s.io/v1/namespaces/contributor-ada/networkpolicies/url-anvil-ingress",
+            "/apis/networking.k8s.io/v1/namespaces/contributor-ada/networkpolicies/app-ingress",
+            "/api/v1/namespaces/contributor-ada/secrets/url-anvil-admin",
+            "/apis/apps/v1/namespaces/contributor-ada/deployments/url-anvil",
+            "/api/v1/namespaces/contributor-ada/services/url-anvil",
+            "/apis/apps/v1/namespaces/contributor-ada/deployments/app",
+            "/api/v1/namespaces/contributor-ada/services/app",
+            "/api/v1/namespaces/contributor-ada/secrets/chaos-api-key",
+        ]
+    );
+    // Server-side apply, forced, under one field manager.
+    for call in calls.iter().filter(|c| c.method == "PATCH") {
+        assert!(call.query.contains("fieldManager=chaos-operator"), "{call:?}");
+        assert!(call.query.contains("force=true"), "{call:?}");
+    }
+    let key = calls
+        .iter()
+        .find(|c| c.path.ends_with("/secrets/chaos-api-key"))
+        .expect("key secret applied");
+    assert!(
+        key.body["stringData"]["api-key"]
+            .as_str()
+            .is_some_and(|k| k.starts_with("sck_"))
+    );
+    let status = fake.get(CONTRIBUTOR_PATH).expect("stored")["status"].clone();
+    assert_eq!(status["phase"], "Pending");
+    assert_eq!(status["endpoint"], "http://app.contributor-ada.svc:8080");
+    assert_eq!(status["apiKeySecret"], "chaos-api-key");
+    assert_eq!(status["observedGeneration"], 1);
+    assert_eq!(condition(&status, "Registered")["status"], "True");
+    assert_eq!(condition(&status, "Ready")["status"], "False");
+    // The API server has the contributor, in the spec's challenge.
+    let platform = chaos_client::Client::new(&api.base_url()).expect("client");
+    let registered = platform.contributor("ada").await.expect("registered");
+    assert_eq!(registered.display_name, "Ada L.");
+    assert_eq!(registered.active_challenge.as_deref(), Some("robust-service"));
+
+    // The Deployments become available: Ready, with one status write.
+    make_available(&fake);
+    let c2 = stored(&fake, &c);
+    contributor::reconcile(Arc::new(c2), ctx.clone())
+        .await
+        .expect("reconciles");
+    let calls = fake.take_calls();
+    let writes: Vec<&Call> = calls.iter().filter(|c| c.writes()).collect();
+    assert!(
+        writes.iter().all(|c| c.path == format!("{CONTRIBUTOR_PATH}/status") || c.path.contains("/events")),
+        "{writes:#?}"
+    );
+    let status = fake.get(CONTRIBUTOR_PATH).expect("stored")["status"].clone();
+    assert_eq!(status["phase"], "Ready");
+    assert!(status["readySince"].is_string());
+
+    // A third pass over the same state writes nothing at all.
+    let c3 = stored(&fake, &c);
+    contributor::reconcile(Arc::new(c3), ctx.clone())
+        .await
+        .expect("reconciles");
+    let calls = fake.take_calls();
+    assert!(calls.iter().all(|c| !c.writes()), "{calls:#?}");
+    api.stop().await;
+    let _ = std::fs::remove_dir_all(dir);
+}
+
+#[tokio::test]
+async fn a_new_spec_is_applied_and_the_challenge_switched() {
+    let (api, dir) = platform().await;
+    let (fake, client) = FakeKube::start();
+    let ctx = context(client, &api.base_url(), 1);
+    let c = ada(1);
+    fake.put(CONTRIBUTOR_PATH, serde_json::to_value(&c).expect("json"));
+    contributor::reconcile(Arc::new(c.clone()), ctx.clone())
+        .await
+        .expect("first");
+    make_available(&fake);
+    fake.take_calls();
+
+    let mut updated = stored(&fake, &c);
+    updated.metadata.generation = Some(2);
+    updated.spec.app.image = "ghcr.io/ada/app:2".into();
+    updated.spec.challenge = ChallengeName::LongestUpkeep;
+    contributor::reconcile(Arc::new(updated), ctx.clone())
+        .await
+        .expect("update");
+    let app = fake
+        .get(&format!("{DEPLOYMENTS}/app"))
+        .expect("deployment");
+    assert_eq!(
+        app["spec"]["template"]["spec"]["containers"][0]["image"],
+        "ghcr.io/ada/app:2"
+    );
+    let status = fake.get(CONTRIBUTOR_PATH).expect("stored")["status"].clone();
+    assert_eq!(status["observedGeneration"], 2);
+    assert_eq!(status["registeredChallenge"], "longest-upkeep");
+    let platform = chaos_client::Client::new(&api.base_url()).expect("client");
+    assert_eq!(
+        platform.contributor("ada").await.expect("ada").active_challenge.as_deref(),
+        Some("longest-upkeep")
+    );
+    api.stop().await;
+    let _ = std::fs::remove_dir_all(dir);
+}
+
+#[tokio::test]
+async fn delete_deregisters_removes_the_namespace_and_the_finalizer() {
+    let (api, dir) = platform().await;
+    let (fake, client) = FakeKube::start();
+    let ctx = context(client, &api.base_url(), 1);
+    let c = ada(1);
+    fake.put(CONTRIBUTOR_PATH, serde_json::to_value(&c).expect("json"));
+    contributor::reconcile(Arc::new(c.clone()), ctx.clone())
+        .await
+        .expect("created");
+    fake.take_calls();
+
+    let mut doomed = stored(&fake, &c);
+    doomed.metadata.deletion_timestamp = Some(k8s_openapi::apimachinery::pkg::apis::meta::v1::Time(
+        k8s_openapi::jiff::Timestamp::now(),
+    ));
+    fake.put(CONTRIBUTOR_PATH, serde_json::to_value(&doomed).expect("json"));
+    contributor::reconcile(Arc::new(doomed), ctx.clone())
+        .await
+        .expect("cleaned up");
+    let calls = fake.take_calls();
+    assert_eq!(paths(&calls, "DELETE"), ["/api/v1/namespaces/contributor-ada"]);
+    let finalizers = fake.get(CONTRIBUTOR_PATH).expect("stored")["metadata"]["finalizers"].clone();
+    assert!(
+        finalizers.as_array().is_none_or(|f| f.is_empty()),
+        "finalizer left: {finalizers}"
+    );
+    let platform = chaos_client::Client::new(&api.base_url()).expect("client");
+    assert!(platform.contributor("ada").await.expect("kept").deregistered);
+    api.stop().await;
+    let _ = std::fs::remove_dir_all(dir);
+}
+
+#[tokio::test]
+async fn a_new_contributor_first_gets_the_finalizer() {
+    let (api, dir) = platform().await;
+    let (fake, client) = FakeKube::start();
+    let ctx = context(client, &api.base_url(), 1);
+    let mut c = ada(1);
+    c.metadata.finalizers = None;
+    fake.put(CONTRIBUTOR_PATH, serde_json::to_value(&c).expect("json"));
+    contributor::reconcile(Arc::new(c), ctx.clone())
+        .await
+        .expect("reconciles");
+    let calls = fake.take_calls();
+    assert_eq!(paths(&calls, "PATCH"), [CONTRIBUTOR_PATH]);
+    assert_eq!(
+        fake.get(CONTRIBUTOR_PATH).expect("stored")["metadata"]["finalizers"],
+        json!([FINALIZER])
+    );
+    api.stop().await;
+    let _ = std::fs::remove_dir_all(dir);
+}
+
+#[tokio::test]
+async fn an_unreachable_api_server_leaves_a_condition_and_a_retry() {
+    let (fake, client) = FakeKube::start();
+    let dead = format!("http://127.0.0.1:{}", chaos_testkit::free_port());
+    let ctx = context(client, &dead, 1);
+    let c = ada(1);
+    fake.put(CONTRIBUTOR_PATH, serde_json::to_value(&c).expect("json"));
+    let action = contributor::reconcile(Arc::new(c), ctx.clone())
+        .await
+        .expect("reconciles");
+    let status = fake.get(CONTRIBUTOR_PATH).expect("stored")["status"].clone();
+    let registered = condition(&status, "Registered");
+    assert_eq!(registered["status"], "False");
+    assert_eq!(registered["reason"], "ApiServerUnavailable");
+    // The objects were still applied; registration is retried.
+    assert!(fake.get(&format!("{DEPLOYMENTS}/app")).is_some());
+    assert!(format!("{action:?}").contains("requeue_after: Some"), "{action:?}");
+}
+
+fn condition(status: &Value, type_: &str) -> Value {
+    status["conditions"]
+        .as_array()
+        .and_then(|cs| cs.iter().find(|c| c["type"] == type_).cloned())
+        .unwrap_or_else(|| panic!("no {type_} condition in {status}"))
+}

@@ -1,0 +1,302 @@
+//! A mocked Kubernetes API server on tower-test's mock service: a small
+//! in-memory object store answering GET, LIST, server-side apply, JSON
+//! patch, DELETE and Event POSTs, recording every request so scenarios
+//! can assert exactly what the reconciler asked for. The API server side
+//! (contributors, runs, scores) is a real chaos-api on SQLite.
+#![allow(dead_code)]
+
+use std::collections::BTreeMap;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use chaos_operator::context::{Context, RunSettings};
+use chaos_operator::contributor::desired::Settings;
+use chaos_operator::telemetry::Metrics;
+use http::{Request, Response};
+use kube::Client;
+use kube::client::Body;
+use serde_json::{Value, json};
+
+pub const ADMIN: &str = "operator-test-admin-token";
+pub const ANVIL_TOKEN: &str = "operator-test-anvil-token";
+pub const PLATFORM_NS: &str = "sre-chaos";
+
+/// One request the reconciler made.
+#[derive(Debug, Clone)]
+pub struct Call {
+    pub method: String,
+    pub path: String,
+    pub query: String,
+    pub body: Value,
+}
+
+impl Call {
+    pub fn writes(&self) -> bool {
+        self.method != "GET"
+    }
+}
+
+#[derive(Clone, Default)]
+pub struct FakeKube {
+    pub calls: Arc<Mutex<Vec<Call>>>,
+    pub objects: Arc<Mutex<BTreeMap<String, Value>>>,
+}
+
+impl FakeKube {
+    /// A client whose every request this fake answers.
+    pub fn start() -> (FakeKube, Client) {
+        let (service, mut handle) = tower_test::mock::pair::<Request<Body>, Response<Body>>();
+        let fake = FakeKube::default();
+        let me = fake.clone();
+        tokio::spawn(async move {
+            while let Some((request, send)) = handle.next_request().await {
+                let (parts, body) = request.into_parts();
+                let bytes = body.collect_bytes().await.unwrap_or_default();
+                let body: Value = serde_json::from_slice(&bytes).unwrap_or(Value::Null);
+                let path = parts.uri.path().to_owned();
+                let query = parts.uri.query().unwrap_or_default().to_owned();
+                me.calls.lock().expect("calls").push(Call {
+                    method: parts.method.to_string(),
+                    path: path.clone(),
+                    query: query.clone(),
+                    body: body.clone(),
+                });
+                let (status, answer) = me.answer(parts.method.as_str(), &path, &query, body);
+                let response = Response::builder()
+                    .status(status)
+                    .header("content-type", "application/json")
+                    .body(Body::from(serde_json::to_vec(&answer).unwrap_or_default()))
+                    .expect("response");
+                send.send_response(response);
+            }
+        });
+        (fake, Client::new(service, "default"))
+    }
+
+    pub fn put(&self, path: &str, object: Value) {
+        self.objects
+            .lock()
+            .expect("objects")
+            .insert(path.to_owned(), object);
+    }
+
+    pub fn get(&self, path: &str) -> Option<Value> {
+        self.objects.lock().expect("objects").get(path).cloned()
+    }
+
+    pub fn take_calls(&self) -> Vec<Call> {
+        std::mem::take(&mut *self.calls.lock().expect("calls"))
+    }
+
+    fn answer(&self, method: &str, path: &str, query: &str, body: Value) -> (u16, Value) {
+        let mut objects = self.objects.lock().expect("objects");
+        match method {
+            "GET" => {
+                if let Some(o) = objects.get(path) {
+                    return (200, o.clone());
+                }
+                // A collection: every stored object right under the path.
+                let prefix = format!("{path}/");
+                let selector = label_selector(query);
+                let items: Vec<Value> = objects
+                    .iter()
+                    .filter(|(k, _)| k.starts_with(&prefix) && !k[prefix.len()..].contains('/'))
+                    .map(|(_, v)| v.clone())
+                    .filter(|v| matches(v, &selector))
+                    .collect();
+                if items.is_empty() && !looks_like_collection(path) {
+                    return not_found(path);
+                }
+                (200, json!({"apiVersion": "v1", "kind": "List", "metadata": {"resourceVersion": "1"}, "items": items}))
+            }
+            "PATCH" => {
+                let (object_path, status) = match path.strip_suffix("/status") {
+                    Some(p) => (p.to_owned(), true),
+                    None => (path.to_owned(), false),
+                };
+                if body.is_array() {
+                    // A JSON patch (the finalizer helper).
+                    let Some(mut current) = objects.get(&object_path).cloned() else {
+                        return not_found(path);
+                    };
+                    // Like the real server, a missing field tests equal to null.
+                    let body = Value::Array(
+                        body.as_array()
+                            .into_iter()
+                            .flatten()
+                            .filter(|op| {
+                                !(op["op"] == "test"
+                                    && op["value"].is_null()
+                                    && op["path"].as_str().is_some_and(|p| current.pointer(p).is_none()))
+                            })
+                            .cloned()
+                            .collect(),
+                    );
+                    let Ok(ops) = serde_json::from_value::<json_patch::Patch>(body) else {
+                        return (422, json!({"kind": "Status", "code": 422, "message": "bad patch"}));
+                    };
+                    if json_patch::patch(&mut current, &ops).is_err() {
+                        return (422, json!({"kind": "Status", "code": 422, "message": "patch test failed"}));
+                    }
+                    objects.insert(object_path, current.clone());
+                    return (200, current);
+                }
+                let mut body = body;
+                // Like the real server, a Secret's stringData is stored as base64 data.
+                if let Some(Value::Object(plain)) = body.get("stringData").cloned() {
+                    let data: serde_json::Map<String, Value> = plain
+                        .iter()
+                        .map(|(k, v)| (k.clone(), json!(base64(v.as_str().unwrap_or_default().as_bytes()))))
+                        .collect();
+                    body["data"] = Value::Object(data);
+                    if let Some(o) = body.as_object_mut() {
+                        o.remove("stringData");
+                    }
+                }
+                let mut current = objects.get(&object_path).cloned().unwrap_or_else(|| {
+                    let mut b = body.clone();
+                    b["metadata"]["uid"] = json!(format!("uid-{}", object_path.len()));
+                    b["metadata"]["resourceVersion"] = json!("1");
+                    b
+                });
+                if status {
+                    current["status"] = body["status"].clone();
+                } else {
+                    let keep_status = current.get("status").cloned();
+                    let meta = current["metadata"].clone();
+                    current = body;
+                    current["metadata"]["uid"] = meta["uid"].clone();
+                    current["metadata"]["resourceVersion"] = json!("2");
+                    if let Some(s) = keep_status {
+                        current["status"] = s;
+                    }
+                }
+                objects.insert(object_path, current.clone());
+                (200, current)
+            }
+            "POST" => {
+                // Events.
+                (201, body)
+            }
+            "DELETE" => {
+                if let Some(o) = objects.remove(path) {
+                    return (200, o);
+                }
+                let prefix = format!("{path}/");
+                let selector = label_selector(query);
+                let doomed: Vec<String> = objects
+                    .iter()
+                    .filter(|(k, v)| k.starts_with(&prefix) && matches(v, &selector))
+                    .map(|(k, _)| k.clone())
+                    .collect();
+                if doomed.is_empty() && !looks_like_collection(path) {
+                    return not_found(path);
+                }
+                let items: Vec<Value> = doomed.iter().filter_map(|k| objects.remove(k)).collect();
+                (200, json!({"apiVersion": "v1", "kind": "List", "metadata": {}, "items": items}))
+            }
+            _ => (405, json!({"kind": "Status", "code": 405})),
+        }
+    }
+}
+
+fn base64(bytes: &[u8]) -> String {
+    const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    let mut out = String::new();
+    for chunk in bytes.chunks(3) {
+        let b = [chunk[0], *chunk.get(1).unwrap_or(&0), *chunk.get(2).unwrap_or(&0)];
+        let n = (u32::from(b[0]) << 16) | (u32::from(b[1]) << 8) | u32::from(b[2]);
+        for i in 0..4 {
+            if i <= chunk.len() {
+                out.push(ALPHABET[((n >> (18 - 6 * i)) & 63) as usize] as char);
+            } else {
+                out.push('=');
+            }
+        }
+    }
+    out
+}
+
+fn looks_like_collection(path: &str) -> bool {
+    // .../namespaces/{ns}/{plural} or /apis/{group}/{version}/{plural}
+    let parts: Vec<&str> = path.trim_matches('/').split('/').collect();
+    matches!(parts.as_slice(), [.., "namespaces", _, _])
+        || (parts.first() == Some(&"apis") && parts.len() == 4)
+}
+
+fn label_selector(query: &str) -> Vec<(String, Option<String>)> {
+    query
+        .split('&')
+        .filter_map(|kv| kv.strip_prefix("labelSelector="))
+        .flat_map(|s| {
+            let decoded = s.replace("%3D", "=").replace("%2F", "/").replace("%2C", ",");
+            decoded
+                .split(',')
+                .map(|term| match term.split_once('=') {
+                    Some((k, v)) => (k.to_owned(), Some(v.to_owned())),
+                    None => (term.to_owned(), None),
+                })
+                .collect::<Vec<_>>()
+        })
+        .collect()
+}
+
+fn matches(v: &Value, selector: &[(String, Option<String>)]) -> bool {
+    selector.iter().all(|(k, want)| {
+        let have = v["metadata"]["labels"].get(k).and_then(Value::as_str);
+        match want {
+            Some(w) => have == Some(w.as_str()),
+            None => have.is_some(),
+        }
+    })
+}
+
+fn not_found(path: &str) -> (u16, Value) {
+    (
+        404,
+        json!({"kind": "Status", "apiVersion": "v1", "status": "Failure", "reason": "NotFound", "code": 404,
+               "message": format!("{path} not found")}),
+    )
+}
+
+/// A real API server on SQLite, with a Prometheus URL nobody answers
+/// (runs are registered with the Prometheus source, as on a cluster).
+pub async fn platform() -> (chaos_api::Running, std::path::PathBuf) {
+    let dir = chaos_testkit::temp_dir("chaos-operator-test");
+    let mut c = chaos_api::Config::defaults();
+    c.listen = ([127, 0, 0, 1], 0).into();
+    c.database = dir.join("chaos.db").display().to_string();
+    c.admin_token = Some(ADMIN.into());
+    c.prometheus_url = Some(format!("http://127.0.0.1:{}", chaos_testkit::free_port()));
+    c.scoring_settle = Duration::from_secs(3600);
+    let listener = tokio::net::TcpListener::bind(c.listen).await.expect("bind");
+    (chaos_api::start(&c, listener).await.expect("chaos-api"), dir)
+}
+
+pub fn context(client: Client, platform_url: &str, max_concurrent: u32) -> Arc<Context> {
+    Arc::new(Context::new(
+        client,
+        chaos_client::Client::new(platform_url)
+            .expect("url")
+            .with_admin_token(ADMIN),
+        Settings {
+            platform_namespace: PLATFORM_NS.into(),
+            anvil_image: "sre-chaos/url-anvil:test".into(),
+            anvil_admin_token: ANVIL_TOKEN.into(),
+        },
+        RunSettings {
+            loadgen_image: "sre-chaos/loadgen:test".into(),
+            max_concurrent,
+            job_ttl: Duration::from_secs(600),
+        },
+        Metrics::default(),
+    ))
+}
+
+pub fn paths(calls: &[Call], method: &str) -> Vec<String> {
+    calls
+        .iter()
+        .filter(|c| c.method == method)
+        .map(|c| c.path.clone())
+        .collect()
+}
