@@ -94,7 +94,10 @@ async fn create_then_ready_then_nothing_to_do() {
     );
     // Server-side apply, forced, under one field manager.
     for call in calls.iter().filter(|c| c.method == "PATCH") {
-        assert!(call.query.contains("fieldManager=chaos-operator"), "{call:?}");
+        assert!(
+            call.query.contains("fieldManager=chaos-operator"),
+            "{call:?}"
+        );
         assert!(call.query.contains("force=true"), "{call:?}");
     }
     let key = calls
@@ -117,7 +120,10 @@ async fn create_then_ready_then_nothing_to_do() {
     let platform = chaos_client::Client::new(&api.base_url()).expect("client");
     let registered = platform.contributor("ada").await.expect("registered");
     assert_eq!(registered.display_name, "Ada L.");
-    assert_eq!(registered.active_challenge.as_deref(), Some("robust-service"));
+    assert_eq!(
+        registered.active_challenge.as_deref(),
+        Some("robust-service")
+    );
 
     // The Deployments become available: Ready, with one status write.
     make_available(&fake);
@@ -128,7 +134,9 @@ async fn create_then_ready_then_nothing_to_do() {
     let calls = fake.take_calls();
     let writes: Vec<&Call> = calls.iter().filter(|c| c.writes()).collect();
     assert!(
-        writes.iter().all(|c| c.path == format!("{CONTRIBUTOR_PATH}/status") || c.path.contains("/events")),
+        writes
+            .iter()
+            .all(|c| c.path == format!("{CONTRIBUTOR_PATH}/status") || c.path.contains("/events")),
         "{writes:#?}"
     );
     let status = fake.get(CONTRIBUTOR_PATH).expect("stored")["status"].clone();
@@ -166,9 +174,7 @@ async fn a_new_spec_is_applied_and_the_challenge_switched() {
     contributor::reconcile(Arc::new(updated), ctx.clone())
         .await
         .expect("update");
-    let app = fake
-        .get(&format!("{DEPLOYMENTS}/app"))
-        .expect("deployment");
+    let app = fake.get(&format!("{DEPLOYMENTS}/app")).expect("deployment");
     assert_eq!(
         app["spec"]["template"]["spec"]["containers"][0]["image"],
         "ghcr.io/ada/app:2"
@@ -178,7 +184,12 @@ async fn a_new_spec_is_applied_and_the_challenge_switched() {
     assert_eq!(status["registeredChallenge"], "longest-upkeep");
     let platform = chaos_client::Client::new(&api.base_url()).expect("client");
     assert_eq!(
-        platform.contributor("ada").await.expect("ada").active_challenge.as_deref(),
+        platform
+            .contributor("ada")
+            .await
+            .expect("ada")
+            .active_challenge
+            .as_deref(),
         Some("longest-upkeep")
     );
     api.stop().await;
@@ -198,22 +209,34 @@ async fn delete_deregisters_removes_the_namespace_and_the_finalizer() {
     fake.take_calls();
 
     let mut doomed = stored(&fake, &c);
-    doomed.metadata.deletion_timestamp = Some(k8s_openapi::apimachinery::pkg::apis::meta::v1::Time(
-        k8s_openapi::jiff::Timestamp::now(),
-    ));
-    fake.put(CONTRIBUTOR_PATH, serde_json::to_value(&doomed).expect("json"));
+    doomed.metadata.deletion_timestamp = Some(
+        k8s_openapi::apimachinery::pkg::apis::meta::v1::Time(k8s_openapi::jiff::Timestamp::now()),
+    );
+    fake.put(
+        CONTRIBUTOR_PATH,
+        serde_json::to_value(&doomed).expect("json"),
+    );
     contributor::reconcile(Arc::new(doomed), ctx.clone())
         .await
         .expect("cleaned up");
     let calls = fake.take_calls();
-    assert_eq!(paths(&calls, "DELETE"), ["/api/v1/namespaces/contributor-ada"]);
+    assert_eq!(
+        paths(&calls, "DELETE"),
+        ["/api/v1/namespaces/contributor-ada"]
+    );
     let finalizers = fake.get(CONTRIBUTOR_PATH).expect("stored")["metadata"]["finalizers"].clone();
     assert!(
         finalizers.as_array().is_none_or(|f| f.is_empty()),
         "finalizer left: {finalizers}"
     );
     let platform = chaos_client::Client::new(&api.base_url()).expect("client");
-    assert!(platform.contributor("ada").await.expect("kept").deregistered);
+    assert!(
+        platform
+            .contributor("ada")
+            .await
+            .expect("kept")
+            .deregistered
+    );
     api.stop().await;
     let _ = std::fs::remove_dir_all(dir);
 }
@@ -255,7 +278,10 @@ async fn an_unreachable_api_server_leaves_a_condition_and_a_retry() {
     assert_eq!(registered["reason"], "ApiServerUnavailable");
     // The objects were still applied; registration is retried.
     assert!(fake.get(&format!("{DEPLOYMENTS}/app")).is_some());
-    assert!(format!("{action:?}").contains("requeue_after: Some"), "{action:?}");
+    assert!(
+        format!("{action:?}").contains("requeue_after: Some"),
+        "{action:?}"
+    );
 }
 
 fn condition(status: &Value, type_: &str) -> Value {

@@ -107,7 +107,10 @@ impl FakeKube {
                 if items.is_empty() && !looks_like_collection(path) {
                     return not_found(path);
                 }
-                (200, json!({"apiVersion": "v1", "kind": "List", "metadata": {"resourceVersion": "1"}, "items": items}))
+                (
+                    200,
+                    json!({"apiVersion": "v1", "kind": "List", "metadata": {"resourceVersion": "1"}, "items": items}),
+                )
             }
             "PATCH" => {
                 let (object_path, status) = match path.strip_suffix("/status") {
@@ -127,16 +130,24 @@ impl FakeKube {
                             .filter(|op| {
                                 !(op["op"] == "test"
                                     && op["value"].is_null()
-                                    && op["path"].as_str().is_some_and(|p| current.pointer(p).is_none()))
+                                    && op["path"]
+                                        .as_str()
+                                        .is_some_and(|p| current.pointer(p).is_none()))
                             })
                             .cloned()
                             .collect(),
                     );
                     let Ok(ops) = serde_json::from_value::<json_patch::Patch>(body) else {
-                        return (422, json!({"kind": "Status", "code": 422, "message": "bad patch"}));
+                        return (
+                            422,
+                            json!({"kind": "Status", "code": 422, "message": "bad patch"}),
+                        );
                     };
                     if json_patch::patch(&mut current, &ops).is_err() {
-                        return (422, json!({"kind": "Status", "code": 422, "message": "patch test failed"}));
+                        return (
+                            422,
+                            json!({"kind": "Status", "code": 422, "message": "patch test failed"}),
+                        );
                     }
                     objects.insert(object_path, current.clone());
                     return (200, current);
@@ -146,7 +157,12 @@ impl FakeKube {
                 if let Some(Value::Object(plain)) = body.get("stringData").cloned() {
                     let data: serde_json::Map<String, Value> = plain
                         .iter()
-                        .map(|(k, v)| (k.clone(), json!(base64(v.as_str().unwrap_or_default().as_bytes()))))
+                        .map(|(k, v)| {
+                            (
+                                k.clone(),
+                                json!(base64(v.as_str().unwrap_or_default().as_bytes())),
+                            )
+                        })
                         .collect();
                     body["data"] = Value::Object(data);
                     if let Some(o) = body.as_object_mut() {
@@ -193,7 +209,10 @@ impl FakeKube {
                     return not_found(path);
                 }
                 let items: Vec<Value> = doomed.iter().filter_map(|k| objects.remove(k)).collect();
-                (200, json!({"apiVersion": "v1", "kind": "List", "metadata": {}, "items": items}))
+                (
+                    200,
+                    json!({"apiVersion": "v1", "kind": "List", "metadata": {}, "items": items}),
+                )
             }
             _ => (405, json!({"kind": "Status", "code": 405})),
         }
@@ -204,7 +223,11 @@ fn base64(bytes: &[u8]) -> String {
     const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
     let mut out = String::new();
     for chunk in bytes.chunks(3) {
-        let b = [chunk[0], *chunk.get(1).unwrap_or(&0), *chunk.get(2).unwrap_or(&0)];
+        let b = [
+            chunk[0],
+            *chunk.get(1).unwrap_or(&0),
+            *chunk.get(2).unwrap_or(&0),
+        ];
         let n = (u32::from(b[0]) << 16) | (u32::from(b[1]) << 8) | u32::from(b[2]);
         for i in 0..4 {
             if i <= chunk.len() {
@@ -229,7 +252,10 @@ fn label_selector(query: &str) -> Vec<(String, Option<String>)> {
         .split('&')
         .filter_map(|kv| kv.strip_prefix("labelSelector="))
         .flat_map(|s| {
-            let decoded = s.replace("%3D", "=").replace("%2F", "/").replace("%2C", ",");
+            let decoded = s
+                .replace("%3D", "=")
+                .replace("%2F", "/")
+                .replace("%2C", ",");
             decoded
                 .split(',')
                 .map(|term| match term.split_once('=') {
@@ -270,7 +296,10 @@ pub async fn platform() -> (chaos_api::Running, std::path::PathBuf) {
     c.prometheus_url = Some(format!("http://127.0.0.1:{}", chaos_testkit::free_port()));
     c.scoring_settle = Duration::from_secs(3600);
     let listener = tokio::net::TcpListener::bind(c.listen).await.expect("bind");
-    (chaos_api::start(&c, listener).await.expect("chaos-api"), dir)
+    (
+        chaos_api::start(&c, listener).await.expect("chaos-api"),
+        dir,
+    )
 }
 
 pub fn context(client: Client, platform_url: &str, max_concurrent: u32) -> Arc<Context> {

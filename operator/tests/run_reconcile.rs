@@ -1,0 +1,467 @@
+//! ChallengeRun reconcile scenarios against the mocked Kubernetes API and
+//! a real API server: every phase transition, and the failure paths.
+
+mod support;
+
+use std::sync::Arc;
+
+use chaos_domain::Challenge;
+use chaos_domain::scoring::{Outcome, Statistics};
+use chaos_operator::crd::{
+    ChallengeName, ChallengeRun, ChallengeRunSpec, ChallengeRunStatus, RunPhase,
+};
+use chaos_operator::run;
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
+use k8s_openapi::jiff::{SignedDuration, Timestamp};
+use serde_json::{Value, json};
+use support::*;
+
+const CONTRIBUTOR_PATH: &str = "/apis/srechaos.dev/v1alpha1/contributors/ada";
+const RUNS: &str = "/apis/srechaos.dev/v1alpha1/namespaces/sre-chaos/challengeruns";
+const JOBS: &str = "/apis/batch/v1/namespaces/sre-chaos/jobs";
+
+fn ago(secs: i64) -> Time {
+    Time(Timestamp::now() - SignedDuration::from_secs(secs))
+}
+
+fn challenge_run(name: &str, challenge: ChallengeName, created_secs_ago: i64) -> ChallengeRun {
+    let mut r = ChallengeRun::new(
+        name,
+        ChallengeRunSpec {
+            contributor: "ada".into(),
+            challenge,
+            duration_scale: None,
+        },
+    );
+    r.metadata.namespace = Some(PLATFORM_NS.into());
+    r.metadata.uid = Some(format!("{name}-uid"));
+    r.metadata.generation = Some(1);
+    r.metadata.creation_timestamp = Some(ago(created_secs_ago));
+    r
+}
+
+fn put_contributor(fake: &FakeKube, phase: &str) {
+    fake.put(
+        CONTRIBUTOR_PATH,
+        json!({
+            "apiVersion": "srechaos.dev/v1alpha1", "kind": "Contributor",
+            "metadata": {"name": "ada", "uid": "ada-uid"},
+            "spec": {"challenge": "robust-service", "app": {"image": "app:1", "port": 8080, "replicas": 1}},
+            "status": {"phase": phase},
+        }),
+    );
+}
+
+fn save(fake: &FakeKube, r: &ChallengeRun) {
+    fake.put(
+        &format!("{RUNS}/{}", r.metadata.name.as_deref().unwrap_or_default()),
+        serde_json::to_value(r).expect("json"),
+    );
+}
+
+/// The run with the status the fake holds now.
+fn reload(fake: &FakeKube, r: &ChallengeRun) -> ChallengeRun {
+    let mut out = r.clone();
+    let stored = fake
+        .get(&format!(
+            "{RUNS}/{}",
+            r.metadata.name.as_deref().unwrap_or_default()
+        ))
+        .expect("stored");
+    out.status = stored
+        .get("status")
+        .map(|s| serde_json::from_value(s.clone()).expect("status"));
+    out
+}
+
+fn status(r: &ChallengeRun) -> ChallengeRunStatus {
+    r.status.clone().unwrap_or_default()
+}
+
+fn condition<'a>(
+    s: &'a ChallengeRunStatus,
+    type_: &str,
+) -> &'a k8s_openapi::apimachinery::pkg::apis::meta::v1::Condition {
+    s.conditions
+        .iter()
+        .find(|c| c.type_ == type_)
+        .unwrap_or_else(|| panic!("no {type_} condition in {s:?}"))
+}
+
+async fn pass(
+    fake: &FakeKube,
+    ctx: &Arc<chaos_operator::context::Context>,
+    r: &ChallengeRun,
+) -> ChallengeRun {
+    save(fake, r);
+    run::reconcile(Arc::new(r.clone()), ctx.clone())
+        .await
+        .expect("reconciles");
+    reload(fake, r)
+}
+
+async fn register_ada(api: &chaos_api::Running) {
+    chaos_client::Client::new(&api.base_url())
+        .expect("client")
+        .with_admin_token(ADMIN)
+        .register_contributor("ada", None, None)
+        .await
+        .expect("registered");
+}
+
+#[tokio::test]
+async fn a_run_goes_from_pending_to_succeeded() {
+    let (api, dir) = platform().await;
+    register_ada(&api).await;
+    let (fake, client) = FakeKube::start();
+    let ctx = context(client, &api.base_url(), 1);
+    let r = challenge_run("r1", ChallengeName::LongestUpkeep, 5);
+
+    // The contributor is not Ready: the run waits, and its clock has not started.
+    put_contributor(&fake, "Pending");
+    let r = pass(&fake, &ctx, &r).await;
+    let s = status(&r);
+    assert_eq!(s.phase, Some(RunPhase::Pending));
+    assert_eq!(condition(&s, "Queued").reason, "WaitingForContributor");
+    assert!(s.started_at.is_none());
+
+    // Ready: queued.
+    put_contributor(&fake, "Ready");
+    let r = pass(&fake, &ctx, &r).await;
+    assert_eq!(status(&r).phase, Some(RunPhase::Queued));
+    assert!(status(&r).queued_at.is_some());
+
+    // Its turn: registered and started on the API server, Job created.
+    fake.take_calls();
+    let r = pass(&fake, &ctx, &r).await;
+    let s = status(&r);
+    assert_eq!(s.phase, Some(RunPhase::Running), "{s:?}");
+    assert_eq!(s.run_id.as_deref(), Some("r1-uid"));
+    let calls = fake.take_calls();
+    assert!(
+        paths(&calls, "PATCH").contains(&format!("{JOBS}/load-r1")),
+        "{calls:#?}"
+    );
+    let job = fake.get(&format!("{JOBS}/load-r1")).expect("job");
+    assert_eq!(
+        job["spec"]["template"]["spec"]["containers"][0]["image"],
+        "sre-chaos/loadgen:test"
+    );
+    let platform = chaos_client::Client::new(&api.base_url()).expect("client");
+    let remote = platform.run("r1-uid").await.expect("registered run");
+    assert_eq!(remote.state, "running");
+    assert_eq!(remote.source, "prometheus");
+
+    // The Job's pod has not started: nothing to write.
+    let r = pass(&fake, &ctx, &r).await;
+    assert!(
+        fake.take_calls()
+            .iter()
+            .all(|c| !c.writes() || c.path.ends_with("/status"))
+    );
+    assert!(status(&r).started_at.is_none());
+
+    // The pod runs; 130 s into the load the first kill (at 120 s) is due.
+    fake.put(
+        "/api/v1/namespaces/sre-chaos/pods/load-r1-abc",
+        json!({"apiVersion": "v1", "kind": "Pod",
+               "metadata": {"name": "load-r1-abc", "namespace": "sre-chaos", "labels": {"job-name": "load-r1"}},
+               "status": {"containerStatuses": [{"name": "loadgen", "ready": true, "restartCount": 0, "image": "x", "imageID": "x",
+                                                 "state": {"running": {"startedAt": ago(150).0.to_string()}}}]}}),
+    );
+    fake.put(
+        "/api/v1/namespaces/contributor-ada/pods/url-anvil-xyz",
+        json!({"apiVersion": "v1", "kind": "Pod",
+               "metadata": {"name": "url-anvil-xyz", "namespace": "contributor-ada", "labels": {"app.kubernetes.io/component": "url-anvil"}}}),
+    );
+    let r = pass(&fake, &ctx, &r).await;
+    let s = status(&r);
+    assert_eq!(s.chaos_applied, Some(1), "{s:?}");
+    assert!(s.started_at.is_some());
+    let calls = fake.take_calls();
+    assert_eq!(
+        paths(&calls, "DELETE"),
+        ["/api/v1/namespaces/contributor-ada/pods"],
+        "{calls:#?}"
+    );
+    assert!(
+        fake.get("/api/v1/namespaces/contributor-ada/pods/url-anvil-xyz")
+            .is_none()
+    );
+    // Again at the same moment: the kill is not repeated.
+    let r = pass(&fake, &ctx, &r).await;
+    assert!(paths(&fake.take_calls(), "DELETE").is_empty());
+
+    // The Job completes: the window closes, scoring is asked for.
+    let mut job = fake.get(&format!("{JOBS}/load-r1")).expect("job");
+    job["status"] = json!({"conditions": [{"type": "Complete", "status": "True"}], "completionTime": Timestamp::now().to_string()});
+    fake.put(&format!("{JOBS}/load-r1"), job);
+    let r = pass(&fake, &ctx, &r).await;
+    assert_eq!(status(&r).phase, Some(RunPhase::Scoring));
+    let remote = platform.run("r1-uid").await.expect("run");
+    assert!(remote.window.end.is_some());
+    assert!(
+        matches!(remote.state.as_str(), "scoring" | "ended"),
+        "{remote:?}"
+    );
+
+    // Still scoring (Prometheus is slow): the run waits.
+    let r = pass(&fake, &ctx, &r).await;
+    assert_eq!(status(&r).phase, Some(RunPhase::Scoring));
+
+    // The API server scores it: the result lands on the resource.
+    let stored = chaos_api::store::runs::get(&api.state.db, "r1-uid")
+        .await
+        .expect("db")
+        .expect("run");
+    chaos_api::store::scores::record(
+        &api.state.db,
+        "r1-uid",
+        &stored.contributor_id,
+        Challenge::LongestUpkeep,
+        &Outcome::Scored(Statistics {
+            stat1: Some(312.0),
+            stat2: Some(4.5),
+            stat3: Some(180_000.0),
+            score: 312.0,
+        }),
+        &json!({}),
+    )
+    .await
+    .expect("recorded");
+    let r = pass(&fake, &ctx, &r).await;
+    let s = status(&r);
+    assert_eq!(s.phase, Some(RunPhase::Succeeded));
+    assert_eq!(
+        (s.stat1, s.stat2, s.stat3, s.score),
+        (Some(312.0), Some(4.5), Some(180_000.0), Some(312.0))
+    );
+    assert_eq!(s.statistics.len(), 3);
+    assert!(
+        s.run_url
+            .as_deref()
+            .is_some_and(|u| u.ends_with("/runs/r1-uid"))
+    );
+    assert!(
+        s.leaderboard_url
+            .as_deref()
+            .is_some_and(|u| u.ends_with("/leaderboard/longest-upkeep"))
+    );
+    assert_eq!(condition(&s, "Succeeded").status, "True");
+
+    // Finished: a further pass does nothing.
+    fake.take_calls();
+    pass(&fake, &ctx, &r).await;
+    assert!(fake.take_calls().is_empty());
+    api.stop().await;
+    let _ = std::fs::remove_dir_all(dir);
+}
+
+/// A run in Running with its Job, registered and started on the API server.
+async fn running(fake: &FakeKube, api: &chaos_api::Running, name: &str) -> ChallengeRun {
+    let platform = chaos_client::Client::new(&api.base_url())
+        .expect("client")
+        .with_admin_token(ADMIN);
+    let id = format!("{name}-uid");
+    platform
+        .register_run(&chaos_client::NewRun {
+            id: Some(id.clone()),
+            contributor: "ada".into(),
+            challenge: "robust-service".into(),
+            target: "http://app".into(),
+            source: Some("prometheus".into()),
+            loadgen_selector: Some([("run_id".to_owned(), id.clone())].into()),
+            anvil_selector: Some([("contributor".to_owned(), "ada".to_owned())].into()),
+            ..Default::default()
+        })
+        .await
+        .expect("registered");
+    platform.start_run(&id, None).await.expect("started");
+    let mut r = challenge_run(name, ChallengeName::RobustService, 60);
+    r.status = Some(ChallengeRunStatus {
+        phase: Some(RunPhase::Running),
+        run_id: Some(id),
+        job_name: Some(format!("load-{name}")),
+        queued_at: Some(ago(50)),
+        chaos_applied: Some(0),
+        ..Default::default()
+    });
+    fake.put(
+        &format!("{JOBS}/load-{name}"),
+        json!({"apiVersion": "batch/v1", "kind": "Job", "metadata": {"name": format!("load-{name}"), "namespace": PLATFORM_NS}, "spec": {"template": {}}}),
+    );
+    r
+}
+
+fn set_job_status(fake: &FakeKube, name: &str, status: Value) {
+    let path = format!("{JOBS}/load-{name}");
+    let mut job = fake.get(&path).expect("job");
+    job["status"] = status;
+    fake.put(&path, job);
+}
+
+#[tokio::test]
+async fn failures_end_in_a_clear_status() {
+    let (api, dir) = platform().await;
+    register_ada(&api).await;
+    let (fake, client) = FakeKube::start();
+    let ctx = context(client, &api.base_url(), 1);
+    let platform = chaos_client::Client::new(&api.base_url()).expect("client");
+    put_contributor(&fake, "Ready");
+
+    // The load Job failed.
+    let r = running(&fake, &api, "jf").await;
+    set_job_status(
+        &fake,
+        "jf",
+        json!({"conditions": [{"type": "Failed", "status": "True"}]}),
+    );
+    let s = status(&pass(&fake, &ctx, &r).await);
+    assert_eq!(s.phase, Some(RunPhase::Failed));
+    assert_eq!(condition(&s, "Failed").reason, "JobFailed");
+    assert_eq!(platform.run("jf-uid").await.expect("run").state, "ended");
+
+    // The Job disappeared.
+    let r = running(&fake, &api, "jm").await;
+    fake.objects
+        .lock()
+        .expect("objects")
+        .remove(&format!("{JOBS}/load-jm"));
+    let s = status(&pass(&fake, &ctx, &r).await);
+    assert_eq!(condition(&s, "Failed").reason, "JobMissing");
+
+    // The contributor was deleted mid-run: the load is stopped.
+    let r = running(&fake, &api, "cd").await;
+    fake.objects
+        .lock()
+        .expect("objects")
+        .remove(CONTRIBUTOR_PATH);
+    fake.take_calls();
+    let s = status(&pass(&fake, &ctx, &r).await);
+    assert_eq!(condition(&s, "Failed").reason, "ContributorDeleted");
+    assert_eq!(
+        paths(&fake.take_calls(), "DELETE"),
+        [format!("{JOBS}/load-cd")]
+    );
+    assert!(fake.get(&format!("{JOBS}/load-cd")).is_none());
+
+    // Waiting too long for a contributor that never comes.
+    let r = challenge_run("late", ChallengeName::RobustService, 31 * 60);
+    let s = status(&pass(&fake, &ctx, &r).await);
+    assert_eq!(s.phase, Some(RunPhase::Failed));
+    assert_eq!(condition(&s, "Failed").reason, "ContributorNotReady");
+
+    // The API server found no data.
+    put_contributor(&fake, "Ready");
+    let mut r = running(&fake, &api, "nd").await;
+    platform
+        .clone()
+        .with_admin_token(ADMIN)
+        .end_run("nd-uid", None)
+        .await
+        .expect("ended");
+    let stored = chaos_api::store::runs::get(&api.state.db, "nd-uid")
+        .await
+        .expect("db")
+        .expect("run");
+    chaos_api::store::scores::record(
+        &api.state.db,
+        "nd-uid",
+        &stored.contributor_id,
+        Challenge::RobustService,
+        &Outcome::NoData {
+            reason: "no loadgen series in the window".into(),
+        },
+        &json!({}),
+    )
+    .await
+    .expect("recorded");
+    if let Some(s) = r.status.as_mut() {
+        s.phase = Some(RunPhase::Scoring);
+        s.ended_at = Some(ago(1));
+    }
+    let s = status(&pass(&fake, &ctx, &r).await);
+    assert_eq!(s.phase, Some(RunPhase::Failed));
+    let failed = condition(&s, "Failed");
+    assert_eq!(failed.reason, "NoData");
+    assert!(failed.message.contains("no loadgen series"), "{failed:?}");
+    api.stop().await;
+    let _ = std::fs::remove_dir_all(dir);
+}
+
+#[tokio::test]
+async fn runs_queue_first_in_first_out() {
+    let (api, dir) = platform().await;
+    register_ada(&api).await;
+    let (fake, client) = FakeKube::start();
+    let ctx = context(client, &api.base_url(), 1);
+    put_contributor(&fake, "Ready");
+    let busy = running(&fake, &api, "busy").await;
+    save(&fake, &busy);
+
+    let mut a = challenge_run("a", ChallengeName::RobustService, 20);
+    a.status = Some(ChallengeRunStatus {
+        phase: Some(RunPhase::Queued),
+        queued_at: Some(ago(20)),
+        ..Default::default()
+    });
+    let mut b = challenge_run("b", ChallengeName::RobustService, 10);
+    b.status = Some(ChallengeRunStatus {
+        phase: Some(RunPhase::Queued),
+        queued_at: Some(ago(10)),
+        ..Default::default()
+    });
+    save(&fake, &a);
+    save(&fake, &b);
+    fake.take_calls();
+    let b = pass(&fake, &ctx, &b).await;
+    let a = pass(&fake, &ctx, &a).await;
+    assert_eq!(status(&a).phase, Some(RunPhase::Queued));
+    assert_eq!(
+        status(&a).message.as_deref(),
+        Some("queued: 1 run(s) ahead")
+    );
+    assert_eq!(
+        status(&b).message.as_deref(),
+        Some("queued: 2 run(s) ahead")
+    );
+    assert!(
+        !paths(&fake.take_calls(), "PATCH")
+            .iter()
+            .any(|p| p.contains("/jobs/"))
+    );
+
+    // The busy run finishes: the first queued run starts, the second waits.
+    let mut done = busy.clone();
+    if let Some(s) = done.status.as_mut() {
+        s.phase = Some(RunPhase::Succeeded);
+    }
+    save(&fake, &done);
+    let b = pass(&fake, &ctx, &b).await;
+    let a = pass(&fake, &ctx, &a).await;
+    assert_eq!(status(&a).phase, Some(RunPhase::Running));
+    assert_eq!(status(&b).phase, Some(RunPhase::Queued));
+    api.stop().await;
+    let _ = std::fs::remove_dir_all(dir);
+}
+
+#[tokio::test]
+async fn an_unreachable_api_server_keeps_the_run_queued_and_says_so() {
+    let (fake, client) = FakeKube::start();
+    let dead = format!("http://127.0.0.1:{}", chaos_testkit::free_port());
+    let ctx = context(client, &dead, 1);
+    put_contributor(&fake, "Ready");
+    let mut r = challenge_run("r", ChallengeName::RobustService, 10);
+    r.status = Some(ChallengeRunStatus {
+        phase: Some(RunPhase::Queued),
+        queued_at: Some(ago(5)),
+        ..Default::default()
+    });
+    let s = status(&pass(&fake, &ctx, &r).await);
+    assert_eq!(s.phase, Some(RunPhase::Queued));
+    assert_eq!(condition(&s, "ApiServerAvailable").status, "False");
+    assert!(
+        fake.get(&format!("{JOBS}/load-r")).is_none(),
+        "no load without a registered window"
+    );
+}
