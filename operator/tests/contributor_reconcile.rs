@@ -38,10 +38,11 @@ fn ada(generation: i64) -> Contributor {
 /// The Contributor as the fake now holds it (status written by the last pass).
 fn stored(fake: &FakeKube, base: &Contributor) -> Contributor {
     let mut c = base.clone();
-    if let Some(v) = fake.get(CONTRIBUTOR_PATH) {
-        if let Some(s) = v.get("status") {
-            c.status = serde_json::from_value(s.clone()).expect("status");
-        }
+    if let Some(s) = fake
+        .get(CONTRIBUTOR_PATH)
+        .and_then(|v| v.get("status").cloned())
+    {
+        c.status = serde_json::from_value(s).expect("status");
     }
     c
 }
