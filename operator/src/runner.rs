@@ -7,10 +7,10 @@ use std::sync::atomic::Ordering;
 use futures::StreamExt;
 use k8s_openapi::api::apps::v1::Deployment;
 use k8s_openapi::api::batch::v1::Job;
-use kube::Client;
 use kube::api::Api;
 use kube::runtime::reflector::{self, ObjectRef};
 use kube::runtime::{Controller, WatchStreamExt, predicates, watcher};
+use kube::{Client, ResourceExt};
 use tokio_util::sync::CancellationToken;
 
 use crate::context::Context;
@@ -34,9 +34,17 @@ pub async fn controllers(ctx: Arc<Context>, platform_namespace: &str, stop: Canc
     .predicate_filter(predicates::generation, Default::default());
     let contributor_ctl = Controller::for_stream(contributor_stream, contributors)
         // Readiness of the two Deployments moves the Contributor's phase.
-        .owns(
+        // Not `owns`: the owner is cluster-scoped and its children are
+        // namespaced, and `owns` would look the owner up in the child's
+        // namespace. The contributor label names it instead.
+        .watches(
             Api::<Deployment>::all(client.clone()),
             watcher::Config::default().labels(crate::labels::CONTRIBUTOR),
+            |d: Deployment| {
+                d.labels()
+                    .get(crate::labels::CONTRIBUTOR)
+                    .map(|name| ObjectRef::<Contributor>::new(name))
+            },
         )
         .graceful_shutdown_on(stop.clone().cancelled_owned())
         .run(

@@ -149,10 +149,10 @@ async fn apply(c: &Contributor, ctx: &Context) -> Result<Action, Error> {
     );
     write_status(ctx, c, &old, &status).await?;
     ctx.succeeded(&format!("contributor/{name}"));
+    // Deployment changes wake the controller up: no polling while idle.
     Ok(match retry {
         Some(wait) => Action::requeue(wait),
-        None if phase == ContributorPhase::Ready => Action::requeue(Duration::from_secs(300)),
-        None => Action::requeue(Duration::from_secs(15)),
+        None => Action::await_change(),
     })
 }
 
