@@ -1,0 +1,101 @@
+//! Every object the operator builds, and its RBAC, validated against
+//! Kubernetes 1.28's schemas with `kubernetes-validate --strict` (PyPI):
+//! an unknown or misspelt field fails here rather than on a cluster.
+
+use std::process::Command;
+use std::time::Duration;
+
+use chaos_operator::contributor::desired::{Settings, api_key_secret, desired};
+use chaos_operator::crd::{
+    AppSpec, ChallengeName, ChallengeRun, ChallengeRunSpec, Contributor, ContributorSpec,
+};
+use chaos_operator::run::desired::load_job;
+use chaos_testkit::{skip, temp_dir};
+
+fn validator() -> Option<String> {
+    let found = Command::new("kubernetes-validate")
+        .arg("--version")
+        .output()
+        .is_ok_and(|o| o.status.success());
+    found.then(|| "kubernetes-validate".to_owned())
+}
+
+#[test]
+fn built_objects_pass_strict_schema_validation() {
+    let Some(bin) = validator() else {
+        skip("kubernetes-validate (PyPI)");
+        return;
+    };
+    let mut c = Contributor::new(
+        "ada",
+        ContributorSpec {
+            display_name: None,
+            challenge: ChallengeName::GracefulDegradation,
+            app: AppSpec {
+                image: "ghcr.io/ada/app:1".into(),
+                port: 8080,
+                replicas: 3,
+                cpu_millis: Some(1000),
+                memory_mib: Some(512),
+            },
+        },
+    );
+    c.metadata.uid = Some("0f3c".into());
+    let settings = Settings {
+        platform_namespace: "sre-chaos".into(),
+        anvil_image: "sre-chaos/url-anvil:1".into(),
+        anvil_admin_token: "0123456789abcdef0123".into(),
+    };
+    let d = desired(&c, &settings).expect("builds");
+    let mut run = ChallengeRun::new(
+        "first",
+        ChallengeRunSpec {
+            contributor: "ada".into(),
+            challenge: ChallengeName::LongestUpkeep,
+            duration_scale: Some(0.1),
+        },
+    );
+    run.metadata.namespace = Some("sre-chaos".into());
+    run.metadata.uid = Some("9a1b".into());
+    let job = load_job(&run, &c, "sre-chaos/loadgen:1", Duration::from_secs(600)).expect("job");
+
+    let mut docs = vec![
+        serde_yaml_ng::to_string(&d.namespace),
+        serde_yaml_ng::to_string(&d.quota),
+        serde_yaml_ng::to_string(&d.limits),
+        serde_yaml_ng::to_string(&d.anvil_secret),
+        serde_yaml_ng::to_string(&d.anvil),
+        serde_yaml_ng::to_string(&d.anvil_service),
+        serde_yaml_ng::to_string(&d.app),
+        serde_yaml_ng::to_string(&d.app_service),
+        serde_yaml_ng::to_string(&api_key_secret(&c, "sck_x").expect("secret")),
+        serde_yaml_ng::to_string(&job),
+    ];
+    docs.extend(d.policies.iter().map(serde_yaml_ng::to_string));
+    let dir = temp_dir("operator-manifests");
+    let mut files = Vec::new();
+    for (i, doc) in docs.into_iter().enumerate() {
+        let path = dir.join(format!("{i:02}.yaml"));
+        std::fs::write(&path, doc.expect("yaml")).expect("write");
+        files.push(path);
+    }
+    files.push(std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("deploy/rbac.yaml"));
+    let out = Command::new(bin)
+        .args(["--strict", "-k", "1.28.0"])
+        .args(&files)
+        .output()
+        .expect("runs");
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(out.status.success(), "{text}");
+    assert!(!text.contains("ERROR"), "{text}");
+    assert_eq!(
+        text.matches("passed").count(),
+        files.len() - 1 + 5,
+        "{text}"
+    );
+    let _ = std::fs::remove_dir_all(dir);
+}
