@@ -35,7 +35,6 @@ fn main() -> ExitCode {
     match runtime.block_on(run(config)) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
-            tracing::error!("{e:#}");
             eprintln!("chaos-operator: {e:#}");
             ExitCode::FAILURE
         }
