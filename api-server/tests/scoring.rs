@@ -5,12 +5,12 @@
 mod support;
 
 use std::net::SocketAddr;
-use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
 use std::sync::atomic::AtomicBool;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use chaos_domain::CapacityProfile;
+use chaos_testkit::prometheus::Prometheus;
 use loadgen::schedule::RatePlan;
 use loadgen::target::{RequestTemplate, Target};
 use loadgen::{ExecOptions, Job, Load, RunSpec};
@@ -184,80 +184,6 @@ async fn the_builtin_scraper_scores_a_real_run() {
     anvil.stop().await.expect("stops");
 }
 
-/// A Prometheus of its own, scraping loadgen and url-anvil every second.
-struct Prometheus {
-    child: Child,
-    dir: std::path::PathBuf,
-    url: String,
-}
-
-impl Prometheus {
-    fn start(loadgen: SocketAddr, anvil: SocketAddr) -> Option<Prometheus> {
-        let bin = which("prometheus")?;
-        let dir =
-            std::env::temp_dir().join(format!("chaos-prom-{}", uuid::Uuid::new_v4().simple()));
-        std::fs::create_dir_all(&dir).ok()?;
-        let config = format!(
-            "global:\n  scrape_interval: 1s\n  scrape_timeout: 900ms\nscrape_configs:\n  \
-             - job_name: loadgen\n    static_configs: [{{targets: ['{loadgen}']}}]\n  \
-             - job_name: url-anvil\n    static_configs: [{{targets: ['{anvil}']}}]\n"
-        );
-        std::fs::write(dir.join("prometheus.yml"), config).ok()?;
-        let port = free_port();
-        let child = Command::new(bin)
-            .arg(format!(
-                "--config.file={}",
-                dir.join("prometheus.yml").display()
-            ))
-            .arg(format!(
-                "--storage.tsdb.path={}",
-                dir.join("data").display()
-            ))
-            .arg(format!("--web.listen-address=127.0.0.1:{port}"))
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .ok()?;
-        Some(Prometheus {
-            child,
-            dir,
-            url: format!("http://127.0.0.1:{port}"),
-        })
-    }
-}
-
-impl Drop for Prometheus {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-        let _ = std::fs::remove_dir_all(&self.dir);
-    }
-}
-
-fn which(name: &str) -> Option<std::path::PathBuf> {
-    std::env::var_os("PATH").and_then(|p| {
-        std::env::split_paths(&p)
-            .map(|d| d.join(name))
-            .find(|p| p.is_file())
-    })
-}
-
-/// Waits until Prometheus has scraped both targets once: a new
-/// Prometheus hands targets to its scrapers only after a few seconds.
-async fn wait_scraping(url: &str) {
-    let deadline = Instant::now() + Duration::from_secs(30);
-    while Instant::now() < deadline {
-        if let Ok(r) = reqwest::get(format!("{url}/api/v1/query?query=up")).await
-            && let Ok(v) = r.json::<Value>().await
-            && v["data"]["result"].as_array().is_some_and(|a| a.len() == 2)
-        {
-            return;
-        }
-        tokio::time::sleep(Duration::from_millis(200)).await;
-    }
-    panic!("Prometheus at {url} did not start scraping");
-}
-
 /// Tolerance: counters over the whole window must agree exactly (both
 /// edges are flat). Step edges can move by up to one scrape interval
 /// between the sources (the scraper samples when it scrapes, Prometheus
@@ -266,11 +192,11 @@ async fn wait_scraping(url: &str) {
 async fn prometheus_and_the_builtin_scraper_agree() {
     let anvil = anvil().await;
     let metrics = SocketAddr::from(([127, 0, 0, 1], free_port()));
-    let Some(prom) = Prometheus::start(metrics, anvil.addr) else {
+    let Some(prom) = Prometheus::start(&[("loadgen", metrics), ("url-anvil", anvil.addr)]) else {
         skip("prometheus (Debian's prometheus package)");
         return;
     };
-    wait_scraping(&prom.url).await;
+    prom.wait_scraping().await;
     let mut cfg = config(&sqlite_db());
     cfg.prometheus_url = Some(prom.url.clone());
     cfg.scoring_settle = Duration::from_secs(3);

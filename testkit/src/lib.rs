@@ -2,6 +2,8 @@
 //! missing tool skips or fails a test, free ports, and a headless
 //! Chromium driven through chromedriver (Debian's packages).
 
+pub mod prometheus;
+
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
