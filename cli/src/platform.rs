@@ -1,13 +1,13 @@
 //! Where the platform is and how chaosctl proves it may act on it: the
 //! flags shared by the subcommands that talk to the API server.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use anyhow::Context;
 use chaos_client::Client;
 use clap::Args;
 
-use crate::secrets;
+use crate::{dotenv, secrets};
 
 /// The default data directory of `chaosctl up`, relative to where it runs.
 pub const DATA_DIR: &str = ".chaos";
@@ -41,20 +41,30 @@ impl AdminArgs {
             return Ok(t.to_owned());
         }
         let file = self.data_dir.join("admin-token");
-        secrets::read(&file)?.with_context(|| {
-            format!(
-                "no admin token: pass --admin-token, set CHAOS_ADMIN_TOKEN, or start the playground \
-                 with `chaosctl up`, which keeps it in {}",
-                file.display()
-            )
-        })
+        if let Some(t) = secrets::read(&file)? {
+            return Ok(t);
+        }
+        // The compose playground keeps it in .env.
+        if let Some(t) =
+            dotenv::get(Path::new(".env"), "CHAOS_ADMIN_TOKEN")?.filter(|t| !t.is_empty())
+        {
+            return Ok(t);
+        }
+        anyhow::bail!(
+            "no admin token: pass --admin-token, set CHAOS_ADMIN_TOKEN (in the environment or .env), \
+             or start the playground with `chaosctl up`, which keeps it in {}",
+            file.display()
+        )
     }
 
     /// url-anvil's admin token: `explicit`, else the playground's file.
     pub fn anvil_token(&self, explicit: Option<&str>) -> anyhow::Result<Option<String>> {
-        match explicit.filter(|t| !t.is_empty()) {
-            Some(t) => Ok(Some(t.to_owned())),
-            None => secrets::read(&self.data_dir.join("anvil-token")),
+        if let Some(t) = explicit.filter(|t| !t.is_empty()) {
+            return Ok(Some(t.to_owned()));
         }
+        if let Some(t) = secrets::read(&self.data_dir.join("anvil-token"))? {
+            return Ok(Some(t));
+        }
+        Ok(dotenv::get(Path::new(".env"), "ANVIL_ADMIN_TOKEN")?.filter(|t| !t.is_empty()))
     }
 }

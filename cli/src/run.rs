@@ -41,6 +41,16 @@ pub struct RunArgs {
     /// url-anvil's admin token, for the profile's faults [default: <data-dir>/anvil-token].
     #[arg(long, env = "ANVIL_ADMIN_TOKEN", hide_env_values = true)]
     pub anvil_admin_token: Option<String>,
+    /// This machine as the API server reaches it, for loadgen's metrics (host.docker.internal for the compose playground).
+    #[arg(long, default_value = "127.0.0.1")]
+    pub metrics_host: String,
+    /// url-anvil's /metrics as the API server reaches it [default: <anvil-url>/metrics].
+    #[arg(long)]
+    pub anvil_metrics_url: Option<String>,
+    /// The docker-compose playground: --corpus-base http://url-anvil:8080, --metrics-host
+    /// host.docker.internal, --anvil-metrics-url http://url-anvil:8080/metrics.
+    #[arg(long)]
+    pub compose: bool,
     /// Squeeze the profile into this time [default: the profile's own length].
     #[arg(long, value_parser = humantime::parse_duration)]
     pub duration: Option<Duration>,
@@ -135,16 +145,28 @@ pub async fn run(args: RunArgs) -> anyhow::Result<u8> {
             }
         );
     }
+    let (corpus_default, metrics_host, anvil_metrics_url) = if args.compose {
+        (
+            "http://url-anvil:8080".to_owned(),
+            "host.docker.internal".to_owned(),
+            Some("http://url-anvil:8080/metrics".to_owned()),
+        )
+    } else {
+        (
+            args.anvil_url.clone(),
+            args.metrics_host.clone(),
+            args.anvil_metrics_url.clone(),
+        )
+    };
     let plan = Plan {
         challenge: args.challenge,
         contributor: contributor.clone(),
         target: args.target.clone(),
         anvil_url: args.anvil_url.clone(),
-        corpus_base: args
-            .corpus_base
-            .clone()
-            .unwrap_or_else(|| args.anvil_url.clone()),
+        corpus_base: args.corpus_base.clone().unwrap_or(corpus_default),
         anvil_token: args.admin.anvil_token(args.anvil_admin_token.as_deref())?,
+        anvil_metrics_url: args.anvil_metrics_url.clone().or(anvil_metrics_url),
+        metrics_host,
         scale: Scale {
             duration: duration_scale,
             rate: args.rate_scale,

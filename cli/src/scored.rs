@@ -36,6 +36,10 @@ pub struct Plan {
     pub corpus_base: String,
     /// url-anvil's admin token; needed when the profile injects faults.
     pub anvil_token: Option<String>,
+    /// url-anvil's metrics as the API server reaches them [default: anvil_url/metrics].
+    pub anvil_metrics_url: Option<String>,
+    /// This machine as the API server reaches it, for loadgen's metrics.
+    pub metrics_host: String,
     pub scale: Scale,
     pub threads: usize,
     pub progress: bool,
@@ -65,6 +69,9 @@ pub async fn execute(client: &Client, plan: Plan) -> anyhow::Result<Finished> {
         .await
         .with_context(|| format!("cannot resolve {}", plan.target))?;
     let metrics_port = free_port().context("no free port for loadgen's metrics")?;
+    let local = plan.metrics_host == "127.0.0.1" || plan.metrics_host == "localhost";
+    // Reachable from a container only when not bound to loopback.
+    let metrics_ip = if local { [127, 0, 0, 1] } else { [0, 0, 0, 0] };
     let anvil_url = plan.anvil_url.trim_end_matches('/');
     let id = format!("cli-{}", uuid::Uuid::new_v4().simple());
     client
@@ -75,8 +82,15 @@ pub async fn execute(client: &Client, plan: Plan) -> anyhow::Result<Finished> {
             target: plan.target.clone(),
             profile_version: Some(profile_run.profile.version),
             source: Some("builtin".into()),
-            loadgen_metrics_url: Some(format!("http://127.0.0.1:{metrics_port}/metrics")),
-            anvil_metrics_url: Some(format!("{anvil_url}/metrics")),
+            loadgen_metrics_url: Some(format!(
+                "http://{}:{metrics_port}/metrics",
+                plan.metrics_host
+            )),
+            anvil_metrics_url: Some(
+                plan.anvil_metrics_url
+                    .clone()
+                    .unwrap_or_else(|| format!("{anvil_url}/metrics")),
+            ),
             ..NewRun::default()
         })
         .await
@@ -110,7 +124,7 @@ pub async fn execute(client: &Client, plan: Plan) -> anyhow::Result<Finished> {
         ))
     });
     let opts = ExecOptions {
-        metrics_addr: Some(([127, 0, 0, 1], metrics_port).into()),
+        metrics_addr: Some((metrics_ip, metrics_port).into()),
         metrics_wait: METRICS_EDGE,
         metrics_linger: METRICS_EDGE,
         progress: plan.progress,
