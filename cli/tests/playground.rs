@@ -177,6 +177,15 @@ async fn the_playground_from_up_to_a_scored_run_on_the_leaderboard() {
     let compose =
         fs::read_to_string(dir.join("compose-files/docker-compose.ada.yml")).expect("override");
     assert!(compose.contains("app-ada:"), "{compose}");
+    // The override follows the Compose specification (PyPI check-jsonschema).
+    let schema = Command::new("check-jsonschema")
+        .args(["--builtin-schema", "vendor.compose-spec"])
+        .arg(dir.join("compose-files/docker-compose.ada.yml"))
+        .output();
+    match schema {
+        Ok(o) => assert!(o.status.success(), "{}", text(&o)),
+        Err(_) => chaos_testkit::skip("check-jsonschema (PyPI)"),
+    }
     let again = chaosctl(
         &dir,
         &[
