@@ -156,3 +156,76 @@ async fn readyz(State(m): State<Metrics>) -> impl IntoResponse {
         )
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn probes_and_metrics_are_served() {
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .and_then(|l| l.local_addr())
+            .map(|a| a.port())
+            .expect("port");
+        let addr: SocketAddr = ([127, 0, 0, 1], port).into();
+        let metrics = Metrics::default();
+        let stop = CancellationToken::new();
+        let server = tokio::spawn(serve(addr, metrics.clone(), stop.clone()));
+        let base = format!("http://{addr}");
+        let http = reqwest::Client::new();
+        let mut healthy = false;
+        for _ in 0..50 {
+            if http
+                .get(format!("{base}/healthz"))
+                .send()
+                .await
+                .is_ok_and(|r| r.status() == 200)
+            {
+                healthy = true;
+                break;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        }
+        assert!(healthy);
+        let status = |path: &'static str| {
+            let http = http.clone();
+            let base = base.clone();
+            async move {
+                http.get(format!("{base}{path}"))
+                    .send()
+                    .await
+                    .map(|r| r.status().as_u16())
+                    .unwrap_or(0)
+            }
+        };
+        assert_eq!(status("/readyz").await, 503);
+        metrics.ready.store(true, Ordering::Relaxed);
+        assert_eq!(status("/readyz").await, 200);
+        metrics.start("contributor").done();
+        metrics.failed("contributor");
+        let text = http
+            .get(format!("{base}/metrics"))
+            .send()
+            .await
+            .expect("metrics")
+            .text()
+            .await
+            .expect("text");
+        assert!(
+            text.contains("chaos_operator_reconciles_total{controller=\"contributor\"} 1"),
+            "{text}"
+        );
+        assert!(
+            text.contains("chaos_operator_reconcile_failures_total{controller=\"contributor\"} 1"),
+            "{text}"
+        );
+        assert!(
+            text.contains(
+                "chaos_operator_reconcile_duration_seconds_count{controller=\"contributor\"} 1"
+            ),
+            "{text}"
+        );
+        stop.cancel();
+        server.await.expect("joined").expect("served");
+    }
+}
