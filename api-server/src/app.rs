@@ -300,11 +300,7 @@ pub async fn start(config: &Config, listener: TcpListener) -> anyhow::Result<Run
         let app = crate::tracker::router(crate::tracker::TrackerState::new(
             state.db.clone(),
             key,
-            if state.backend == Backend::Sqlite {
-                1
-            } else {
-                4
-            },
+            state.backend,
         ));
         let stop = shutdown.clone();
         let task = tokio::spawn(async move {

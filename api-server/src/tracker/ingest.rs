@@ -7,7 +7,7 @@ use chaos_domain::TrackPayload;
 use tokio::sync::{Mutex, mpsc, oneshot};
 
 use super::store;
-use crate::db::Db;
+use crate::db::{Backend, Db};
 
 const MAX_BATCH: usize = 256;
 const QUEUE: usize = 4_096;
@@ -32,12 +32,17 @@ impl std::fmt::Debug for Pending {
 }
 
 impl Ingest {
-    /// Starts `writers` writer tasks (one for SQLite, which has one writer anyway).
-    pub fn start(db: Db, writers: usize) -> Ingest {
+    /// Starts the writer tasks: one for SQLite (it has one writer anyway),
+    /// four for PostgreSQL.
+    pub fn start(db: Db, backend: Backend) -> Ingest {
+        let writers = match backend {
+            Backend::Sqlite => 1,
+            Backend::Postgres => 4,
+        };
         let (tx, rx) = mpsc::channel(QUEUE);
         let rx = std::sync::Arc::new(Mutex::new(rx));
         for _ in 0..writers.max(1) {
-            tokio::spawn(write_batches(db.clone(), rx.clone()));
+            tokio::spawn(write_batches(db.clone(), rx.clone(), backend));
         }
         Ingest { tx }
     }
@@ -68,7 +73,11 @@ impl Ingest {
     }
 }
 
-async fn write_batches(db: Db, rx: std::sync::Arc<Mutex<mpsc::Receiver<Pending>>>) {
+async fn write_batches(
+    db: Db,
+    rx: std::sync::Arc<Mutex<mpsc::Receiver<Pending>>>,
+    backend: Backend,
+) {
     loop {
         let mut batch = Vec::with_capacity(MAX_BATCH);
         {
@@ -84,7 +93,7 @@ async fn write_batches(db: Db, rx: std::sync::Arc<Mutex<mpsc::Receiver<Pending>>
                 }
             }
         }
-        let result = commit(&db, &batch).await.map_err(|e| {
+        let result = commit(&db, backend, &batch).await.map_err(|e| {
             tracing::error!(error = %e, runs = batch.len(), "storing tracked runs failed");
             "the database failed; the run was not stored".to_owned()
         });
@@ -94,9 +103,17 @@ async fn write_batches(db: Db, rx: std::sync::Arc<Mutex<mpsc::Receiver<Pending>>
     }
 }
 
-async fn commit(db: &Db, batch: &[Pending]) -> Result<(), sqlx::Error> {
+async fn commit(db: &Db, backend: Backend, batch: &[Pending]) -> Result<(), sqlx::Error> {
     let runs: Vec<store::NewRun> = batch.iter().map(|p| p.run.clone()).collect();
-    let mut tx = db.begin().await?;
-    store::insert_many(&mut tx, &runs).await?;
-    tx.commit().await
+    match backend {
+        // One call into SQLite's worker thread per batch; a few rows per
+        // INSERT, since binding is slower per parameter the more a
+        // statement has.
+        Backend::Sqlite => store::insert_batch_sqlite(db, &runs, 8).await,
+        Backend::Postgres => {
+            let mut tx = db.begin().await?;
+            store::insert_many(&mut tx, &runs, MAX_BATCH).await?;
+            tx.commit().await
+        }
+    }
 }

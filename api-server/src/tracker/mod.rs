@@ -33,9 +33,8 @@ pub struct TrackerState {
 }
 
 impl TrackerState {
-    /// `writers`: concurrent writer tasks (SQLite has one writer anyway).
-    pub fn new(db: Db, key: Option<&str>, writers: usize) -> TrackerState {
-        let ingest = ingest::Ingest::start(db.clone(), writers);
+    pub fn new(db: Db, key: Option<&str>, backend: crate::db::Backend) -> TrackerState {
+        let ingest = ingest::Ingest::start(db.clone(), backend);
         TrackerState {
             db,
             ingest,

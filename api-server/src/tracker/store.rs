@@ -86,13 +86,14 @@ pub struct NewRun {
     pub raw: String,
 }
 
-/// `INSERT ... VALUES (...), (...)` for `rows` rows, with `$N` placeholders
-/// (both databases accept them); nullable numbers are cast from text
-/// (see `db::nullable_f64`).
-fn insert_sql(rows: usize) -> String {
+/// `INSERT ... VALUES (...), (...)` for `rows` rows whose placeholders
+/// start after `first_row` rows' worth, with `$N` placeholders (both
+/// databases accept them); nullable numbers are cast from text (see
+/// `db::nullable_f64`).
+fn insert_sql(first_row: usize, rows: usize) -> String {
     let mut sql = format!("INSERT INTO local_test_runs ({INSERT_COLUMNS}) VALUES ");
     for r in 0..rows {
-        let b = r * PARAMS_PER_ROW;
+        let b = (first_row + r) * PARAMS_PER_ROW;
         let p: Vec<String> = (1..=PARAMS_PER_ROW)
             .map(|k| match k {
                 18..=20 => format!("CAST(${} AS DOUBLE PRECISION)", b + k),
@@ -109,51 +110,88 @@ fn insert_sql(rows: usize) -> String {
     sql
 }
 
+type AnyQuery<'q> = sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments>;
+
+fn bind_row<'q>(q: AnyQuery<'q>, r: &NewRun, now: i64) -> AnyQuery<'q> {
+    let p = &r.payload;
+    let d = &p.run_details;
+    let as_i64 = |v: u64| i64::try_from(v).unwrap_or(i64::MAX);
+    q.bind(r.id.clone())
+        .bind(p.user_id.clone())
+        .bind(target_of(p))
+        .bind(d.session_id.clone())
+        .bind(d.commit_hash.clone())
+        .bind(p.challenge_type.clone())
+        .bind(d.test_type.clone())
+        .bind(p.metric_name.clone())
+        .bind(p.value)
+        .bind(r.run_at_ms)
+        .bind(now)
+        .bind(as_i64(d.total_requests))
+        .bind(as_i64(d.successful_requests))
+        .bind(as_i64(d.failed_requests))
+        .bind(d.rps)
+        .bind(d.error_rate)
+        .bind(d.avg_latency_ms)
+        .bind(nullable_f64(d.p50_latency_ms))
+        .bind(nullable_f64(d.p95_latency_ms))
+        .bind(nullable_f64(d.p99_latency_ms))
+        .bind(d.duration_s)
+        .bind(r.raw.clone())
+}
+
 /// Stores runs with one statement per power-of-two chunk (so only a few
 /// distinct statements are ever prepared), inside the caller's transaction.
 pub async fn insert_many(
     tx: &mut sqlx::Transaction<'_, sqlx::Any>,
     runs: &[NewRun],
+    max_rows: usize,
 ) -> Result<(), sqlx::Error> {
     let now = now_ms();
     let mut rest = runs;
     while !rest.is_empty() {
-        let chunk = 1usize << (usize::BITS - 1 - rest.len().leading_zeros());
+        let chunk = (1usize << (usize::BITS - 1 - rest.len().leading_zeros())).min(max_rows.max(1));
         let (head, tail) = rest.split_at(chunk);
-        let sql = insert_sql(head.len());
-        let mut q = sqlx::query(sqlx::AssertSqlSafe(sql));
+        let mut q = sqlx::query(sqlx::AssertSqlSafe(insert_sql(0, head.len())));
         for r in head {
-            let p = &r.payload;
-            let d = &p.run_details;
-            let as_i64 = |v: u64| i64::try_from(v).unwrap_or(i64::MAX);
-            q = q
-                .bind(r.id.clone())
-                .bind(p.user_id.clone())
-                .bind(target_of(p))
-                .bind(d.session_id.clone())
-                .bind(d.commit_hash.clone())
-                .bind(p.challenge_type.clone())
-                .bind(d.test_type.clone())
-                .bind(p.metric_name.clone())
-                .bind(p.value)
-                .bind(r.run_at_ms)
-                .bind(now)
-                .bind(as_i64(d.total_requests))
-                .bind(as_i64(d.successful_requests))
-                .bind(as_i64(d.failed_requests))
-                .bind(d.rps)
-                .bind(d.error_rate)
-                .bind(d.avg_latency_ms)
-                .bind(nullable_f64(d.p50_latency_ms))
-                .bind(nullable_f64(d.p95_latency_ms))
-                .bind(nullable_f64(d.p99_latency_ms))
-                .bind(d.duration_s)
-                .bind(r.raw.clone());
+            q = bind_row(q, r, now);
         }
         q.execute(&mut **tx).await?;
         rest = tail;
     }
     Ok(())
+}
+
+/// SQLite: the whole batch — `BEGIN IMMEDIATE`, the INSERTs, `COMMIT` — in
+/// one call, so the database's worker thread is reached once per batch
+/// rather than once per statement. A failure rolls the batch back.
+pub async fn insert_batch_sqlite(
+    db: &Db,
+    runs: &[NewRun],
+    max_rows: usize,
+) -> Result<(), sqlx::Error> {
+    let now = now_ms();
+    let mut sql = String::from("BEGIN IMMEDIATE; ");
+    let mut first = 0;
+    for chunk in runs.chunks(max_rows.max(1)) {
+        sql.push_str(&insert_sql(first, chunk.len()));
+        sql.push_str("; ");
+        first += chunk.len();
+    }
+    sql.push_str("COMMIT;");
+    let mut q = sqlx::query(sqlx::AssertSqlSafe(sql));
+    for r in runs {
+        q = bind_row(q, r, now);
+    }
+    let mut conn = db.acquire().await?;
+    match q.execute(&mut *conn).await {
+        Ok(_) => Ok(()),
+        Err(e) => {
+            // The connection goes back to the pool: it must not stay inside a transaction.
+            let _ = sqlx::query("ROLLBACK").execute(&mut *conn).await;
+            Err(e)
+        }
+    }
 }
 
 /// A page of a user's runs in grouping order (target, session, time).
@@ -316,7 +354,7 @@ mod tests {
 
     #[test]
     fn multi_row_inserts_number_their_parameters() {
-        let sql = insert_sql(2);
+        let sql = insert_sql(0, 2);
         assert!(
             sql.contains("($1, $2,")
                 && sql.contains("CAST($18 AS DOUBLE PRECISION)")
@@ -324,5 +362,63 @@ mod tests {
             "{sql}"
         );
         assert!(sql.contains("), ($23, $24,"));
+        // A later statement of the same batch carries on the numbering.
+        let next = insert_sql(2, 1);
+        assert!(
+            next.contains("($45, $46,") && next.ends_with("$66)"),
+            "{next}"
+        );
+    }
+
+    fn run(id: &str) -> NewRun {
+        let payload: TrackPayload = serde_json::from_value(serde_json::json!({
+            "schema_version": "1.0", "userId": "ada", "challengeType": "robust-service",
+            "metricName": "rps", "value": 812.5, "timestamp": "2026-01-01T12:00:00Z",
+            "labels": {"target": "my-app"},
+            "runDetails": {"target_url": "http://localhost:8080/api/test", "request_count": 1000,
+                           "method": "POST", "payload_urls": [], "total_requests": 1000,
+                           "successful_requests": 990, "failed_requests": 10, "avg_latency_ms": 12.3,
+                           "error_rate": 1.0, "rps": 812.5, "duration_s": 1.23, "test_type": "load",
+                           "session_id": "s1"}
+        }))
+        .expect("payload");
+        NewRun {
+            id: id.to_owned(),
+            payload,
+            run_at_ms: 1,
+            raw: "{}".to_owned(),
+        }
+    }
+
+    async fn stored(db: &Db) -> i64 {
+        sqlx::query("SELECT COUNT(*) AS n FROM local_test_runs")
+            .fetch_one(db)
+            .await
+            .expect("count")
+            .try_get("n")
+            .expect("n")
+    }
+
+    #[tokio::test]
+    async fn a_sqlite_batch_is_all_or_nothing() {
+        let dir = std::env::temp_dir().join(format!("tracker-batch-{}", uuid::Uuid::new_v4()));
+        std::fs::create_dir_all(&dir).expect("dir");
+        let (db, _) = crate::db::connect(&dir.join("t.db").display().to_string())
+            .await
+            .expect("db");
+        // Twenty runs over three statements, the last one a duplicate id.
+        let mut batch: Vec<NewRun> = (0..19).map(|i| run(&format!("r{i}"))).collect();
+        batch.push(run("r3"));
+        assert!(insert_batch_sqlite(&db, &batch, 8).await.is_err());
+        assert_eq!(stored(&db).await, 0, "nothing half-written");
+        // The connections are not left inside a transaction.
+        for _ in 0..10 {
+            let ok: Vec<NewRun> = (0..20)
+                .map(|_| run(&uuid::Uuid::now_v7().to_string()))
+                .collect();
+            insert_batch_sqlite(&db, &ok, 8).await.expect("stored");
+        }
+        assert_eq!(stored(&db).await, 200);
+        let _ = std::fs::remove_dir_all(dir);
     }
 }
