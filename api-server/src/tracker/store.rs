@@ -140,26 +140,18 @@ fn bind_row<'q>(q: AnyQuery<'q>, r: &NewRun, now: i64) -> AnyQuery<'q> {
         .bind(r.raw.clone())
 }
 
-/// Stores runs with one statement per power-of-two chunk (so only a few
-/// distinct statements are ever prepared), inside the caller's transaction.
-pub async fn insert_many(
-    tx: &mut sqlx::Transaction<'_, sqlx::Any>,
-    runs: &[NewRun],
-    max_rows: usize,
-) -> Result<(), sqlx::Error> {
-    let now = now_ms();
-    let mut rest = runs;
-    while !rest.is_empty() {
-        let chunk = (1usize << (usize::BITS - 1 - rest.len().leading_zeros())).min(max_rows.max(1));
-        let (head, tail) = rest.split_at(chunk);
-        let mut q = sqlx::query(sqlx::AssertSqlSafe(insert_sql(0, head.len())));
-        for r in head {
-            q = bind_row(q, r, now);
-        }
-        q.execute(&mut **tx).await?;
-        rest = tail;
+/// The whole batch as one INSERT statement (PostgreSQL: a statement is a
+/// transaction of its own, and takes up to 65,535 parameters).
+pub async fn insert_batch(db: &Db, runs: &[NewRun]) -> Result<(), sqlx::Error> {
+    if runs.is_empty() {
+        return Ok(());
     }
-    Ok(())
+    let now = now_ms();
+    let mut q = sqlx::query(sqlx::AssertSqlSafe(insert_sql(0, runs.len())));
+    for r in runs {
+        q = bind_row(q, r, now);
+    }
+    q.execute(db).await.map(drop)
 }
 
 /// SQLite: the whole batch — `BEGIN IMMEDIATE`, the INSERTs, `COMMIT` — in
