@@ -193,6 +193,7 @@ async fn a_run_goes_from_pending_to_succeeded() {
     assert!(paths(&fake.take_calls(), "DELETE").is_empty());
 
     // The Job completes: the window closes, scoring is asked for.
+    tokio::time::sleep(std::time::Duration::from_millis(10)).await;
     let mut job = fake.get(&format!("{JOBS}/load-r1")).expect("job");
     job["status"] = json!({"conditions": [{"type": "Complete", "status": "True"}], "completionTime": Timestamp::now().to_string()});
     fake.put(&format!("{JOBS}/load-r1"), job);
@@ -277,6 +278,8 @@ async fn running(fake: &FakeKube, api: &chaos_api::Running, name: &str) -> Chall
         .await
         .expect("registered");
     platform.start_run(&id, None).await.expect("started");
+    // A window must end after it starts, to the millisecond.
+    tokio::time::sleep(std::time::Duration::from_millis(10)).await;
     let mut r = challenge_run(name, ChallengeName::RobustService, 60);
     r.status = Some(ChallengeRunStatus {
         phase: Some(RunPhase::Running),
