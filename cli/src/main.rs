@@ -181,6 +181,20 @@ fn main() -> ExitCode {
     }
 }
 
+/// A flag set at the first Ctrl-C, for loadgen to stop early.
+fn stop_on_ctrl_c() -> std::sync::Arc<std::sync::atomic::AtomicBool> {
+    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    tokio::spawn({
+        let stop = stop.clone();
+        async move {
+            if tokio::signal::ctrl_c().await.is_ok() {
+                stop.store(true, std::sync::atomic::Ordering::Relaxed);
+            }
+        }
+    });
+    stop
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

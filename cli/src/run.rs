@@ -2,8 +2,6 @@
 
 use std::io::IsTerminal;
 use std::path::PathBuf;
-use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use anyhow::Context;
@@ -120,15 +118,7 @@ pub async fn run(args: RunArgs) -> anyhow::Result<u8> {
         .await
         .with_context(|| format!("contributor {contributor:?}"))?;
     let text = args.output == Output::Text;
-    let stop = Arc::new(AtomicBool::new(false));
-    tokio::spawn({
-        let stop = stop.clone();
-        async move {
-            if tokio::signal::ctrl_c().await.is_ok() {
-                stop.store(true, Ordering::Relaxed);
-            }
-        }
-    });
+    let stop = crate::stop_on_ctrl_c();
     if text {
         println!(
             "{} for {contributor} against {} ({} s{})",

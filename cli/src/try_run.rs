@@ -3,8 +3,7 @@
 //! what a challenge does and what loadgen measures.
 
 use std::io::IsTerminal;
-use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 
 use chaos_domain::{CapacityProfile, Challenge, ChallengeProfile};
@@ -84,15 +83,7 @@ pub async fn run(args: TryArgs) -> anyhow::Result<()> {
         Choice::One(c) => vec![c],
         Choice::All => Challenge::ALL.to_vec(),
     };
-    let stop = Arc::new(AtomicBool::new(false));
-    tokio::spawn({
-        let stop = stop.clone();
-        async move {
-            if tokio::signal::ctrl_c().await.is_ok() {
-                stop.store(true, Ordering::Relaxed);
-            }
-        }
-    });
+    let stop = crate::stop_on_ctrl_c();
     let mut results = Vec::new();
     for challenge in challenges {
         if stop.load(Ordering::Relaxed) {

@@ -35,12 +35,6 @@ pub fn set(
     }
 }
 
-pub fn is_true(conditions: &[Condition], type_: &str) -> bool {
-    conditions
-        .iter()
-        .any(|c| c.type_ == type_ && c.status == "True")
-}
-
 pub fn now() -> Time {
     Time(k8s_openapi::jiff::Timestamp::now())
 }
@@ -84,6 +78,6 @@ mod tests {
             t1.clone(),
         );
         assert_eq!(c[0].last_transition_time, t1);
-        assert!(is_true(&c, "Ready"));
+        assert_eq!(c[0].status, "True");
     }
 }

@@ -84,14 +84,6 @@ impl Metrics {
             .inc();
     }
 
-    pub fn reconciles(&self, controller: &str) -> u64 {
-        self.reconciles
-            .get_or_create(&ControllerLabel {
-                controller: controller.into(),
-            })
-            .get()
-    }
-
     pub fn encode(&self) -> String {
         let mut out = String::new();
         if prometheus_client::encoding::text::encode(&mut out, &self.registry).is_err() {

@@ -204,22 +204,10 @@ mod tests {
     use super::*;
 
     #[test]
-    fn names_follow_the_rules() {
-        for ok in ["ada", "a", "grace-hopper", "x1", &"a".repeat(39)] {
-            assert!(validate_name(ok).is_ok(), "{ok}");
-        }
-        for bad in [
-            "",
-            "Ada",
-            "-ada",
-            "ada-",
-            "a--b",
-            "a_b",
-            "a b",
-            "ada!",
-            &"a".repeat(40),
-        ] {
-            assert!(validate_name(bad).is_err(), "{bad}");
-        }
+    fn invalid_names_are_a_422_naming_the_rule() {
+        // The rule itself is tested in chaos_domain::contributor.
+        assert!(validate_name("grace-hopper").is_ok());
+        let e = validate_name("Ada!").expect_err("invalid");
+        assert!(format!("{e:?}").contains("lower-case letters"), "{e:?}");
     }
 }

@@ -49,7 +49,8 @@ pub struct Desired {
 }
 
 impl Desired {
-    /// Changes whenever any desired object changes.
+    /// Changes whenever any desired object changes. (std's hasher may
+    /// differ between Rust releases: a rebuilt operator re-applies once.)
     pub fn digest(&self) -> String {
         let mut h = std::collections::hash_map::DefaultHasher::new();
         for v in [

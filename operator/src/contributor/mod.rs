@@ -168,13 +168,13 @@ async fn register(
     let name = c.name_any();
     let generation = c.metadata.generation;
     let challenge = c.spec.challenge;
-    let unreachable = |status: &mut ContributorStatus, e: &chaos_client::Error| {
+    let mark = |status: &mut ContributorStatus, ok: bool, reason: &str, message: String| {
         conditions::set(
             &mut status.conditions,
             "Registered",
-            false,
-            "ApiServerUnavailable",
-            e.to_string(),
+            ok,
+            reason,
+            message,
             generation,
             now.clone(),
         );
@@ -191,14 +191,11 @@ async fn register(
                 apply_one(ctx, &secret).await?;
                 status.api_key_secret = Some(API_KEY_SECRET.into());
                 status.registered_challenge = Some(challenge);
-                conditions::set(
-                    &mut status.conditions,
-                    "Registered",
+                mark(
+                    status,
                     true,
                     "Registered",
                     format!("registered with the API server; API key in Secret {API_KEY_SECRET}"),
-                    generation,
-                    now,
                 );
                 publish(
                     ctx,
@@ -213,30 +210,20 @@ async fn register(
                 // Registered before (by an earlier operator, or by hand): the
                 // key was shown then; the operator cannot know it.
                 status.registered_challenge = Some(challenge);
-                conditions::set(
-                    &mut status.conditions,
-                    "Registered",
+                mark(
+                    status,
                     true,
                     "AlreadyRegistered",
-                    "the name was registered before; its API key is not held by the operator",
-                    generation,
-                    now,
+                    "the name was registered before; its API key is not held by the operator"
+                        .into(),
                 );
             }
             Err(e) if e.is_transient() => {
-                unreachable(status, &e);
+                mark(status, false, "ApiServerUnavailable", e.to_string());
                 return Ok(Err(ctx.backoff(&format!("register/{name}"))));
             }
             Err(e) => {
-                conditions::set(
-                    &mut status.conditions,
-                    "Registered",
-                    false,
-                    "Refused",
-                    e.to_string(),
-                    generation,
-                    now,
-                );
+                mark(status, false, "Refused", e.to_string());
                 publish(
                     ctx,
                     c,
@@ -252,15 +239,7 @@ async fn register(
     }
     if status.registered_challenge != Some(challenge) {
         let Some(key) = api_key(ctx, &name).await? else {
-            conditions::set(
-                &mut status.conditions,
-                "Registered",
-                true,
-                "ChallengeNotSwitched",
-                "the operator does not hold this contributor's API key, so it cannot switch the challenge",
-                generation,
-                now,
-            );
+            mark(status, true, "ChallengeNotSwitched", "the operator does not hold this contributor's API key, so it cannot switch the challenge".into());
             return Ok(Ok(()));
         };
         match ctx
@@ -270,30 +249,19 @@ async fn register(
         {
             Ok(_) => {
                 status.registered_challenge = Some(challenge);
-                conditions::set(
-                    &mut status.conditions,
-                    "Registered",
+                mark(
+                    status,
                     true,
                     "Registered",
                     format!("competing in {}", chaos_domain::Challenge::from(challenge)),
-                    generation,
-                    now,
                 );
             }
             Err(e) if e.is_transient() => {
-                unreachable(status, &e);
+                mark(status, false, "ApiServerUnavailable", e.to_string());
                 return Ok(Err(ctx.backoff(&format!("register/{name}"))));
             }
             Err(e) => {
-                conditions::set(
-                    &mut status.conditions,
-                    "Registered",
-                    false,
-                    "SwitchRefused",
-                    e.to_string(),
-                    generation,
-                    now,
-                );
+                mark(status, false, "SwitchRefused", e.to_string());
             }
         }
     }

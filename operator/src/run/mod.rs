@@ -77,7 +77,7 @@ async fn step(run: &ChallengeRun, ctx: &Context) -> Result<Action, Error> {
     let contributors: Api<Contributor> = Api::all(ctx.client.clone());
     let contributor = contributors.get_opt(&run.spec.contributor).await?;
     let next = match phase {
-        RunPhase::Pending => pending(run, ctx, &old, contributor.as_ref()),
+        RunPhase::Pending => pending(run, &old, contributor.as_ref()),
         RunPhase::Queued => queued(run, ctx, &old, contributor.as_ref()).await?,
         RunPhase::Running => running(run, ctx, &old, contributor.as_ref()).await?,
         RunPhase::Scoring => scoring(run, ctx, &old).await?,
@@ -103,12 +103,7 @@ async fn step(run: &ChallengeRun, ctx: &Context) -> Result<Action, Error> {
     Ok(next.action)
 }
 
-fn pending(
-    run: &ChallengeRun,
-    ctx: &Context,
-    old: &ChallengeRunStatus,
-    c: Option<&Contributor>,
-) -> Next {
+fn pending(run: &ChallengeRun, old: &ChallengeRunStatus, c: Option<&Contributor>) -> Next {
     let mut s = old.clone();
     let now = conditions::now();
     s.phase = Some(RunPhase::Pending);
@@ -158,7 +153,6 @@ fn pending(
         &why,
         now,
     );
-    let _ = ctx;
     Next {
         status: s,
         action: Action::requeue(Duration::from_secs(10)),
@@ -293,25 +287,30 @@ async fn running(
         .unwrap_or_else(|| run.uid().unwrap_or_default());
 
     if c.is_none_or(|c| c.meta().deletion_timestamp.is_some()) {
-        delete_job(&jobs, &job_name).await?;
-        let _ = ctx.platform.end_run(&run_id, None).await;
-        return Ok(fail(
+        return stop(
+            ctx,
             run,
             s,
+            &run_id,
+            Some((&jobs, job_name.as_str())),
             "ContributorDeleted",
             "the contributor was deleted during the run; the load was stopped",
             now,
-        ));
+        )
+        .await;
     }
     let Some(job) = jobs.get_opt(&job_name).await? else {
-        let _ = ctx.platform.end_run(&run_id, None).await;
-        return Ok(fail(
+        return stop(
+            ctx,
             run,
             s,
+            &run_id,
+            None,
             "JobMissing",
             "the load Job disappeared before it finished",
             now,
-        ));
+        )
+        .await;
     };
     let job_status = job.status.clone().unwrap_or_default();
     let job_condition = |t: &str| {
@@ -322,14 +321,17 @@ async fn running(
             .any(|c| c.type_ == t && c.status == "True")
     };
     if job_condition("Failed") {
-        let _ = ctx.platform.end_run(&run_id, None).await;
-        return Ok(fail(
+        return stop(
+            ctx,
             run,
             s,
+            &run_id,
+            None,
             "JobFailed",
             "the load Job failed; see its pod's log",
             now,
-        ));
+        )
+        .await;
     }
     if job_condition("Complete") {
         let end = job_status.completion_time.clone().unwrap_or(now.clone());
@@ -368,15 +370,17 @@ async fn running(
     let profile = ChallengeProfile::current(run.spec.challenge.into()).scaled(scale, 1.0);
     let Some(load_start) = load_started(ctx, &ns, &job_name).await? else {
         if age_since(s.started_at.as_ref().or(s.queued_at.as_ref()), &now) > RUNNING_SLACK {
-            delete_job(&jobs, &job_name).await?;
-            let _ = ctx.platform.end_run(&run_id, None).await;
-            return Ok(fail(
+            return stop(
+                ctx,
                 run,
                 s,
+                &run_id,
+                Some((&jobs, job_name.as_str())),
                 "JobNotStarted",
                 "the load Job's pod did not start within 10 minutes",
                 now,
-            ));
+            )
+            .await;
         }
         return Ok(Next {
             status: s,
@@ -389,15 +393,17 @@ async fn running(
     }
     let elapsed = age_since(Some(&load_start), &now);
     if elapsed > Duration::from_secs_f64(profile.duration_s()) + RUNNING_SLACK {
-        delete_job(&jobs, &job_name).await?;
-        let _ = ctx.platform.end_run(&run_id, None).await;
-        return Ok(fail(
+        return stop(
+            ctx,
             run,
             s,
+            &run_id,
+            Some((&jobs, job_name.as_str())),
             "Timeout",
             "the load ran past its profile's length and 10 minutes",
             now,
-        ));
+        )
+        .await;
     }
     let mut applied = s.chaos_applied.unwrap_or(0) as usize;
     for i in schedule::due(&profile.chaos, elapsed, applied) {
@@ -641,6 +647,27 @@ async fn inject(ctx: &Context, contributor: &str, step: &chaos_domain::ChaosStep
             step.at_s.round()
         ),
     }
+}
+
+/// Ends a run that cannot go on: its Job (when given) is deleted so no
+/// load outlives it, its window is closed on the API server (best effort:
+/// the run fails either way), and it is marked Failed.
+#[allow(clippy::too_many_arguments)]
+async fn stop(
+    ctx: &Context,
+    run: &ChallengeRun,
+    s: ChallengeRunStatus,
+    run_id: &str,
+    job: Option<(&Api<Job>, &str)>,
+    reason: &str,
+    message: &str,
+    now: Time,
+) -> Result<Next, Error> {
+    if let Some((jobs, name)) = job {
+        delete_job(jobs, name).await?;
+    }
+    let _ = ctx.platform.end_run(run_id, None).await;
+    Ok(fail(run, s, reason, message, now))
 }
 
 async fn delete_job(jobs: &Api<Job>, name: &str) -> Result<(), Error> {
