@@ -4,8 +4,8 @@ use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 
 use axum::Json;
-use axum::extract::rejection::{JsonRejection, PathRejection};
-use axum::extract::{Path, Request, State};
+use axum::extract::rejection::{JsonRejection, PathRejection, QueryRejection};
+use axum::extract::{Path, Query, Request, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::middleware::Next;
 use axum::response::{Html, IntoResponse, Response};
@@ -18,6 +18,10 @@ use crate::faults::Verdict;
 use crate::metrics::to_classic_text;
 use crate::state::{AppState, TestResult};
 
+/// What the earlier url-anvil put between the bodies it hashed, so a
+/// `content_hash` means the same on both for any number of URLs.
+const HASH_SEPARATOR: &[u8] = b"\n---\n";
+
 /// The documents `/api/sample-urls` offers.
 const SAMPLE_IDS: [u32; 5] = [1, 2, 3, 4, 5];
 
@@ -29,8 +33,10 @@ const INDEX: &str = r#"<!doctype html>
 <p>The standard target service of SRE Chaos Challenge. Build your infrastructure around it;
 it has a fixed capacity, the same for everyone.</p>
 <ul>
-<li><code>GET /api/sample-urls</code>: corpus URLs to test</li>
-<li><code>POST /api/test</code> with <code>{"urls": [...]}</code>: fetch and hash them</li>
+<li><code>GET /api/sample-urls</code>: corpus URLs to test, a JSON array
+(<code>?format=request</code>: the same as a body ready for <code>POST /api/test</code>)</li>
+<li><code>POST /api/test</code> with <code>{"urls": [...]}</code>: fetch them and hash the bodies
+joined by <code>\n---\n</code></li>
 <li><code>GET /api/history</code>: the last 10 tests</li>
 <li><code>GET /metrics</code>, <code>/healthz</code>, <code>/readyz</code></li>
 </ul></body></html>"#;
@@ -39,13 +45,32 @@ pub async fn index() -> Html<&'static str> {
     Html(INDEX)
 }
 
-pub async fn sample_urls(State(state): State<AppState>) -> Json<serde_json::Value> {
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SampleQuery {
+    format: Option<String>,
+}
+
+/// A bare JSON array by default, as the earlier url-anvil answered (its
+/// public solutions post `{"urls": <this answer>}`); `?format=request`
+/// gives the object form, ready to post as it is.
+pub async fn sample_urls(
+    State(state): State<AppState>,
+    query: Result<Query<SampleQuery>, QueryRejection>,
+) -> Result<Json<serde_json::Value>, ApiError> {
+    let Query(query) = query.map_err(|e| ApiError::bad_request(e.body_text()))?;
     let base = &state.shared.settings.public_url;
     let urls: Vec<String> = SAMPLE_IDS
         .iter()
         .map(|id| format!("{base}/corpus/{id}"))
         .collect();
-    Json(json!({ "urls": urls }))
+    match query.format.as_deref() {
+        None | Some("array") => Ok(Json(json!(urls))),
+        Some("request") => Ok(Json(json!({ "urls": urls }))),
+        Some(other) => Err(ApiError::bad_request(format!(
+            "format {other:?} is not known: use \"array\" (the default) or \"request\""
+        ))),
+    }
 }
 
 pub async fn history(State(state): State<AppState>) -> Json<Vec<TestResult>> {
@@ -108,7 +133,7 @@ pub async fn run_test(
 
     let mut hasher = Sha256::new();
     let mut total_fetch = Duration::ZERO;
-    for source in &sources {
+    for (i, source) in sources.iter().enumerate() {
         let started = Instant::now();
         let body = state
             .shared
@@ -116,6 +141,9 @@ pub async fn run_test(
             .fetch(source, &state.shared.corpus)
             .await?;
         total_fetch += started.elapsed();
+        if i > 0 {
+            hasher.update(HASH_SEPARATOR);
+        }
         hasher.update(&body);
     }
     if profile.service_time_ms > 0 {
@@ -128,8 +156,8 @@ pub async fn run_test(
     let total_ms = total_fetch.as_secs_f64() * 1000.0;
     let result = TestResult {
         urls_tested: sources.len(),
-        total_fetch_time_ms: round3(total_ms),
-        average_fetch_time_ms: round3(total_ms / sources.len() as f64),
+        total_fetch_time_ms: round2(total_ms),
+        average_fetch_time_ms: round2(total_ms / sources.len() as f64),
         content_hash: hex(&digest),
         timestamp: jiff::Timestamp::now()
             .strftime("%Y-%m-%dT%H:%M:%S%.3fZ")
@@ -156,8 +184,9 @@ fn burn_cpu(seed: &[u8], rounds: u32) {
     std::hint::black_box(digest);
 }
 
-fn round3(v: f64) -> f64 {
-    (v * 1000.0).round() / 1000.0
+/// Two decimals, as the earlier url-anvil's `toFixed(2)`.
+fn round2(v: f64) -> f64 {
+    (v * 100.0).round() / 100.0
 }
 
 fn hex(bytes: &[u8]) -> String {

@@ -31,21 +31,28 @@ async fn the_index_page_is_html() {
 }
 
 #[tokio::test]
-async fn sample_urls_can_be_posted_to_api_test_and_the_hash_is_of_the_joined_bodies() {
+async fn sample_urls_are_a_bare_array_as_before_and_the_hash_joins_bodies_as_before() {
     let (app, _) = app(&uncapped());
     let samples = get(&app, "/api/sample-urls").await;
     assert_eq!(samples.status, StatusCode::OK);
-    let body = samples.json();
-    let urls = body["urls"].as_array().expect("urls");
-    assert_eq!(urls.len(), 5);
-    assert_eq!(urls[0], "http://127.0.0.1:8080/corpus/1");
+    let urls = samples.json();
+    let list = urls
+        .as_array()
+        .expect("a bare array, as the earlier url-anvil answered");
+    assert_eq!(list.len(), 5);
+    assert_eq!(list[0], "http://127.0.0.1:8080/corpus/1");
 
-    let r = post_json(&app, "/api/test", &body.to_string()).await;
+    // What the earlier public solutions do: post {"urls": <that answer>}.
+    let body = serde_json::json!({ "urls": urls }).to_string();
+    let r = post_json(&app, "/api/test", &body).await;
     assert_eq!(r.status, StatusCode::OK, "{}", r.text());
     let result = r.json();
     let corpus = Corpus::generate();
     let mut hasher = Sha256::new();
     for id in 1..=5 {
+        if id > 1 {
+            hasher.update(b"\n---\n");
+        }
         hasher.update(corpus.get(id).expect("doc"));
     }
     let expected: String = hasher
@@ -56,13 +63,46 @@ async fn sample_urls_can_be_posted_to_api_test_and_the_hash_is_of_the_joined_bod
     assert_eq!(result["content_hash"], expected);
     assert_eq!(result["urls_tested"], 5);
     for field in ["total_fetch_time_ms", "average_fetch_time_ms"] {
-        assert!(result[field].as_f64().expect(field) >= 0.0);
+        let v = result[field].as_f64().expect(field);
+        assert!(v >= 0.0);
+        assert_eq!((v * 100.0).round() / 100.0, v, "two decimals, as before");
     }
     let ts = result["timestamp"].as_str().expect("timestamp");
     assert!(
         ts.parse::<jiff::Timestamp>().is_ok() && ts.ends_with('Z'),
         "{ts}"
     );
+
+    // The object form, ready to post as it is.
+    let ready = get(&app, "/api/sample-urls?format=request").await;
+    assert_eq!(ready.status, StatusCode::OK);
+    assert_eq!(ready.json()["urls"], urls);
+    let r = post_json(&app, "/api/test", &ready.text()).await;
+    assert_eq!(r.json()["content_hash"], expected);
+    let bad = get(&app, "/api/sample-urls?format=xml").await;
+    assert_eq!(bad.status, StatusCode::BAD_REQUEST);
+    assert!(
+        bad.json()["error"]
+            .as_str()
+            .expect("error")
+            .contains("request")
+    );
+}
+
+/// The earlier url-anvil (Node, `responses.map(r => r.data).join('\n---\n')`
+/// hashed with SHA-256), run unchanged against this url-anvil's corpus
+/// documents 1 and 2, answered this hash. A single URL hashed the same on
+/// both before; two did not.
+const EARLIER_HASH_OF_DOCS_1_AND_2: &str =
+    "0fe71429c3acbda14b43b5630694eb3d863158a391b52e465a4080ac499602f5";
+
+#[tokio::test]
+async fn content_hash_of_two_urls_is_the_earlier_url_anvils() {
+    let (app, _) = app(&uncapped());
+    let body = r#"{"urls":["http://127.0.0.1:8080/corpus/1","http://127.0.0.1:8080/corpus/2"]}"#;
+    let r = post_json(&app, "/api/test", body).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text());
+    assert_eq!(r.json()["content_hash"], EARLIER_HASH_OF_DOCS_1_AND_2);
 }
 
 #[tokio::test]

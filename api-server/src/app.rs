@@ -116,6 +116,10 @@ pub fn router(state: AppState) -> Router {
             put(api::contributors::switch),
         )
         .route(
+            "/api/v1/contributor-imports",
+            post(api::import::import).layer(DefaultBodyLimit::max(api::import::MAX_BODY)),
+        )
+        .route(
             "/api/v1/register-influencer",
             post(api::contributors::register_influencer),
         )
@@ -294,7 +298,7 @@ pub async fn start(config: &Config, listener: TcpListener) -> anyhow::Result<Run
         let key = config.tracker_api_key.as_deref().filter(|k| !k.is_empty());
         if key.is_none() {
             tracing::warn!(
-                "LOCAL_TRACKER_API_KEY is not set: the local tracker accepts runs with ANY x-api-key"
+                "LOCAL_TRACKER_API_KEY is not set: the local tracker accepts runs with any x-api-key or none"
             );
         }
         let app = crate::tracker::router(crate::tracker::TrackerState::new(

@@ -84,6 +84,15 @@ pub fn parse_api_key(key: &str) -> Option<(&str, &str)> {
     (!id.is_empty() && secret.len() == 64).then_some((id, secret))
 }
 
+/// The lookup digest of an earlier platform's API key: the earlier keys
+/// were `str(uuid.uuid4())`, 122 random bits, so only random (version 4)
+/// UUIDs qualify, and any spelling of one gives the same digest.
+pub fn earlier_key_digest(key: &str) -> Option<String> {
+    let uuid = uuid::Uuid::try_parse(key.trim()).ok()?;
+    (uuid.get_version_num() == 4)
+        .then(|| hex(&Sha256::digest(uuid.hyphenated().to_string().as_bytes())))
+}
+
 pub fn key_hash(salt: &str, secret: &str) -> String {
     hex(&Sha256::digest(format!("{salt}:{secret}").as_bytes()))
 }
@@ -121,6 +130,20 @@ mod tests {
         assert!(!key_matches(&other_salt, &hash, secret));
         assert!(parse_api_key("sck_abc_short").is_none());
         assert!(parse_api_key("nope").is_none());
+    }
+
+    #[test]
+    fn earlier_keys_are_random_uuids_in_any_spelling() {
+        let key = "3f1b2c4d-aaaa-4bbb-8ccc-123456789abc";
+        let d = earlier_key_digest(key).expect("a v4 uuid");
+        assert_eq!(earlier_key_digest(&key.to_uppercase()), Some(d.clone()));
+        assert_eq!(earlier_key_digest(&key.replace('-', "")), Some(d));
+        // Not random (version 1), and the earlier seed data's weak keys.
+        assert_eq!(
+            earlier_key_digest("3f1b2c4d-aaaa-1bbb-8ccc-123456789abc"),
+            None
+        );
+        assert_eq!(earlier_key_digest("key1"), None);
     }
 
     #[test]

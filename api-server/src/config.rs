@@ -61,7 +61,7 @@ pub struct Config {
     #[arg(long, env = "LOCAL_TRACKER_LISTEN", default_value = "0.0.0.0:8082")]
     pub tracker_listen: SocketAddr,
 
-    /// Key that `POST /api/track` must carry in `x-api-key`; without one any key is accepted.
+    /// Key that `POST /api/track` must carry in `x-api-key`; without one every post is accepted, with or without a key.
     #[arg(long, env = "LOCAL_TRACKER_API_KEY", hide_env_values = true)]
     pub tracker_api_key: Option<String>,
 

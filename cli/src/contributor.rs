@@ -12,8 +12,8 @@ use chaos_domain::Challenge;
 use chaos_domain::contributor::{NAME_RULE, is_valid_name};
 use clap::Args;
 
-use crate::dotenv;
 use crate::platform::{AdminArgs, ApiArgs};
+use crate::{dotenv, secrets};
 
 const DOCKERFILE: &str = include_str!("../templates/contributor/Dockerfile");
 const NGINX_CONF: &str = include_str!("../templates/contributor/nginx.conf");
@@ -105,6 +105,8 @@ pub async fn create(args: CreateArgs) -> anyhow::Result<()> {
             &file_sd(user),
         )?;
         dotenv::set(&env_file, &dotenv::api_key_var(user), &key, false)?;
+        // Where the earlier platform kept it: its switch_challenge.py reads it there.
+        secrets::write_private(&earlier_key_file(&app_dir), &key)?;
         dotenv::set(&env_file, "CHAOS_CONTRIBUTOR", user, true)?;
         Ok(())
     })();
@@ -121,6 +123,10 @@ pub async fn create(args: CreateArgs) -> anyhow::Result<()> {
         dotenv::api_key_var(user)
     );
     println!("    {key}");
+    println!(
+        "  also in:   {} (for the earlier switch_challenge.py)",
+        earlier_key_file(&app_dir).display()
+    );
     println!(
         "  your app:  {}/ (Dockerfile, nginx.conf, index.html)",
         app_dir.display()
@@ -207,6 +213,12 @@ spec:
     )
 }
 
+/// `contributors/<user>/private/api_key.txt`, the earlier platform's place
+/// for a contributor's key (kept out of the image by `.dockerignore`).
+pub fn earlier_key_file(app_dir: &Path) -> PathBuf {
+    app_dir.join("private").join("api_key.txt")
+}
+
 fn scaffold(dir: &Path, user: &str) -> anyhow::Result<()> {
     if let Some(parent) = dir.parent() {
         fs::create_dir_all(parent)
@@ -217,6 +229,10 @@ fn scaffold(dir: &Path, user: &str) -> anyhow::Result<()> {
         ("Dockerfile", DOCKERFILE),
         ("nginx.conf", NGINX_CONF),
         ("index.html", INDEX_HTML),
+        (
+            ".dockerignore",
+            "# The API key stays out of the image's build context.\nprivate/\n",
+        ),
     ] {
         write_new(&dir.join(name), &text.replace("{{user}}", user))?;
     }

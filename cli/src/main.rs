@@ -3,6 +3,7 @@
 mod chaos;
 mod contributor;
 mod dotenv;
+mod import;
 mod leaderboard;
 mod output;
 mod platform;
@@ -44,7 +45,7 @@ enum Command {
     /// A scored challenge run against your app, from this machine.
     #[command(after_help = RUN_EXAMPLES)]
     Run(run::RunArgs),
-    /// Contributors: create one.
+    /// Contributors: create one, or import the earlier platform's.
     #[command(subcommand)]
     Contributor(ContributorCommand),
     /// Challenges: switch the one a contributor competes in.
@@ -72,6 +73,11 @@ enum ContributorCommand {
     /// Contributor manifest).
     #[command(after_help = CREATE_EXAMPLES)]
     Create(contributor::CreateArgs),
+    /// Bring contributors over from the earlier platform's database export
+    /// (its api_keys table, CSV or JSON): each gets a new key, shown once;
+    /// an earlier key that was a random UUID keeps working.
+    #[command(after_help = IMPORT_EXAMPLES)]
+    Import(import::ImportArgs),
 }
 
 #[derive(Debug, Subcommand)]
@@ -102,6 +108,14 @@ Examples:
   chaosctl contributor create ada --challenge longest-upkeep --display-name \"Ada L.\"
   chaosctl contributor create ada --k8s --image ghcr.io/ada/app:1     # print the manifest
   chaosctl contributor create ada --k8s --image ghcr.io/ada/app:1 --apply";
+
+const IMPORT_EXAMPLES: &str = "\
+Examples:
+  psql \"$EARLIER_DB\" -c \"\\copy api_keys TO 'keys.csv' CSV HEADER\"   # on the earlier platform
+  chaosctl contributor import keys.csv --dry-run     # what would happen
+  chaosctl contributor import keys.csv               # register them; keys shown once
+Names are mapped onto this platform's rule (lower case, '_' and '.' to '-'),
+and every renamed contributor is listed.";
 
 const SWITCH_EXAMPLES: &str = "\
 Examples:
@@ -161,6 +175,9 @@ fn main() -> ExitCode {
             Command::Run(args) => run::run(args).await,
             Command::Contributor(ContributorCommand::Create(args)) => {
                 contributor::create(args).await.map(|()| 0)
+            }
+            Command::Contributor(ContributorCommand::Import(args)) => {
+                import::import(args).await.map(|()| 0)
             }
             Command::Challenge(ChallengeCommand::Switch(args)) => {
                 switch::switch(args).await.map(|()| 0)

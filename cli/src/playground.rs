@@ -46,7 +46,7 @@ pub struct UpArgs {
     /// Serve the local tracker, your unofficial notebook of load tests.
     #[arg(long, env = "ENABLE_LOCAL_TRACKER")]
     pub tracker: bool,
-    /// Key the tracker asks for in x-api-key (any key is accepted without one).
+    /// Key the tracker asks for in x-api-key (without one, every post is accepted).
     #[arg(long, env = "LOCAL_TRACKER_API_KEY", hide_env_values = true)]
     pub tracker_api_key: Option<String>,
     /// No example contributor and no example runs.

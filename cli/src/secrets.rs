@@ -21,14 +21,29 @@ pub fn read_or_create(path: &Path) -> anyhow::Result<String> {
         uuid::Uuid::new_v4().simple(),
         uuid::Uuid::new_v4().simple()
     );
+    write_private(path, &format!("{token}\n"))?;
+    Ok(token)
+}
+
+/// Writes a secret to a new file only its owner can read, in a directory
+/// only its owner can enter (created if missing).
+pub fn write_private(path: &Path, secret: &str) -> anyhow::Result<()> {
+    use std::os::unix::fs::DirBuilderExt;
+    if let Some(dir) = path.parent() {
+        fs::DirBuilder::new()
+            .recursive(true)
+            .mode(0o700)
+            .create(dir)
+            .with_context(|| format!("cannot create {}", dir.display()))?;
+    }
     let mut f = OpenOptions::new()
         .write(true)
         .create_new(true)
         .mode(0o600)
         .open(path)
         .with_context(|| format!("cannot create {}", path.display()))?;
-    writeln!(f, "{token}").with_context(|| format!("cannot write {}", path.display()))?;
-    Ok(token)
+    f.write_all(secret.as_bytes())
+        .with_context(|| format!("cannot write {}", path.display()))
 }
 
 /// The token in `path`, `None` when there is no such file.

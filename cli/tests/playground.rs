@@ -171,8 +171,19 @@ async fn the_playground_from_up_to_a_scored_run_on_the_leaderboard() {
     let env = fs::read_to_string(dir.join(".env")).expect(".env");
     assert!(env.contains("CHAOS_API_KEY_ADA=sck_"), "{env}");
     assert!(env.contains("CHAOS_CONTRIBUTOR=ada\n"), "{env}");
-    for f in ["Dockerfile", "nginx.conf", "index.html"] {
+    for f in ["Dockerfile", "nginx.conf", "index.html", ".dockerignore"] {
         assert!(dir.join("contributors/ada").join(f).is_file(), "{f}");
+    }
+    // The key is also where the earlier switch_challenge.py reads it, owner-only.
+    let key_file = dir.join("contributors/ada/private/api_key.txt");
+    let key = fs::read_to_string(&key_file).expect("private/api_key.txt");
+    assert!(env.contains(&format!("CHAOS_API_KEY_ADA={key}\n")), "{env}");
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode =
+            |p: &std::path::Path| fs::metadata(p).expect("meta").permissions().mode() & 0o777;
+        assert_eq!(mode(&key_file), 0o600);
+        assert_eq!(mode(key_file.parent().expect("dir")), 0o700);
     }
     let compose =
         fs::read_to_string(dir.join("compose-files/docker-compose.ada.yml")).expect("override");
@@ -238,6 +249,60 @@ async fn the_playground_from_up_to_a_scored_run_on_the_leaderboard() {
             .active_challenge
             .as_deref(),
         Some("graceful-degradation")
+    );
+
+    // Contributors of the earlier platform come over from its api_keys export.
+    fs::write(
+        dir.join("keys.csv"),
+        "id,key,user_id,challenge_type\n1,3f1b2c4d-aaaa-4bbb-8ccc-123456789abc,Grace_Hopper,longest-upkeep\n",
+    )
+    .expect("export");
+    let keys = dir.join("keys.csv");
+    let import = |extra: &[&str]| {
+        let mut a = vec![
+            "contributor",
+            "import",
+            keys.to_str().expect("utf-8"),
+            "--api-url",
+            &api_url,
+            "--data-dir",
+            "data",
+        ];
+        a.extend_from_slice(extra);
+        chaosctl(&dir, &a)
+    };
+    let dry = import(&["--dry-run"]);
+    assert!(dry.status.success(), "{}", text(&dry));
+    assert!(
+        String::from_utf8_lossy(&dry.stdout).contains("Grace_Hopper → grace-hopper: created"),
+        "{}",
+        text(&dry)
+    );
+    assert_eq!(
+        api.contributor("grace-hopper")
+            .await
+            .map(|_| ())
+            .err()
+            .and_then(|e| e.status()),
+        Some(404)
+    );
+    let done = import(&["--output", "json"]);
+    assert!(done.status.success(), "{}", text(&done));
+    let report: serde_json::Value = serde_json::from_slice(&done.stdout).expect("json report");
+    assert_eq!(report["created"], 1, "{report}");
+    assert_eq!(report["contributors"][0]["earlier_key"], "kept");
+    assert!(
+        report["contributors"][0]["api_key"]
+            .as_str()
+            .is_some_and(|k| k.starts_with("sck_"))
+    );
+    assert_eq!(
+        api.contributor("grace-hopper")
+            .await
+            .expect("imported")
+            .active_challenge
+            .as_deref(),
+        Some("longest-upkeep")
     );
 
     // A scored run against the example app; the contributor comes from .env.

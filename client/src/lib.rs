@@ -13,7 +13,8 @@ use serde::de::DeserializeOwned;
 use serde_json::{Value, json};
 
 pub use types::{
-    Contributor, Entry, Leaderboard, NewRun, Registered, Run, RunLinks, Score, Window,
+    Contributor, Entry, ImportLine, ImportReport, Leaderboard, NewRun, Registered, Run, RunLinks,
+    Score, Window,
 };
 
 /// What went wrong talking to the API server.
@@ -120,6 +121,22 @@ impl Client {
     pub async fn contributor(&self, name: &str) -> Result<Contributor> {
         self.public(&format!("/api/v1/contributors/{}", segment(name)))
             .await
+    }
+
+    /// Imports the earlier platform's contributors from its `api_keys`
+    /// export (`text/csv` with a header row, or `application/json`).
+    pub async fn import_contributors(
+        &self,
+        export: Vec<u8>,
+        content_type: &str,
+        dry_run: bool,
+    ) -> Result<ImportReport> {
+        let req = self
+            .authorized(Method::POST, "/api/v1/contributor-imports")?
+            .query(&[("dry_run", dry_run)])
+            .header(reqwest::header::CONTENT_TYPE, content_type)
+            .body(export);
+        decode(check(self.send(req).await?).await?)
     }
 
     /// Deregisters; an unknown name counts as done.

@@ -22,6 +22,36 @@ pub struct Registered {
     pub api_key: String,
 }
 
+/// What an import of the earlier platform's contributors did, row by row.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct ImportReport {
+    pub dry_run: bool,
+    pub created: u64,
+    pub existing: u64,
+    pub refused: u64,
+    pub contributors: Vec<ImportLine>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct ImportLine {
+    pub earlier_name: String,
+    pub name: Option<String>,
+    pub renamed: bool,
+    /// `created`, `exists` or `refused`.
+    pub outcome: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub active_challenge: Option<String>,
+    /// The new key, shown once.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub api_key: Option<String>,
+    /// `kept`, `not_kept` or `none`.
+    pub earlier_key: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub note: Option<String>,
+}
+
 /// What registering a run needs. `source` is `prometheus` (with the two
 /// selectors) or `builtin` (with the two `/metrics` URLs).
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]

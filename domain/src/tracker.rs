@@ -22,12 +22,36 @@ pub struct TrackPayload {
     #[serde(rename = "metricName")]
     pub metric_name: String,
     pub value: f64,
-    /// ISO-8601 / RFC 3339.
+    /// ISO-8601: RFC 3339 with an offset, or a local date-time without
+    /// one (what Python's `datetime.utcnow().isoformat()` gives, as the
+    /// earlier client sent), which the tracker reads as UTC.
     pub timestamp: String,
-    #[serde(default)]
+    /// Label values are kept as text; the earlier service stored any JSON
+    /// here, so numbers and booleans are accepted and written as text.
+    #[serde(default, deserialize_with = "labels_as_text")]
     pub labels: BTreeMap<String, String>,
     #[serde(rename = "runDetails")]
     pub run_details: RunDetails,
+}
+
+fn labels_as_text<'de, D>(d: D) -> Result<BTreeMap<String, String>, D::Error>
+where
+    D: serde::Deserializer<'de>,
+{
+    use serde::de::Error;
+    let raw = Option::<BTreeMap<String, serde_json::Value>>::deserialize(d)?;
+    raw.unwrap_or_default()
+        .into_iter()
+        .map(|(k, v)| match v {
+            serde_json::Value::String(s) => Ok((k, s)),
+            serde_json::Value::Number(n) => Ok((k, n.to_string())),
+            serde_json::Value::Bool(b) => Ok((k, b.to_string())),
+            serde_json::Value::Null => Ok((k, String::new())),
+            _ => Err(D::Error::custom(format!(
+                "label {k:?} must be a string, number or boolean"
+            ))),
+        })
+        .collect()
 }
 
 /// What the run did. The first block is the earlier platform's; the rest
@@ -82,41 +106,56 @@ pub struct RunDetails {
 mod tests {
     use super::*;
 
-    /// Exactly what the earlier Python client sent.
-    const LEGACY: &str = r#"{
-        "schema_version": "1.0",
-        "userId": "local_dev_user",
-        "challengeType": "robust-service",
-        "metricName": "rps",
-        "value": 812.5,
-        "timestamp": "2025-10-04T12:00:00Z",
-        "labels": {"target": "my-app"},
-        "runDetails": {
-            "target_url": "http://localhost:8080/api/test",
-            "request_count": 1000,
-            "method": "POST",
-            "payload_urls": ["http://url-anvil:8080/corpus/1"],
-            "total_requests": 1000,
-            "successful_requests": 990,
-            "failed_requests": 10,
-            "avg_latency_ms": 12.3,
-            "error_rate": 1.0,
-            "rps": 812.5,
-            "duration_s": 1.23,
-            "test_type": "load",
-            "commit_hash": "abc1234",
-            "session_id": "5f1c"
+    use chaos_testkit::earlier::TRACK_BODY as EARLIER_CLIENT_BODY;
+
+    /// Equal as JSON, numbers compared as numbers (the earlier client sends
+    /// `"value": 1`, which comes back as `1.0`).
+    fn same_json(a: &serde_json::Value, b: &serde_json::Value) -> bool {
+        use serde_json::Value::*;
+        match (a, b) {
+            (Number(x), Number(y)) => x.as_f64() == y.as_f64(),
+            (Object(x), Object(y)) => {
+                x.len() == y.len()
+                    && x.iter()
+                        .all(|(k, v)| y.get(k).is_some_and(|w| same_json(v, w)))
+            }
+            (Array(x), Array(y)) => {
+                x.len() == y.len() && x.iter().zip(y).all(|(v, w)| same_json(v, w))
+            }
+            _ => a == b,
         }
-    }"#;
+    }
 
     #[test]
     fn the_earlier_clients_payload_parses_and_keeps_its_field_names() {
-        let p: TrackPayload = serde_json::from_str(LEGACY).expect("legacy payload parses");
+        let p: TrackPayload =
+            serde_json::from_str(EARLIER_CLIENT_BODY).expect("earlier payload parses");
         assert_eq!(p.user_id, "local_dev_user");
-        assert_eq!(p.run_details.failed_requests, 10);
+        assert_eq!(p.timestamp, "2026-11-29T19:22:51.641714");
+        assert_eq!(p.run_details.commit_hash, None);
         assert_eq!(p.run_details.p99_latency_ms, None);
         let back = serde_json::to_value(&p).expect("serialize");
-        let original: serde_json::Value = serde_json::from_str(LEGACY).expect("json");
-        assert_eq!(back, original, "no field renamed, added or dropped");
+        let original: serde_json::Value = serde_json::from_str(EARLIER_CLIENT_BODY).expect("json");
+        assert!(
+            same_json(&back, &original),
+            "no field renamed, added or dropped:\n{back}\n{original}"
+        );
+    }
+
+    #[test]
+    fn label_values_of_any_scalar_are_kept_as_text() {
+        let body = EARLIER_CLIENT_BODY.replace(
+            r#""labels": {"source": "tracking_client"}"#,
+            r#""labels": {"env": "dev", "attempt": 2, "warm": true}"#,
+        );
+        let p: TrackPayload = serde_json::from_str(&body).expect("parses");
+        assert_eq!(p.labels["attempt"], "2");
+        assert_eq!(p.labels["warm"], "true");
+        let nested = EARLIER_CLIENT_BODY.replace(
+            r#""labels": {"source": "tracking_client"}"#,
+            r#""labels": {"env": {"a": 1}}"#,
+        );
+        let e = serde_json::from_str::<TrackPayload>(&nested).expect_err("nested refused");
+        assert!(e.to_string().contains("label \"env\""), "{e}");
     }
 }

@@ -2,6 +2,7 @@
 //! missing tool skips or fails a test, free ports, and a headless
 //! Chromium driven through chromedriver (Debian's packages).
 
+pub mod earlier;
 pub mod prometheus;
 
 use std::path::{Path, PathBuf};

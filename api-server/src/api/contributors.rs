@@ -34,7 +34,7 @@ pub fn validate_name(name: &str) -> Result<(), ApiError> {
     }
 }
 
-fn validate_display_name(d: &str) -> Result<(), ApiError> {
+pub(crate) fn validate_display_name(d: &str) -> Result<(), ApiError> {
     if d.trim().is_empty() || d.chars().count() > 100 || d.chars().any(char::is_control) {
         return Err(ApiError::unprocessable(
             "display_name must be 1 to 100 printable characters",
@@ -115,17 +115,26 @@ async fn authenticate(state: &AppState, headers: &HeaderMap) -> ApiResult<Contri
         )
     };
     let key = bearer(headers).ok_or_else(unauthorized)?;
-    let (id, secret) = auth::parse_api_key(key)
-        .ok_or_else(|| ApiError::new(StatusCode::UNAUTHORIZED, "the API key is malformed"))?;
+    let invalid = || ApiError::new(StatusCode::UNAUTHORIZED, "the API key is not valid");
+    if let Some(digest) = auth::earlier_key_digest(key) {
+        // A key brought over from the earlier platform by an import.
+        return match contributors::by_earlier_key(&state.db, &digest).await? {
+            Some(c) if !c.deregistered => Ok(c),
+            _ => Err(invalid()),
+        };
+    }
+    let (id, secret) = auth::parse_api_key(key).ok_or_else(|| {
+        ApiError::new(
+            StatusCode::UNAUTHORIZED,
+            "the API key is malformed: expected sck_… (or an imported earlier key, a UUID)",
+        )
+    })?;
     let record = contributors::key_record(&state.db, id).await?;
     match record {
         Some(r) if !r.contributor.deregistered && auth::key_matches(&r.salt, &r.hash, secret) => {
             Ok(r.contributor)
         }
-        _ => Err(ApiError::new(
-            StatusCode::UNAUTHORIZED,
-            "the API key is not valid",
-        )),
+        _ => Err(invalid()),
     }
 }
 

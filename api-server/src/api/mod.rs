@@ -1,6 +1,7 @@
 //! The JSON API (`/api/v1/...`).
 
 pub mod contributors;
+pub mod import;
 pub mod leaderboard;
 pub mod runs;
 

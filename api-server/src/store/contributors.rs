@@ -125,13 +125,118 @@ pub async fn set_challenge(db: &Db, id: &str, challenge: &str) -> Result<(), sql
     Ok(())
 }
 
-/// Marks a contributor deregistered; their key stops working, their scores stay.
+/// Marks a contributor deregistered; their keys (an earlier one too) stop
+/// working, their scores stay.
 pub async fn deregister(db: &Db, id: &str) -> Result<(), sqlx::Error> {
     let now = now_ms();
+    let mut tx = db.begin().await?;
     sqlx::query("UPDATE contributors SET deleted_at = $1, updated_at = $1, key_hash = '' WHERE id = $2 AND deleted_at IS NULL")
         .bind(now)
         .bind(id)
-        .execute(db)
+        .execute(&mut *tx)
         .await?;
-    Ok(())
+    sqlx::query("DELETE FROM earlier_keys WHERE contributor_id = $1")
+        .bind(id)
+        .execute(&mut *tx)
+        .await?;
+    tx.commit().await
+}
+
+/// The contributor an earlier platform's key (by its SHA-256) belongs to.
+pub async fn by_earlier_key(db: &Db, digest: &str) -> Result<Option<Contributor>, sqlx::Error> {
+    let row = sqlx::query(AssertSqlSafe(format!(
+        "SELECT {} FROM contributors c JOIN earlier_keys k ON k.contributor_id = c.id WHERE k.digest = $1",
+        COLUMNS
+            .split(", ")
+            .map(|c| format!("c.{c}"))
+            .collect::<Vec<_>>()
+            .join(", ")
+    )))
+    .bind(digest)
+    .fetch_optional(db)
+    .await?;
+    row.as_ref().map(from_row).transpose()
+}
+
+/// A contributor to create by an import.
+#[derive(Debug, Clone)]
+pub struct Imported {
+    pub id: String,
+    pub name: String,
+    pub display_name: String,
+    pub challenge: Option<String>,
+    pub salt: String,
+    pub hash: String,
+    /// SHA-256 of the earlier key that keeps working, if one is kept.
+    pub earlier_key_digest: Option<String>,
+}
+
+/// Creates every contributor of an import in one transaction: all or none.
+/// Names already taken are the caller's to leave out; one taken meanwhile
+/// fails the whole import.
+pub async fn insert_imported(db: &Db, rows: &[Imported]) -> Result<(), sqlx::Error> {
+    let now = now_ms();
+    let mut tx = db.begin().await?;
+    for r in rows {
+        sqlx::query(
+            "INSERT INTO contributors (id, name, display_name, active_challenge, key_salt, key_hash, created_at, updated_at)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $7)",
+        )
+        .bind(&r.id)
+        .bind(&r.name)
+        .bind(&r.display_name)
+        .bind(r.challenge.as_deref())
+        .bind(&r.salt)
+        .bind(&r.hash)
+        .bind(now)
+        .execute(&mut *tx)
+        .await?;
+        if let Some(digest) = &r.earlier_key_digest {
+            sqlx::query(
+                "INSERT INTO earlier_keys (digest, contributor_id, created_at) VALUES ($1, $2, $3)",
+            )
+            .bind(digest)
+            .bind(&r.id)
+            .bind(now)
+            .execute(&mut *tx)
+            .await?;
+        }
+    }
+    tx.commit().await
+}
+
+/// Which of `names` are taken.
+pub async fn taken(db: &Db, names: &[String]) -> Result<Vec<String>, sqlx::Error> {
+    present(db, "contributors", "name", names).await
+}
+
+/// Which of these earlier-key digests are already held.
+pub async fn earlier_keys_held(db: &Db, digests: &[String]) -> Result<Vec<String>, sqlx::Error> {
+    present(db, "earlier_keys", "digest", digests).await
+}
+
+/// The values of `column` in `table` among `values` (both names are ours).
+async fn present(
+    db: &Db,
+    table: &'static str,
+    column: &'static str,
+    values: &[String],
+) -> Result<Vec<String>, sqlx::Error> {
+    let mut out = Vec::new();
+    // Chunks keep the statement well under both databases' parameter limits.
+    for chunk in values.chunks(500) {
+        let params: Vec<String> = (1..=chunk.len()).map(|i| format!("${i}")).collect();
+        let sql = format!(
+            "SELECT {column} FROM {table} WHERE {column} IN ({})",
+            params.join(", ")
+        );
+        let mut q = sqlx::query(AssertSqlSafe(sql));
+        for v in chunk {
+            q = q.bind(v);
+        }
+        for row in q.fetch_all(db).await? {
+            out.push(row.try_get(column)?);
+        }
+    }
+    Ok(out)
 }

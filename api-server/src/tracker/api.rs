@@ -8,6 +8,7 @@ use axum::body::Bytes;
 use axum::extract::rejection::{BytesRejection, PathRejection, QueryRejection};
 use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::{IntoResponse, Response};
 use chaos_domain::TrackPayload;
 use serde::Deserialize;
 use serde_json::{Value, json};
@@ -19,6 +20,12 @@ use crate::api::Paging;
 use crate::error::{ApiError, ApiResult};
 
 fn check_key(state: &TrackerState, headers: &HeaderMap) -> ApiResult<()> {
+    // No key configured: every post is accepted, with or without a key, as
+    // the earlier tracker did (its client omits the header when it has no
+    // key). chaos-api warns about this at start.
+    let Some(expected) = &state.key else {
+        return Ok(());
+    };
     let presented = headers
         .get("x-api-key")
         .and_then(|v| v.to_str().ok())
@@ -28,14 +35,13 @@ fn check_key(state: &TrackerState, headers: &HeaderMap) -> ApiResult<()> {
                 "the tracker needs an x-api-key header (LOCAL_TRACKER_API_KEY)",
             )
         })?;
-    match &state.key {
-        // No key configured: any key is accepted (warned about at start).
-        None => Ok(()),
-        Some(expected) if expected.matches(presented) => Ok(()),
-        Some(_) => Err(ApiError::new(
+    if expected.matches(presented) {
+        Ok(())
+    } else {
+        Err(ApiError::new(
             StatusCode::FORBIDDEN,
             "the x-api-key is wrong",
-        )),
+        ))
     }
 }
 
@@ -66,15 +72,31 @@ fn validate(p: &TrackPayload) -> ApiResult<i64> {
             )));
         }
     }
-    p.timestamp
-        .parse::<jiff::Timestamp>()
-        .map(|t| t.as_millisecond())
-        .map_err(|e| {
-            ApiError::unprocessable(format!(
-                "timestamp {:?} is not an ISO-8601 time: {e}",
-                p.timestamp
-            ))
-        })
+    run_time(&p.timestamp).ok_or_else(|| {
+        ApiError::unprocessable(format!(
+            "timestamp {:?} is not an ISO-8601 time: use RFC 3339 (2026-01-31T12:00:00Z), \
+             or a date-time without offset, which is read as UTC",
+            p.timestamp
+        ))
+    })
+}
+
+/// Milliseconds since the epoch of a payload's timestamp. A time without
+/// an offset is UTC: the earlier client sent `datetime.utcnow().isoformat()`,
+/// and the earlier service stored it in a UTC database.
+pub fn run_time(text: &str) -> Option<i64> {
+    if let Ok(t) = text.parse::<jiff::Timestamp>() {
+        return Some(t.as_millisecond());
+    }
+    let civil = text.parse::<jiff::civil::DateTime>().ok()?;
+    // A bare date parses as a date-time at midnight; only a date-time counts.
+    if !text.contains('T') && !text.contains(' ') {
+        return None;
+    }
+    civil
+        .to_zoned(jiff::tz::TimeZone::UTC)
+        .ok()
+        .map(|z| z.timestamp().as_millisecond())
 }
 
 /// `POST /api/track`: stores the run; answering 201 means it is committed.
@@ -131,17 +153,42 @@ pub async fn track(
     ))
 }
 
-/// `GET /api/track/{userId}`: runs grouped by target, then session, a page at a time.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct GroupedQuery {
+    page: Option<i64>,
+    per_page: Option<i64>,
+    format: Option<String>,
+}
+
+/// `GET /api/track/{userId}`: runs grouped by target, then session, a page
+/// at a time; `?format=earlier` answers the earlier tracker's shape.
 pub async fn grouped(
     State(state): State<TrackerState>,
     user: Result<Path<String>, PathRejection>,
-    paging: Result<Query<Paging>, QueryRejection>,
-) -> ApiResult<Json<Value>> {
+    query: Result<Query<GroupedQuery>, QueryRejection>,
+) -> ApiResult<Response> {
     let Path(user) = user?;
-    let Query(paging) = paging?;
+    let Query(query) = query?;
+    match query.format.as_deref() {
+        None | Some("grouped") => {}
+        Some("earlier") => {
+            if query.page.is_some() || query.per_page.is_some() {
+                return Err(ApiError::bad_request(
+                    "format=earlier answers every run at once (as the earlier tracker did): drop page and per_page",
+                ));
+            }
+            return earlier_shape(&state, &user).await;
+        }
+        Some(other) => {
+            return Err(ApiError::bad_request(format!(
+                "format {other:?} is not known: use \"grouped\" (the default) or \"earlier\""
+            )));
+        }
+    }
     let (limit, offset, page) = Paging {
-        page: paging.page,
-        per_page: Some(paging.per_page.unwrap_or(200)),
+        page: query.page,
+        per_page: Some(query.per_page.unwrap_or(200)),
     }
     .resolve()?;
     let (runs, total) = store::for_user(&state.db, &user, limit, offset).await?;
@@ -156,7 +203,53 @@ pub async fn grouped(
     }
     Ok(Json(json!({
         "userId": user, "notice": NOTICE, "page": page, "per_page": limit, "total": total, "targets": targets,
-    })))
+    }))
+    .into_response())
+}
+
+/// The earlier tracker's answer: `{target_app: {session_id: [row, ...]}}`,
+/// newest run first, targets and sessions in the order their newest run
+/// appears, each row the earlier table's columns.
+async fn earlier_shape(state: &TrackerState, user: &str) -> ApiResult<Response> {
+    let rows = store::earlier_rows(&state.db, user, store::EARLIER_MAX_ROWS).await?;
+    let mut groups: EarlierGroups = Vec::new();
+    for row in rows {
+        let (target, session, value) = (row.target_app, row.session_id, row.row);
+        let ti = match groups.iter().position(|(t, _)| *t == target) {
+            Some(i) => i,
+            None => {
+                groups.push((target, Vec::new()));
+                groups.len() - 1
+            }
+        };
+        let sessions = &mut groups[ti].1;
+        match sessions.iter_mut().find(|(s, _)| *s == session) {
+            Some((_, runs)) => runs.push(value),
+            None => sessions.push((session, vec![value])),
+        }
+    }
+    let body = serde_json::to_vec(&Targets(&groups))
+        .map_err(|e| ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()))?;
+    Ok(([(header::CONTENT_TYPE, "application/json")], body).into_response())
+}
+
+type EarlierGroups = Vec<(String, Vec<(String, Vec<Value>)>)>;
+
+/// Targets, then sessions, as JSON objects in their own order (the earlier
+/// reader shows them in the order its object's keys come).
+struct Targets<'a>(&'a EarlierGroups);
+struct Sessions<'a>(&'a [(String, Vec<Value>)]);
+
+impl serde::Serialize for Targets<'_> {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_map(self.0.iter().map(|(k, v)| (k, Sessions(v))))
+    }
+}
+
+impl serde::Serialize for Sessions<'_> {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_map(self.0.iter().map(|(k, v)| (k, v)))
+    }
 }
 
 /// `GET /api/track/{userId}/sessions`.
@@ -264,4 +357,24 @@ pub async fn compare(
     Ok(Json(
         json!({ "a": sa, "b": sb, "change": deltas(&sa, &sb), "notice": NOTICE }),
     ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::run_time;
+
+    #[test]
+    fn times_without_an_offset_are_utc() {
+        let with_z = run_time("2026-11-29T17:38:41.491Z").expect("rfc 3339");
+        assert_eq!(run_time("2026-11-29T17:38:41.491860"), Some(with_z));
+        assert_eq!(
+            run_time("2026-11-29T17:38:41"),
+            Some(with_z - 491),
+            "isoformat() drops the fraction at a whole second"
+        );
+        assert_eq!(run_time("2026-11-29T19:38:41.491+02:00"), Some(with_z));
+        for bad in ["yesterday", "2026-11-29", "2026-13-01T00:00:00", ""] {
+            assert_eq!(run_time(bad), None, "{bad}");
+        }
+    }
 }

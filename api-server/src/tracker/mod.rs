@@ -28,7 +28,7 @@ pub const MAX_PAYLOAD: usize = 256 * 1024;
 pub struct TrackerState {
     pub db: Db,
     pub ingest: ingest::Ingest,
-    /// LOCAL_TRACKER_API_KEY; `None` accepts any key.
+    /// LOCAL_TRACKER_API_KEY; `None` accepts every post, with or without a key.
     pub key: Option<SecretDigest>,
 }
 

@@ -209,6 +209,66 @@ pub async fn for_user(
     Ok((rows.iter().map(from_row).collect::<Result<_, _>>()?, total))
 }
 
+/// The most runs `?format=earlier` answers (the earlier tracker answered
+/// every run; this bounds one answer, newest first).
+pub const EARLIER_MAX_ROWS: i64 = 10_000;
+
+/// One run in the earlier tracker's row shape, with the keys it was grouped by.
+#[derive(Debug, Clone)]
+pub struct EarlierRow {
+    pub target_app: String,
+    pub session_id: String,
+    pub row: serde_json::Value,
+}
+
+/// A user's runs, newest first, as the earlier tracker's rows: the columns
+/// of its `load_test_runs` table, filled from the payload as it was sent
+/// (its `target_app` was the payload's `runDetails.target_url`).
+pub async fn earlier_rows(db: &Db, user: &str, limit: i64) -> Result<Vec<EarlierRow>, sqlx::Error> {
+    let rows = sqlx::query(
+        "SELECT id, run_at, payload FROM local_test_runs WHERE user_id = $1 ORDER BY run_at DESC, id DESC LIMIT $2",
+    )
+    .bind(user)
+    .bind(limit)
+    .fetch_all(db)
+    .await?;
+    rows.iter()
+        .map(|r| {
+            let id: String = r.try_get("id")?;
+            let run_at: i64 = r.try_get("run_at")?;
+            let payload: String = r.try_get("payload")?;
+            let p: serde_json::Value = serde_json::from_str(&payload).map_err(|e| {
+                sqlx::Error::Decode(
+                    format!("tracked run {id}: stored payload is not JSON: {e}").into(),
+                )
+            })?;
+            let details = &p["runDetails"];
+            let text = |v: &serde_json::Value| v.as_str().map(str::to_owned);
+            let target_app = text(&details["target_url"]).unwrap_or_default();
+            let session_id = text(&details["session_id"]).unwrap_or_default();
+            let row = serde_json::json!({
+                "id": id,
+                "schema_version": p["schema_version"],
+                "user_id": p["userId"],
+                "challenge_type": p["challengeType"],
+                "metric_name": p["metricName"],
+                "value": p["value"],
+                "timestamp": rfc3339(run_at),
+                "labels": p["labels"],
+                "run_details": details,
+                "target_app": target_app,
+                "session_id": session_id,
+                "commit_hash": details["commit_hash"],
+            });
+            Ok(EarlierRow {
+                target_app,
+                session_id,
+                row,
+            })
+        })
+        .collect()
+}
+
 /// A user's runs against one target, oldest first (for charts and regressions).
 pub async fn for_target(
     db: &Db,

@@ -1,0 +1,325 @@
+//! `POST /api/v1/contributor-imports` (admin): contributors brought over
+//! from the earlier platform's database export, each with a new key shown
+//! once, and, where the earlier key was a random UUID, that key kept so
+//! the earlier clients keep working with it.
+
+use std::collections::{HashMap, HashSet};
+
+use axum::Json;
+use axum::body::Bytes;
+use axum::extract::rejection::{BytesRejection, QueryRejection};
+use axum::extract::{Query, State};
+use axum::http::{HeaderMap, StatusCode, header};
+use serde::{Deserialize, Serialize};
+
+use super::contributors::validate_display_name;
+use crate::app::AppState;
+use crate::auth;
+use crate::error::{ApiError, ApiResult};
+use crate::store::contributors::{self, Imported};
+
+/// Most rows one import takes.
+pub const MAX_ROWS: usize = 10_000;
+
+/// Largest import body (10,000 rows of the earlier `api_keys` table fit).
+pub const MAX_BODY: usize = 2 * 1024 * 1024;
+
+/// One row of the earlier platform's `api_keys` table (`id`, `key`,
+/// `user_id`, `challenge_type`), as `psql` exports it to CSV or JSON; other
+/// columns are ignored. `display_name` is optional (the earlier platform
+/// had none; the earlier user id is used).
+#[derive(Debug, Clone, Deserialize)]
+pub struct EarlierContributor {
+    #[serde(alias = "userId", alias = "name")]
+    pub user_id: String,
+    #[serde(default)]
+    pub key: Option<String>,
+    #[serde(default)]
+    pub challenge_type: Option<String>,
+    #[serde(default)]
+    pub display_name: Option<String>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(untagged)]
+enum JsonImport {
+    Rows(Vec<EarlierContributor>),
+    Wrapped {
+        contributors: Vec<EarlierContributor>,
+    },
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ImportQuery {
+    dry_run: Option<bool>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Outcome {
+    Created,
+    /// The name is already registered here: nothing was changed.
+    Exists,
+    Refused,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum EarlierKey {
+    Kept,
+    NotKept,
+    None,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Line {
+    pub earlier_name: String,
+    pub name: Option<String>,
+    pub renamed: bool,
+    pub outcome: Outcome,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub active_challenge: Option<String>,
+    /// Shown once, here, for each contributor created.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub api_key: Option<String>,
+    pub earlier_key: EarlierKey,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub note: Option<String>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct Report {
+    pub dry_run: bool,
+    pub created: usize,
+    pub existing: usize,
+    pub refused: usize,
+    pub contributors: Vec<Line>,
+}
+
+fn parse_body(headers: &HeaderMap, body: &[u8]) -> ApiResult<Vec<EarlierContributor>> {
+    let content_type = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default()
+        .to_ascii_lowercase();
+    if content_type.starts_with("text/csv") {
+        let mut reader = csv::ReaderBuilder::new()
+            .trim(csv::Trim::All)
+            .from_reader(body);
+        let mut rows = Vec::new();
+        for (i, row) in reader.deserialize::<EarlierContributor>().enumerate() {
+            rows.push(
+                row.map_err(|e| ApiError::unprocessable(format!("CSV record {}: {e}", i + 1)))?,
+            );
+        }
+        Ok(rows)
+    } else if content_type.starts_with("application/json") {
+        let mut de = serde_json::Deserializer::from_slice(body);
+        match serde_path_to_error::deserialize::<_, JsonImport>(&mut de) {
+            Ok(JsonImport::Rows(rows) | JsonImport::Wrapped { contributors: rows }) => Ok(rows),
+            Err(e) if e.inner().is_syntax() || e.inner().is_eof() => Err(ApiError::bad_request(
+                format!("the body is not valid JSON: {}", e.inner()),
+            )),
+            Err(_) => Err(ApiError::unprocessable(
+                "expected a JSON array of {\"user_id\", \"key\"?, \"challenge_type\"?, \"display_name\"?} \
+                 (or {\"contributors\": [...]})",
+            )),
+        }
+    } else {
+        Err(ApiError::new(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "send the earlier api_keys export as Content-Type: text/csv (with a header row) or application/json",
+        ))
+    }
+}
+
+/// Decides every row against the database and the rows before it. Nothing
+/// is written here.
+async fn plan(
+    state: &AppState,
+    rows: &[EarlierContributor],
+) -> ApiResult<(Vec<Line>, Vec<Option<Imported>>)> {
+    let mapped: Vec<Option<String>> = rows
+        .iter()
+        .map(|r| chaos_domain::contributor::from_earlier_name(&r.user_id))
+        .collect();
+    let names: Vec<String> = mapped.iter().flatten().cloned().collect();
+    let taken: HashSet<String> = contributors::taken(&state.db, &names)
+        .await?
+        .into_iter()
+        .collect();
+    let digests: Vec<Option<String>> = rows
+        .iter()
+        .map(|r| r.key.as_deref().and_then(auth::earlier_key_digest))
+        .collect();
+    let all_digests: Vec<String> = digests.iter().flatten().cloned().collect();
+    let held: HashSet<String> = contributors::earlier_keys_held(&state.db, &all_digests)
+        .await?
+        .into_iter()
+        .collect();
+
+    let mut seen_names: HashMap<String, String> = HashMap::new();
+    let mut seen_digests: HashSet<String> = HashSet::new();
+    let mut lines = Vec::with_capacity(rows.len());
+    let mut creates = Vec::with_capacity(rows.len());
+    for ((row, name), digest) in rows.iter().zip(mapped).zip(digests) {
+        let earlier_name = row.user_id.trim().to_owned();
+        let mut line = Line {
+            renamed: name.as_deref() != Some(earlier_name.as_str()),
+            earlier_name: earlier_name.clone(),
+            name: name.clone(),
+            outcome: Outcome::Refused,
+            reason: None,
+            active_challenge: None,
+            api_key: None,
+            earlier_key: EarlierKey::None,
+            note: None,
+        };
+        let Some(name) = name else {
+            line.reason = Some(format!(
+                "no usable name: {} after mapping",
+                chaos_domain::contributor::NAME_RULE
+            ));
+            lines.push(line);
+            creates.push(None);
+            continue;
+        };
+        if let Some(first) = seen_names.get(&name) {
+            line.reason = Some(format!(
+                "maps to {name:?}, as the earlier {first:?} above does"
+            ));
+            lines.push(line);
+            creates.push(None);
+            continue;
+        }
+        seen_names.insert(name.clone(), earlier_name.clone());
+        if taken.contains(&name) {
+            line.outcome = Outcome::Exists;
+            line.reason = Some(format!(
+                "{name:?} is already registered here; nothing was changed"
+            ));
+            lines.push(line);
+            creates.push(None);
+            continue;
+        }
+        let display = row
+            .display_name
+            .clone()
+            .filter(|d| !d.trim().is_empty())
+            .unwrap_or_else(|| earlier_name.clone());
+        if let Err(e) = validate_display_name(&display) {
+            line.reason = Some(e.message);
+            lines.push(line);
+            creates.push(None);
+            continue;
+        }
+        let challenge = match row.challenge_type.as_deref().map(str::trim) {
+            None | Some("") => None,
+            Some(c) => match c.parse::<chaos_domain::Challenge>() {
+                Ok(c) => Some(c.as_str().to_owned()),
+                Err(_) => {
+                    line.note = Some(format!(
+                        "challenge_type {c:?} is not a challenge here; no active challenge set"
+                    ));
+                    None
+                }
+            },
+        };
+        let kept_digest = match (row.key.as_deref().map(str::trim), digest) {
+            (None | Some(""), _) => None,
+            (Some(_), None) => {
+                line.earlier_key = EarlierKey::NotKept;
+                push_note(
+                    &mut line,
+                    "the earlier key is not a random UUID (too weak to keep); use the new key",
+                );
+                None
+            }
+            (Some(_), Some(d)) if held.contains(&d) || !seen_digests.insert(d.clone()) => {
+                line.earlier_key = EarlierKey::NotKept;
+                push_note(&mut line, "the earlier key is held by another contributor");
+                None
+            }
+            (Some(_), Some(d)) => {
+                line.earlier_key = EarlierKey::Kept;
+                Some(d)
+            }
+        };
+        let id = uuid::Uuid::new_v4().simple().to_string();
+        let (key, salt, hash) = auth::new_api_key(&id)
+            .map_err(|e| ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()))?;
+        line.outcome = Outcome::Created;
+        line.active_challenge = challenge.clone();
+        line.api_key = Some(key);
+        creates.push(Some(Imported {
+            id,
+            name,
+            display_name: display,
+            challenge,
+            salt,
+            hash,
+            earlier_key_digest: kept_digest,
+        }));
+        lines.push(line);
+    }
+    Ok((lines, creates))
+}
+
+fn push_note(line: &mut Line, note: &str) {
+    line.note = Some(match line.note.take() {
+        Some(n) => format!("{n}; {note}"),
+        None => note.to_owned(),
+    });
+}
+
+/// `POST /api/v1/contributor-imports[?dry_run=true]` (admin).
+pub async fn import(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    query: Result<Query<ImportQuery>, QueryRejection>,
+    body: Result<Bytes, BytesRejection>,
+) -> ApiResult<Json<Report>> {
+    state.admin.check(&headers)?;
+    let Query(query) = query?;
+    let body = body.map_err(|r| {
+        if r.status() == StatusCode::PAYLOAD_TOO_LARGE {
+            ApiError::new(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                format!("the import is larger than {MAX_BODY} bytes: split it"),
+            )
+        } else {
+            ApiError::new(r.status(), r.body_text())
+        }
+    })?;
+    let rows = parse_body(&headers, &body)?;
+    if rows.is_empty() {
+        return Err(ApiError::unprocessable("the import holds no contributors"));
+    }
+    if rows.len() > MAX_ROWS {
+        return Err(ApiError::unprocessable(format!(
+            "the import holds {} contributors; at most {MAX_ROWS} at once",
+            rows.len()
+        )));
+    }
+    let dry_run = query.dry_run.unwrap_or(false);
+    let (mut lines, creates) = plan(&state, &rows).await?;
+    let creates: Vec<Imported> = creates.into_iter().flatten().collect();
+    if dry_run {
+        for l in &mut lines {
+            l.api_key = None;
+        }
+    } else if !creates.is_empty() {
+        contributors::insert_imported(&state.db, &creates).await?;
+    }
+    let count = |o: Outcome| lines.iter().filter(|l| l.outcome == o).count();
+    Ok(Json(Report {
+        dry_run,
+        created: count(Outcome::Created),
+        existing: count(Outcome::Exists),
+        refused: count(Outcome::Refused),
+        contributors: lines,
+    }))
+}
