@@ -252,6 +252,18 @@ pub async fn metrics(
     })
 }
 
+/// 405 as JSON, like every other error.
+pub async fn method_not_allowed(request: Request) -> ApiError {
+    ApiError::new(
+        StatusCode::METHOD_NOT_ALLOWED,
+        format!(
+            "{} is not allowed on {}",
+            request.method(),
+            request.uri().path()
+        ),
+    )
+}
+
 pub async fn not_found(request: Request) -> ApiError {
     ApiError::not_found(format!(
         "no route for {} {}",

@@ -55,6 +55,7 @@ pub fn router(state: AppState) -> Router {
     }
     let max_body = state.shared.settings.max_body_bytes;
     app.fallback(api::not_found)
+        .method_not_allowed_fallback(api::method_not_allowed)
         .layer(from_fn_with_state(state.metrics.clone(), track))
         .layer(DefaultBodyLimit::max(max_body))
         .with_state(state)

@@ -63,6 +63,8 @@ async fn main() -> anyhow::Result<()> {
                 contributor_id: contributor,
                 challenge: challenge.as_str(),
                 profile_version: 1,
+                duration_scale: 1.0,
+                rate_scale: 1.0,
                 target: "http://app",
                 source: Source::Builtin,
                 loadgen_selector: &empty,
@@ -85,11 +87,15 @@ async fn main() -> anyhow::Result<()> {
         };
         scores::record(
             &pool,
-            &id,
-            contributor,
-            challenge,
-            &Outcome::Scored(stats),
-            &serde_json::json!({}),
+            &chaos_api::store::scores::NewRecord {
+                run_id: &id,
+                contributor_id: contributor,
+                challenge,
+                outcome: &Outcome::Scored(stats),
+                practice_reasons: &[],
+                run_end_ms: chaos_api::db::now_ms(),
+                evidence: &serde_json::json!({}),
+            },
         )
         .await?;
     }

@@ -116,6 +116,14 @@ pub fn router(state: AppState) -> Router {
             put(api::contributors::switch),
         )
         .route(
+            "/api/v1/contributors/{name}/reactivate",
+            post(api::contributors::reactivate),
+        )
+        .route(
+            "/api/v1/contributors/{name}/key",
+            post(api::contributors::rotate_key),
+        )
+        .route(
             "/api/v1/contributor-imports",
             post(api::import::import).layer(DefaultBodyLimit::max(api::import::MAX_BODY)),
         )
@@ -128,6 +136,7 @@ pub fn router(state: AppState) -> Router {
         .route("/api/v1/runs/{id}/start", post(api::runs::start))
         .route("/api/v1/runs/{id}/end", post(api::runs::end))
         .route("/api/v1/runs/{id}/score", post(api::runs::score))
+        .route("/api/v1/runs/{id}/interrupt", post(api::runs::interrupt))
         .route(
             "/api/v1/leaderboard/{challenge}",
             get(api::leaderboard::get),
@@ -140,9 +149,22 @@ pub fn router(state: AppState) -> Router {
         .route("/readyz", get(readyz))
         .route("/metrics", get(metrics))
         .fallback(not_found)
+        .method_not_allowed_fallback(method_not_allowed)
         .layer(from_fn_with_state(state.http.clone(), track))
         .layer(DefaultBodyLimit::max(MAX_BODY))
         .with_state(state)
+}
+
+/// 405 as JSON, like every other error (axum's own has an empty body).
+pub async fn method_not_allowed(request: Request) -> ApiError {
+    ApiError::new(
+        axum::http::StatusCode::METHOD_NOT_ALLOWED,
+        format!(
+            "{} is not allowed on {}",
+            request.method(),
+            request.uri().path()
+        ),
+    )
 }
 
 async fn not_found(request: Request) -> ApiError {
@@ -265,6 +287,8 @@ pub async fn start(config: &Config, listener: TcpListener) -> anyhow::Result<Run
         config.scoring_settle,
         config.scoring_max_backoff,
     ));
+    // Runs left open by a crash are closed before scraping resumes for the rest.
+    scoring.sweep().await?;
     scoring.resume().await?;
     let admin_token = config.resolve_admin_token()?;
     if admin_token.is_none() {
@@ -321,7 +345,7 @@ pub async fn start(config: &Config, listener: TcpListener) -> anyhow::Result<Run
     } else {
         (None, None)
     };
-    let worker = tokio::spawn(scoring.work(shutdown.clone()));
+    let worker = tokio::spawn(scoring.clone().work(shutdown.clone()));
     let app = router(state.clone());
     let stop = shutdown.clone();
     let task = tokio::spawn(async move {
@@ -332,6 +356,8 @@ pub async fn start(config: &Config, listener: TcpListener) -> anyhow::Result<Run
             tracing::error!(error = %e, "server failed");
         }
         let _ = worker.await;
+        // Runs still going keep their samples; a restarted server scrapes on.
+        scoring.scraper.stop_all().await;
         if let Some(t) = tracker_task {
             let _ = t.await;
         }

@@ -32,10 +32,45 @@ pub fn database_url(database: &str) -> (String, Backend) {
     }
 }
 
+/// A new SQLite file is created readable by its owner only; its `-wal`
+/// and `-shm` files take the same mode from it.
+#[cfg(unix)]
+fn create_private_sqlite(database: &str) -> anyhow::Result<()> {
+    use std::os::unix::fs::OpenOptionsExt;
+    let path = database
+        .strip_prefix("sqlite://")
+        .or_else(|| database.strip_prefix("sqlite:"))
+        .unwrap_or(database);
+    let path = path.split('?').next().unwrap_or(path);
+    if path.is_empty() || path == ":memory:" || std::path::Path::new(path).exists() {
+        return Ok(());
+    }
+    match std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .open(path)
+    {
+        Ok(_) => Ok(()),
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => Ok(()),
+        Err(e) => Err(anyhow::anyhow!(
+            "cannot create the database file {path}: {e}"
+        )),
+    }
+}
+
+#[cfg(not(unix))]
+fn create_private_sqlite(_: &str) -> anyhow::Result<()> {
+    Ok(())
+}
+
 /// Connects, configures and migrates.
 pub async fn connect(database: &str) -> anyhow::Result<(Db, Backend)> {
     install_default_drivers();
     let (url, backend) = database_url(database);
+    if backend == Backend::Sqlite {
+        create_private_sqlite(database)?;
+    }
     let options = AnyPoolOptions::new()
         .max_connections(if backend == Backend::Sqlite { 8 } else { 16 })
         .acquire_timeout(Duration::from_secs(10))

@@ -53,10 +53,18 @@ impl IntoResponse for ApiError {
 impl From<sqlx::Error> for ApiError {
     fn from(e: sqlx::Error) -> ApiError {
         tracing::error!(error = %e, "database error");
-        ApiError::new(
-            StatusCode::INTERNAL_SERVER_ERROR,
-            "the database failed; the request was not applied",
-        )
+        match e {
+            // Stored data that does not read back: said, naming the record
+            // and the field, never read as a default.
+            sqlx::Error::Decode(why) => ApiError::new(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                format!("stored data is corrupt: {why}"),
+            ),
+            _ => ApiError::new(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "the database failed; the request was not applied",
+            ),
+        }
     }
 }
 

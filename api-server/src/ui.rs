@@ -90,9 +90,27 @@ struct Row {
     scored_at: String,
 }
 
+/// A practice run: shown under the board, never ranked.
+struct PracticeRow {
+    contributor: String,
+    stat1: String,
+    stat2: String,
+    stat3: String,
+    score: String,
+    run_id: String,
+    run_end: String,
+    reasons: String,
+}
+
+/// Practice runs shown under a board.
+const PRACTICE_SHOWN: i64 = 20;
+
 #[derive(Template)]
 #[template(path = "leaderboard.html")]
 struct LeaderboardPage {
+    challenge_slug: &'static str,
+    practice: Vec<PracticeRow>,
+    in_progress: i64,
     tabs: Vec<Tab>,
     challenge_title: &'static str,
     stat1_name: &'static str,
@@ -152,9 +170,36 @@ pub async fn leaderboard(
         Ok(h) => h,
         Err(e) => return db_error(e),
     };
+    let practice = match scores::practice(&state.db, challenge, PRACTICE_SHOWN).await {
+        Ok(p) => p,
+        Err(e) => return db_error(e),
+    };
+    let in_progress = match crate::store::runs::count_open(&state.db, challenge.as_str()).await {
+        Ok(n) => n,
+        Err(e) => return db_error(e),
+    };
     let names = statistic_names(challenge);
     let pages = ((total + limit - 1) / limit).max(1);
     let page_view = LeaderboardPage {
+        challenge_slug: challenge.as_str(),
+        practice: practice
+            .iter()
+            .map(|(name, s)| PracticeRow {
+                contributor: name.clone(),
+                stat1: number(s.stat1),
+                stat2: number(s.stat2),
+                stat3: number(s.stat3),
+                score: if s.outcome == "scored" {
+                    number(s.score)
+                } else {
+                    "no data".into()
+                },
+                run_id: s.run_id.clone(),
+                run_end: short_time(&s.run_end),
+                reasons: s.practice_reasons.join("; "),
+            })
+            .collect(),
+        in_progress,
         tabs: Challenge::ALL
             .iter()
             .map(|c| Tab {
@@ -179,7 +224,7 @@ pub async fn leaderboard(
                 stat3: number(e.stat3),
                 score: number(Some(e.score)),
                 run_id: e.run_id.clone(),
-                scored_at: short_time(&e.scored_at),
+                scored_at: short_time(&e.run_end),
             })
             .collect(),
         chart: chart(&top, &history),
@@ -299,6 +344,9 @@ pub fn chart(order: &[String], points: &[(String, i64, f64)]) -> String {
 }
 
 struct ScoreView {
+    official: bool,
+    practice_reasons: Vec<String>,
+    records: usize,
     outcome: String,
     reason: Option<String>,
     rules_version: i64,
@@ -318,6 +366,7 @@ struct RunPage {
     challenge: String,
     challenge_title: &'static str,
     profile_version: i64,
+    conditions: String,
     state: &'static str,
     target: String,
     window: String,
@@ -338,8 +387,8 @@ pub async fn run(
         Ok(None) => return error_page(StatusCode::NOT_FOUND, format!("There is no run {id:?}.")),
         Err(e) => return db_error(e),
     };
-    let score = match scores::for_run(&state.db, &id).await {
-        Ok(s) => s,
+    let (score, records) = match scores::records_for_run(&state.db, &id).await {
+        Ok(all) => (all.first().cloned(), all.len()),
         Err(e) => return db_error(e),
     };
     let challenge = run
@@ -363,6 +412,9 @@ pub async fn run(
                 .unwrap_or(0)
         };
         ScoreView {
+            official: s.official,
+            practice_reasons: s.practice_reasons.clone(),
+            records,
             outcome: s.outcome.clone(),
             reason: s.reason.clone(),
             rules_version: s.rules_version,
@@ -399,6 +451,15 @@ pub async fn run(
         challenge: run.challenge.clone(),
         challenge_title: challenge.title(),
         profile_version: run.profile_version,
+        conditions: if run.duration_scale == 1.0 && run.rate_scale == 1.0 {
+            "full length, full rate".into()
+        } else {
+            format!(
+                "length ×{}, rates ×{} (declared by the client)",
+                number(Some(run.duration_scale)),
+                number(Some(run.rate_scale))
+            )
+        },
         state: run.state.as_str(),
         target: run.target.clone(),
         window,

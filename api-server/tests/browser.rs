@@ -42,11 +42,15 @@ async fn score(
                           "detail": {"queries": {"responses": "sum(loadgen_requests_total{job=\"loadgen\"})"}}});
     chaos_api::store::scores::record(
         &s.state.db,
-        id,
-        &run.contributor_id,
-        challenge,
-        &outcome,
-        &evidence,
+        &chaos_api::store::scores::NewRecord {
+            run_id: id,
+            contributor_id: &run.contributor_id,
+            challenge,
+            outcome: &outcome,
+            practice_reasons: &[],
+            run_end_ms: chaos_api::db::now_ms(),
+            evidence: &evidence,
+        },
     )
     .await
     .expect("stored");

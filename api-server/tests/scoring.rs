@@ -177,9 +177,18 @@ async fn the_builtin_scraper_scores_a_real_run() {
     assert!(f(&lu["score"]["stat1"]) >= 5.0, "{}", lu["score"]);
     assert_eq!(f(&lu["score"]["stat2"]), 0.0);
 
+    // A few seconds of a 200 s profile: measured and scored, but practice.
+    assert_eq!(rs["score"]["official"], false, "{}", rs["score"]);
+    let reasons = rs["score"]["practice_reasons"].to_string();
+    assert!(reasons.contains("window lasted"), "{reasons}");
     let board = c.get("/api/v1/leaderboard/robust-service").await;
-    assert_eq!(board.body["entries"][0]["contributor"], "ada");
-    assert_eq!(board.body["entries"][0]["run_id"], "rs");
+    assert_eq!(board.body["total"], 0, "{}", board.text);
+    let page = c.get("/leaderboard/robust-service").await;
+    assert!(
+        page.text.contains("id=\"practice\"") && page.text.contains("/runs/rs"),
+        "{}",
+        page.text
+    );
     s.stop().await;
     anvil.stop().await.expect("stops");
 }

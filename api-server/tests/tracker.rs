@@ -98,15 +98,7 @@ fn scenarios() -> Vec<(&'static str, Scenario)> {
     ]
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn on_sqlite() {
-    play_on_sqlite(scenarios()).await;
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn on_postgres() {
-    play_on_postgres(scenarios()).await;
-}
+on_both_databases!(scenarios);
 
 async fn off_by_default(db: String) {
     let s = server(&config(&db)).await;
@@ -315,6 +307,33 @@ async fn ingest_and_read(db: String) {
         .await
         .expect("html");
     assert!(html.contains("UNOFFICIAL") && html.contains("my-app") && html.contains("abc1234"));
+    // Someone else's name shows nobody's data, and says so.
+    let html = reqwest::get(format!("{url}/?user=nobody"))
+        .await
+        .expect("page")
+        .text()
+        .await
+        .expect("html");
+    assert!(
+        html.contains("id=\"unknown-user\"") && html.contains("No runs for user <strong>nobody"),
+        "{html}"
+    );
+    assert!(
+        !html.contains("abc1234"),
+        "another user's runs are not shown: {html}"
+    );
+    // Wrong methods answer JSON too.
+    let r = reqwest::Client::new()
+        .delete(format!("{url}/api/track"))
+        .send()
+        .await
+        .expect("delete");
+    assert_eq!(r.status(), StatusCode::METHOD_NOT_ALLOWED);
+    let body: Value = r.json().await.expect("json error");
+    assert!(
+        body["error"].as_str().is_some_and(|e| e.contains("DELETE")),
+        "{body}"
+    );
     s.stop().await;
 }
 

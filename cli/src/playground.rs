@@ -8,7 +8,6 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
-use anyhow::Context;
 use chaos_client::Client;
 use chaos_domain::{CapacityProfile, Challenge};
 use clap::Args;
@@ -67,12 +66,7 @@ pub async fn up(args: UpArgs) -> anyhow::Result<()> {
     if args.example_duration < Duration::from_secs(5) {
         anyhow::bail!("--example-duration must be at least 5s");
     }
-    std::fs::create_dir_all(&args.data_dir).with_context(|| {
-        format!(
-            "cannot create the data directory {}",
-            args.data_dir.display()
-        )
-    })?;
+    secrets::private_dir(&args.data_dir)?;
     let admin_token = secrets::read_or_create(&args.data_dir.join("admin-token"))?;
     let anvil_token = secrets::read_or_create(&args.data_dir.join("anvil-token"))?;
 

@@ -7,13 +7,28 @@ use chaos_domain::scoring::statistic_names;
 /// `robust-service: scored 480 (…) → http://…/runs/…`
 pub fn one_line(run: &Run) -> String {
     let outcome = match &run.score {
-        Some(s) if run.state == "scored" => format!(
-            "scored {} ({} / {} / {})",
-            number(s.score),
-            number(s.stat1),
-            number(s.stat2),
-            number(s.stat3)
-        ),
+        Some(s) if run.state == "scored" => {
+            let names = run
+                .challenge
+                .parse::<Challenge>()
+                .map(statistic_names)
+                .unwrap_or(["statistic 1", "statistic 2", "statistic 3"]);
+            format!(
+                "{} {} ({}: {}; {}: {}; {}: {})",
+                if s.official {
+                    "scored"
+                } else {
+                    "practice score"
+                },
+                number(s.score),
+                names[0],
+                number(s.stat1),
+                names[1],
+                number(s.stat2),
+                names[2],
+                number(s.stat3)
+            )
+        }
         Some(s) => format!(
             "{}: {}",
             run.state,
@@ -54,6 +69,16 @@ pub fn scored_run(run: &Run) -> String {
                 number(s.score),
                 s.rules_version
             ));
+            if s.official {
+                out.push_str(
+                    "  OFFICIAL: a complete run at the profile's full length and rate; it ranks\n",
+                );
+            } else {
+                out.push_str("  PRACTICE: not on the leaderboard, because\n");
+                for r in &s.practice_reasons {
+                    out.push_str(&format!("    - {r}\n"));
+                }
+            }
         }
         _ => out.push_str(&format!("Not scored: {}\n", one_line(run))),
     }
@@ -65,7 +90,7 @@ pub fn scored_run(run: &Run) -> String {
 /// A leaderboard as an aligned table, with the statistics' names below.
 pub fn table(board: &Leaderboard) -> String {
     let mut out = format!(
-        "{} ({} {}, rules v{})\n",
+        "{} ({} ranked {}, rules v{})\n",
         board.title,
         board.total,
         if board.total == 1 {
@@ -76,7 +101,10 @@ pub fn table(board: &Leaderboard) -> String {
         board.rules_version
     );
     if board.entries.is_empty() {
-        out.push_str("  no scored runs yet\n");
+        out.push_str(
+            "  No official runs yet: a run ranks when it is the whole profile at full length and rate\n  \
+             (chaosctl run without --duration or --rate-scale). Practice runs are listed on the page.\n",
+        );
         return out;
     }
     let name = |e: &chaos_client::Entry| {

@@ -76,6 +76,9 @@ struct Answer<'a> {
     stat2: Option<f64>,
     stat3: Option<f64>,
     score: Option<f64>,
+    /// Ranks on the leaderboard; otherwise `practice_reasons` says why not.
+    official: bool,
+    practice_reasons: &'a [String],
     page: &'a str,
     leaderboard: &'a str,
     report: &'a loadgen::RunReport,
@@ -109,9 +112,17 @@ pub async fn run(args: RunArgs) -> anyhow::Result<u8> {
     let official = ChallengeProfile::current(args.challenge).duration_s();
     let duration_scale = match args.duration {
         Some(d) if d < Duration::from_secs(5) => anyhow::bail!("--duration must be at least 5s"),
+        Some(d) if d.as_secs_f64() > official => anyhow::bail!(
+            "--duration {} is longer than the {} profile ({official} s): a run is never stretched",
+            humantime::format_duration(d),
+            args.challenge
+        ),
         Some(d) => d.as_secs_f64() / official,
         None => 1.0,
     };
+    if args.rate_scale > 4.0 {
+        anyhow::bail!("--rate-scale must be at most 4");
+    }
     let client = args.api.client()?.with_admin_token(args.admin.token()?);
     client
         .contributor(&contributor)
@@ -165,7 +176,16 @@ pub async fn run(args: RunArgs) -> anyhow::Result<u8> {
         progress: text && std::io::stderr().is_terminal(),
         stop,
     };
-    let done = scored::execute(&client, plan).await?;
+    let done = match scored::execute(&client, plan).await {
+        Ok(done) => done,
+        Err(e) => match e.downcast::<scored::TargetDown>() {
+            Ok(down) => {
+                eprintln!("chaosctl: {down}");
+                return Ok(NOT_SCORED);
+            }
+            Err(e) => return Err(e),
+        },
+    };
     if text {
         print!("{}", loadgen::printer::summary(&done.report));
         for e in &done.chaos {
@@ -186,6 +206,8 @@ pub async fn run(args: RunArgs) -> anyhow::Result<u8> {
             stat2: score.and_then(|s| s.stat2),
             stat3: score.and_then(|s| s.stat3),
             score: score.and_then(|s| s.score),
+            official: done.run.is_official(),
+            practice_reasons: score.map_or(&[], |s| s.practice_reasons.as_slice()),
             page: &done.run.links.page,
             leaderboard: &done.run.links.leaderboard,
             report: &done.report,

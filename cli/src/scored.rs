@@ -53,9 +53,56 @@ pub struct Finished {
     pub chaos: Vec<ChaosEvent>,
 }
 
+/// The target did not answer before the window opened: nothing was registered or injected.
+#[derive(Debug, thiserror::Error)]
+#[error(
+    "{url} does not answer HTTP ({reason}): start your app, or check --target; no run was registered and no fault injected"
+)]
+pub struct TargetDown {
+    pub url: String,
+    pub reason: String,
+}
+
+/// How long the target has to answer before a run is refused.
+const PREFLIGHT: Duration = Duration::from_secs(3);
+
+/// Any HTTP answer counts (a 404 from the root is fine); no answer does not.
+async fn preflight(url: &str) -> Result<(), TargetDown> {
+    let http = reqwest::Client::builder()
+        .timeout(PREFLIGHT)
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .map_err(|e| TargetDown {
+            url: url.to_owned(),
+            reason: e.to_string(),
+        })?;
+    match http.get(url).send().await {
+        Ok(_) => Ok(()),
+        Err(e) => Err(TargetDown {
+            url: url.to_owned(),
+            reason: if e.is_timeout() {
+                format!("no answer within {} s", PREFLIGHT.as_secs())
+            } else if e.is_connect() {
+                "connection refused or unreachable".into()
+            } else {
+                e.without_url().to_string()
+            },
+        }),
+    }
+}
+
+/// What to do about a run left open: said whenever a run fails after it was registered.
+fn left_open(client: &Client, id: &str) -> String {
+    format!(
+        "run {id} may still be open on {base}.\n  inspect it:  {base}/runs/{id}\n  close it:    curl -X POST -H \"Authorization: Bearer $(cat .chaos/admin-token)\" {base}/api/v1/runs/{id}/interrupt\n  (the server closes it as interrupted by itself once its profile's length and grace have passed)",
+        base = client.base_url()
+    )
+}
+
 pub async fn execute(client: &Client, plan: Plan) -> anyhow::Result<Finished> {
     let target = Target::parse(&plan.target)
         .with_context(|| format!("--target {:?} is not a usable URL", plan.target))?;
+    preflight(&plan.target).await?;
     let profile_run = ProfileRun::new(plan.challenge, &target, &plan.corpus_base, plan.scale);
     if !profile_run.profile.chaos.is_empty() && plan.anvil_token.is_none() {
         anyhow::bail!(
@@ -81,6 +128,8 @@ pub async fn execute(client: &Client, plan: Plan) -> anyhow::Result<Finished> {
             challenge: plan.challenge.as_str().to_owned(),
             target: plan.target.clone(),
             profile_version: Some(profile_run.profile.version),
+            duration_scale: Some(plan.scale.duration),
+            rate_scale: Some(plan.scale.rate),
             source: Some("builtin".into()),
             loadgen_metrics_url: Some(format!(
                 "http://{}:{metrics_port}/metrics",
@@ -98,7 +147,7 @@ pub async fn execute(client: &Client, plan: Plan) -> anyhow::Result<Finished> {
     client
         .start_run(&id, None)
         .await
-        .context("cannot open the run's window")?;
+        .with_context(|| format!("cannot open the run's window\n{}", left_open(client, &id)))?;
 
     let job = Job {
         spec: RunSpec {
@@ -134,28 +183,46 @@ pub async fn execute(client: &Client, plan: Plan) -> anyhow::Result<Finished> {
     if let Some(chaos) = chaos {
         chaos.abort();
     }
-    // The window is closed and scored even when loadgen failed part-way:
-    // what url-anvil saw is still measured.
-    client
-        .end_run(&id, None)
-        .await
-        .context("cannot close the run's window")?;
-    client
-        .score_run(&id)
-        .await
-        .context("cannot ask for the score")?;
-    let report = report.context("loadgen failed")?;
+    // Stopped early: the run is abandoned, never scored as if complete.
     if plan.stop.load(std::sync::atomic::Ordering::Relaxed) {
+        client
+            .interrupt_run(
+                &id,
+                "stopped by its client (Ctrl-C) before the profile's end",
+            )
+            .await
+            .with_context(|| {
+                format!(
+                    "cannot mark the run interrupted\n{}",
+                    left_open(client, &id)
+                )
+            })?;
         anyhow::bail!(
-            "interrupted: run {id} was closed early and queued for scoring ({})",
+            "interrupted: run {id} was closed as interrupted; it is not scored and does not rank ({}/runs/{id})",
             client.base_url()
         );
     }
+    // The window is closed and scored even when loadgen failed part-way:
+    // what url-anvil saw is still measured (the server judges it practice).
+    client
+        .end_run(&id, None)
+        .await
+        .with_context(|| format!("cannot close the run's window\n{}", left_open(client, &id)))?;
+    client
+        .score_run(&id)
+        .await
+        .with_context(|| format!("cannot ask for the score\n{}", left_open(client, &id)))?;
+    let report = report.context("loadgen failed")?;
     let events = std::mem::take(&mut *log.lock().unwrap_or_else(|p| p.into_inner()));
     let run = client
         .wait_for_outcome(&id, SCORING_WAIT)
         .await
-        .context("the run was not scored")?;
+        .with_context(|| {
+            format!(
+                "run {id} was not scored yet; see {}/runs/{id}",
+                client.base_url()
+            )
+        })?;
     Ok(Finished {
         run,
         report,

@@ -25,6 +25,19 @@ pub fn read_or_create(path: &Path) -> anyhow::Result<String> {
     Ok(token)
 }
 
+/// Creates `dir` (and its parents) readable by its owner only, and makes
+/// an existing one so: it holds tokens and the database.
+pub fn private_dir(dir: &Path) -> anyhow::Result<()> {
+    use std::os::unix::fs::{DirBuilderExt, PermissionsExt};
+    fs::DirBuilder::new()
+        .recursive(true)
+        .mode(0o700)
+        .create(dir)
+        .with_context(|| format!("cannot create the directory {}", dir.display()))?;
+    fs::set_permissions(dir, fs::Permissions::from_mode(0o700))
+        .with_context(|| format!("cannot make {} private", dir.display()))
+}
+
 /// Writes a secret to a new file only its owner can read, in a directory
 /// only its owner can enter (created if missing).
 pub fn write_private(path: &Path, secret: &str) -> anyhow::Result<()> {

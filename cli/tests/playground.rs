@@ -128,12 +128,29 @@ async fn the_playground_from_up_to_a_scored_run_on_the_leaderboard() {
     let api = Client::new(&api_url).expect("client");
     wait_until_healthy(&api).await;
 
-    // Within a minute or so, the example contributor is on every board.
+    // Within a minute or so, the example contributor has a scored run in
+    // every challenge: short ones, so practice, shown under every board.
     let deadline = Instant::now() + Duration::from_secs(120);
     for challenge in Challenge::ALL {
         loop {
-            let board = api.leaderboard(challenge, 1, 10).await.expect("board");
-            if board.entries.iter().any(|e| e.contributor == "example") {
+            let runs = match api.runs(Some("example"), Some(challenge)).await {
+                Ok(runs) => runs,
+                // Not registered yet.
+                Err(e) if e.status() == Some(404) => Vec::new(),
+                Err(e) => panic!("runs: {e}"),
+            };
+            if let Some(run) = runs.iter().find(|r| r.state == "scored") {
+                assert!(!run.is_official(), "a 6 s run is practice: {run:?}");
+                let page = reqwest::get(format!("{api_url}/leaderboard/{challenge}"))
+                    .await
+                    .expect("page")
+                    .text()
+                    .await
+                    .expect("html");
+                assert!(
+                    page.contains("id=\"practice\"") && page.contains(&format!("/runs/{}", run.id)),
+                    "{page}"
+                );
                 break;
             }
             assert!(
@@ -305,6 +322,46 @@ async fn the_playground_from_up_to_a_scored_run_on_the_leaderboard() {
         Some("longest-upkeep")
     );
 
+    // The data directory holds tokens and the database: its owner's only.
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = |p: &Path| fs::metadata(p).expect("meta").permissions().mode() & 0o777;
+        assert_eq!(mode(&dir.join("data")), 0o700);
+        assert_eq!(mode(&dir.join("data/chaos.db")), 0o600);
+        assert_eq!(mode(&dir.join("data/admin-token")), 0o600);
+    }
+
+    // A target that does not answer is refused before anything happens: exit 3.
+    let runs_before = api.runs(Some("ada"), None).await.expect("runs").len();
+    let dead = format!("http://127.0.0.1:{}", free_port());
+    let refused = chaosctl(
+        &dir,
+        &[
+            "run",
+            "--challenge",
+            "graceful-degradation",
+            "--target",
+            &dead,
+            "--api-url",
+            &api_url,
+            "--anvil-url",
+            &anvil_url,
+            "--data-dir",
+            "data",
+        ],
+    );
+    assert_eq!(refused.status.code(), Some(3), "{}", text(&refused));
+    let said = String::from_utf8_lossy(&refused.stderr);
+    assert!(
+        said.contains(&dead) && said.contains("does not answer HTTP"),
+        "{said}"
+    );
+    assert_eq!(
+        api.runs(Some("ada"), None).await.expect("runs").len(),
+        runs_before,
+        "no run registered for a dead target"
+    );
+
     // A scored run against the example app; the contributor comes from .env.
     let run = chaosctl(
         &dir,
@@ -332,6 +389,13 @@ async fn the_playground_from_up_to_a_scored_run_on_the_leaderboard() {
     let result: Value = serde_json::from_slice(&run.stdout).expect("json");
     assert_eq!(result["state"], "scored", "{result}");
     assert_eq!(result["contributor"], "ada");
+    // Squeezed and slowed: practice, and it says why.
+    assert_eq!(result["official"], false, "{result}");
+    let reasons = result["practice_reasons"].to_string();
+    assert!(
+        reasons.contains("length was scaled") && reasons.contains("rates were scaled ×0.4"),
+        "{reasons}"
+    );
     let stats = [
         stat(&result, "stat1"),
         stat(&result, "stat2"),
@@ -356,23 +420,19 @@ async fn the_playground_from_up_to_a_scored_run_on_the_leaderboard() {
     assert!(board.status.success(), "{}", text(&board));
     let board: Value = serde_json::from_slice(&board.stdout).expect("json");
     let entries = board["entries"].as_array().expect("entries");
-    let ada = entries
-        .iter()
-        .find(|e| e["contributor"] == "ada")
-        .unwrap_or_else(|| panic!("ada is not on the board: {board}"));
-    assert_eq!(ada["run_id"], result["run_id"]);
-    for (i, k) in ["stat1", "stat2", "stat3"].into_iter().enumerate() {
-        assert_eq!(stat(ada, k), stats[i], "{k}");
-    }
+    assert!(
+        entries.iter().all(|e| e["contributor"] != "ada"),
+        "a practice run never ranks: {board}"
+    );
     let table = chaosctl(&dir, &["leaderboard", "--api-url", &api_url]);
     assert!(table.status.success(), "{}", text(&table));
     let table = String::from_utf8_lossy(&table.stdout);
     assert!(
-        table.contains("Robust Service") && table.contains("ada"),
+        table.contains("Robust Service") && table.contains("No official runs yet"),
         "{table}"
     );
 
-    // The page shows the same three statistics.
+    // The page lists it under the board, as practice, with the same three statistics.
     let profile = dir.join("chrome");
     let b = driver.browser(&profile).await;
     b.goto(&format!("{api_url}/leaderboard/robust-service"))
@@ -400,18 +460,12 @@ async fn the_playground_from_up_to_a_scored_run_on_the_leaderboard() {
     // A restart keeps the scores and does not run the examples again.
     let up = Up::start(&dir, &ports, &[]);
     wait_until_healthy(&api).await;
-    let board = api
-        .leaderboard(Challenge::RobustService, 1, 10)
-        .await
-        .expect("board");
-    let names: Vec<&str> = board
-        .entries
-        .iter()
-        .map(|e| e.contributor.as_str())
-        .collect();
+    let ada_runs = api.runs(Some("ada"), None).await.expect("runs");
     assert!(
-        names.contains(&"ada") && names.contains(&"example"),
-        "{names:?}"
+        ada_runs
+            .iter()
+            .any(|r| r.id == result["run_id"] && r.state == "scored"),
+        "{ada_runs:?}"
     );
     tokio::time::sleep(Duration::from_secs(1)).await;
     let example_runs = api.runs(Some("example"), None).await.expect("runs");

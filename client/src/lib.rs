@@ -123,6 +123,18 @@ impl Client {
             .await
     }
 
+    /// Takes a deregistered contributor back, with a new key (admin).
+    pub async fn reactivate_contributor(&self, name: &str) -> Result<Registered> {
+        let path = format!("/api/v1/contributors/{}/reactivate", segment(name));
+        self.admin(Method::POST, &path, Some(&json!({}))).await
+    }
+
+    /// A new key for an active contributor; the old one stops working (admin).
+    pub async fn rotate_contributor_key(&self, name: &str) -> Result<Registered> {
+        let path = format!("/api/v1/contributors/{}/key", segment(name));
+        self.admin(Method::POST, &path, Some(&json!({}))).await
+    }
+
     /// Imports the earlier platform's contributors from its `api_keys`
     /// export (`text/csv` with a header row, or `application/json`).
     pub async fn import_contributors(
@@ -169,6 +181,16 @@ impl Client {
     /// Registers a run; the same `id` again returns the same run.
     pub async fn register_run(&self, run: &NewRun) -> Result<Run> {
         self.admin(Method::POST, "/api/v1/runs", Some(run)).await
+    }
+
+    /// Abandons a run: it is closed as `interrupted`, never scored.
+    pub async fn interrupt_run(&self, id: &str, reason: &str) -> Result<Run> {
+        self.admin(
+            Method::POST,
+            &format!("/api/v1/runs/{}/interrupt", segment(id)),
+            Some(&json!({ "reason": reason })),
+        )
+        .await
     }
 
     /// Opens the run's window now, or at `at` (RFC 3339).

@@ -63,6 +63,12 @@ pub struct NewRun {
     pub target: String,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub profile_version: Option<u32>,
+    /// Below 1: the profile squeezed in time (a practice run).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub duration_scale: Option<f64>,
+    /// Not 1: the profile's rates scaled (a practice run).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub rate_scale: Option<f64>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub source: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -83,7 +89,8 @@ pub struct Run {
     pub profile_version: i64,
     pub target: String,
     pub source: String,
-    /// `registered`, `running`, `ended`, `scoring`, `scored`, `no_data` or `failed`.
+    /// `registered`, `running`, `ended`, `scoring`, `scored`, `no_data`,
+    /// `failed` or `interrupted`.
     pub state: String,
     pub attempts: i64,
     #[serde(default)]
@@ -94,9 +101,17 @@ pub struct Run {
 }
 
 impl Run {
-    /// Scored, no data, or failed: nothing more will happen unless asked.
+    /// Scored, no data, failed or interrupted: nothing more will happen unless asked.
     pub fn is_finished(&self) -> bool {
-        matches!(self.state.as_str(), "scored" | "no_data" | "failed")
+        matches!(
+            self.state.as_str(),
+            "scored" | "no_data" | "failed" | "interrupted"
+        )
+    }
+
+    /// Whether its score ranks on the leaderboard.
+    pub fn is_official(&self) -> bool {
+        self.state == "scored" && self.score.as_ref().is_some_and(|s| s.official)
     }
 }
 
@@ -124,6 +139,12 @@ pub struct Score {
     pub stat3: Option<f64>,
     pub score: Option<f64>,
     pub rules_version: i64,
+    /// A complete run of the profile at its full length and rate: it ranks.
+    #[serde(default)]
+    pub official: bool,
+    /// Why it is practice, when it is.
+    #[serde(default)]
+    pub practice_reasons: Vec<String>,
     pub scored_at: String,
     pub evidence: Value,
 }

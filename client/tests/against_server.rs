@@ -137,7 +137,10 @@ async fn contributors_runs_and_the_leaderboard() {
         .deregister_contributor("ada")
         .await
         .expect("gone again");
-    assert!(public.contributor("ada").await.expect("kept").deregistered);
+    // A deregistered contributor is not found as one; the error says why.
+    let gone = public.contributor("ada").await.expect_err("deregistered");
+    assert_eq!(gone.status(), Some(404));
+    assert!(gone.to_string().contains("deregistered"), "{gone}");
     s.stop().await;
     let _ = std::fs::remove_dir_all(dir);
 }

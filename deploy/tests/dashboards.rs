@@ -55,16 +55,22 @@ async fn score_one_run(api: &chaos_api::Running) {
             .expect("run");
         chaos_api::store::scores::record(
             &api.state.db,
-            &id,
-            &run.contributor_id,
-            challenge,
-            &chaos_domain::scoring::Outcome::Scored(chaos_domain::scoring::Statistics {
-                stat1: Some(480.0),
-                stat2: Some(48.75),
-                stat3: Some(1.5),
-                score: 480.0,
-            }),
-            &serde_json::json!({}),
+            &chaos_api::store::scores::NewRecord {
+                run_id: &id,
+                contributor_id: &run.contributor_id,
+                challenge,
+                outcome: &chaos_domain::scoring::Outcome::Scored(
+                    chaos_domain::scoring::Statistics {
+                        stat1: Some(480.0),
+                        stat2: Some(48.75),
+                        stat3: Some(1.5),
+                        score: 480.0,
+                    },
+                ),
+                practice_reasons: &[],
+                run_end_ms: chaos_api::db::now_ms(),
+                evidence: &serde_json::json!({}),
+            },
         )
         .await
         .expect("recorded");

@@ -45,9 +45,80 @@ pub fn from_earlier_name(earlier: &str) -> Option<String> {
     is_valid_name(&out).then_some(out)
 }
 
+/// Longest display name, in characters.
+pub const DISPLAY_NAME_MAX: usize = 100;
+
+/// Why a display name is refused, `None` when it is fine.
+///
+/// The policy: 1 to 100 characters, not only spaces, no leading or
+/// trailing space, and none of the characters that make a name render as
+/// something else on the board: control characters, Unicode format
+/// characters (bidi overrides and isolates such as U+202E, zero-width
+/// spaces and joiners, the BOM, tag characters), line and paragraph
+/// separators, and private-use characters.
+pub fn display_name_problem(name: &str) -> Option<String> {
+    let count = name.chars().count();
+    if count == 0 || name.trim().is_empty() {
+        return Some("display_name must not be empty".into());
+    }
+    if count > DISPLAY_NAME_MAX {
+        return Some(format!(
+            "display_name must be at most {DISPLAY_NAME_MAX} characters (it has {count})"
+        ));
+    }
+    if name.trim() != name {
+        return Some("display_name must not start or end with white space".into());
+    }
+    name.chars().find(|&c| is_hidden_or_deceptive(c)).map(|c| {
+        format!(
+            "display_name must not contain U+{:04X}: control, formatting (bidi, zero-width) and private-use characters are refused",
+            u32::from(c)
+        )
+    })
+}
+
+fn is_hidden_or_deceptive(c: char) -> bool {
+    c.is_control()
+        || matches!(u32::from(c),
+            0x00AD | 0x034F | 0x061C | 0x115F | 0x1160 | 0x17B4 | 0x17B5 | 0x180B..=0x180F
+            | 0x200B..=0x200F | 0x2028..=0x202E | 0x2060..=0x206F | 0x3164 | 0xFE00..=0xFE0F
+            | 0xFEFF | 0xFFA0 | 0xFFF0..=0xFFFB | 0x0600..=0x0605 | 0x06DD | 0x070F | 0x08E2
+            | 0x110BD | 0x110CD | 0x13430..=0x1343F | 0x1BCA0..=0x1BCA3 | 0x1D173..=0x1D17A
+            | 0xE0000..=0xE0FFF | 0xE000..=0xF8FF | 0xF0000..=0x10FFFF)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn display_names_refuse_what_renders_as_something_else() {
+        for ok in ["Ada Lovelace", "Jörg", "李小龙", "ada 🚀", "O'Brien-Smith"] {
+            assert_eq!(display_name_problem(ok), None, "{ok}");
+        }
+        let bad = [
+            ("", "empty"),
+            ("   ", "empty"),
+            (" ada", "white space"),
+            ("ada\n", "white space"),
+            ("a\u{7}b", "U+0007"),
+            ("evil\u{202E}gnp.exe", "U+202E"),
+            ("ad\u{200B}a", "U+200B"),
+            ("\u{2066}ada\u{2069}", "U+2066"),
+            ("ada\u{FEFF}x", "U+FEFF"),
+            ("a\u{E000}", "U+E000"),
+            ("tag\u{E0041}", "U+E0041"),
+        ];
+        for (name, why) in bad {
+            let problem = display_name_problem(name).unwrap_or_else(|| panic!("{name:?} passed"));
+            assert!(problem.contains(why), "{name:?}: {problem}");
+        }
+        assert!(display_name_problem(&"a".repeat(101)).is_some());
+        assert!(
+            display_name_problem(&"é".repeat(100)).is_none(),
+            "characters, not bytes"
+        );
+    }
 
     #[test]
     fn earlier_names_map_onto_the_rule() {

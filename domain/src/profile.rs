@@ -75,6 +75,14 @@ impl ChallengeProfile {
         }
     }
 
+    /// A challenge's profile at a given version, `None` when there is no
+    /// such version. Stored runs name their version, so every version ever
+    /// shipped stays here.
+    pub fn version(challenge: Challenge, version: u32) -> Option<ChallengeProfile> {
+        let current = ChallengeProfile::current(challenge);
+        (current.version == version).then_some(current)
+    }
+
     /// `robust-service-v1`.
     pub fn versioned_name(&self) -> String {
         format!("{}-v{}", self.challenge, self.version)

@@ -127,6 +127,67 @@ pub fn rank_keys(challenge: Challenge, s: &Statistics) -> [f64; 4] {
     ]
 }
 
+/// Why a run is practice rather than official, from what it declared and
+/// what was measured; empty when it ranks. An official run is the whole
+/// profile at its full length and rate: the declared scales are 1, the
+/// window is as long as the profile, and the load generator's own samples
+/// show the profile's asked rates over the profile's length (so a client
+/// cannot declare a full run and send a squeezed one).
+pub fn practice_reasons(
+    profile: &crate::ChallengeProfile,
+    duration_scale: f64,
+    rate_scale: f64,
+    window_s: f64,
+    load: &[LoadSample],
+) -> Vec<String> {
+    let mut reasons = Vec::new();
+    if duration_scale != 1.0 {
+        reasons.push(format!(
+            "its length was scaled ×{}",
+            round(duration_scale, 3)
+        ));
+    }
+    if rate_scale != 1.0 {
+        reasons.push(format!("its rates were scaled ×{}", round(rate_scale, 3)));
+    }
+    let length = profile.duration_s();
+    if window_s < OFFICIAL_LENGTH_SHARE * length {
+        reasons.push(format!(
+            "its window lasted {} s; the profile lasts {length} s",
+            round(window_s, 1)
+        ));
+    }
+    let asked: Vec<&LoadSample> = load
+        .iter()
+        .filter(|s| s.t.is_finite() && s.target_rps.is_finite() && s.target_rps > 0.0)
+        .collect();
+    let span = match (asked.first(), asked.last()) {
+        (Some(a), Some(b)) => b.t - a.t,
+        _ => 0.0,
+    };
+    if span < OFFICIAL_LENGTH_SHARE * length {
+        reasons.push(format!(
+            "load was asked for {} s of the profile's {length} s",
+            round(span, 1)
+        ));
+    }
+    let peak = asked.iter().map(|s| s.target_rps).fold(0.0, f64::max);
+    if !asked.is_empty() && peak < OFFICIAL_RATE_SHARE * profile.peak_rps() {
+        reasons.push(format!(
+            "the highest asked rate was {} req/s; the profile's is {}",
+            round(peak, 1),
+            profile.peak_rps()
+        ));
+    }
+    reasons
+}
+
+/// An official run's window and load cover at least this share of the
+/// profile's length (sampling edges and scheduling take a little).
+pub const OFFICIAL_LENGTH_SHARE: f64 = 0.95;
+/// ... and its highest asked rate reaches this share of the profile's.
+pub const OFFICIAL_RATE_SHARE: f64 = 0.95;
+
 /// Scores a challenge over the samples of its window.
 pub fn score(challenge: Challenge, load: &[LoadSample], anvil: &[AnvilSample]) -> Outcome {
     let load = clean_load(load);
@@ -136,6 +197,12 @@ pub fn score(challenge: Challenge, load: &[LoadSample], anvil: &[AnvilSample]) -
     let total = increase(load.iter().map(|s| s.requests));
     if total <= 0.0 {
         return no_data("the load generator completed no request in the window");
+    }
+    if increase(load.iter().map(|s| s.success)) <= 0.0 {
+        // A dead or wrong target is not a measurement of anything.
+        return no_data(&format!(
+            "the target answered none of the {total} requests successfully (is it up, and is it the right URL?)"
+        ));
     }
     match challenge {
         Challenge::RobustService => robust_service(&load, total),
@@ -432,6 +499,78 @@ mod tests {
                 .iter()
                 .map(|&le| (le, if le >= latency_le { requests } else { 0.0 }))
                 .collect(),
+        }
+    }
+
+    /// The load of a whole profile as the generator's samples show it, every 5 s.
+    fn profile_load(p: &crate::ChallengeProfile, rate_scale: f64, seconds: f64) -> Vec<LoadSample> {
+        let mut out = Vec::new();
+        let (mut t, mut stage_end, mut stages) = (0.0, 0.0, p.stages.iter());
+        let mut rate = 0.0;
+        while t <= seconds {
+            while t >= stage_end {
+                match stages.next() {
+                    Some(st) => {
+                        stage_end += st.duration_s;
+                        rate = st.to_rps.max(st.from_rps);
+                    }
+                    None => break,
+                }
+            }
+            out.push(sample(
+                1000.0 + t,
+                rate * rate_scale,
+                t * 10.0,
+                t * 10.0,
+                0.05,
+            ));
+            t += 5.0;
+        }
+        out
+    }
+
+    #[test]
+    fn only_the_whole_profile_at_full_rate_is_official() {
+        let p = crate::ChallengeProfile::current(Challenge::RobustService);
+        let full = p.duration_s();
+        let whole = profile_load(&p, 1.0, full);
+        assert!(practice_reasons(&p, 1.0, 1.0, full + 3.0, &whole).is_empty());
+        // Declared squeezed.
+        let r = practice_reasons(&p, 0.25, 0.5, full + 3.0, &whole);
+        assert!(
+            r.iter().any(|x| x.contains("length was scaled ×0.25")),
+            "{r:?}"
+        );
+        assert!(
+            r.iter().any(|x| x.contains("rates were scaled ×0.5")),
+            "{r:?}"
+        );
+        // Declared whole, but measured otherwise: cut short, or sent at a fifth of the rate.
+        let short = profile_load(&p, 1.0, 60.0);
+        let r = practice_reasons(&p, 1.0, 1.0, 60.0, &short);
+        assert!(r.iter().any(|x| x.contains("window lasted 60 s")), "{r:?}");
+        assert!(r.iter().any(|x| x.contains("asked for 60 s")), "{r:?}");
+        let slow = profile_load(&p, 0.2, full);
+        let r = practice_reasons(&p, 1.0, 1.0, full, &slow);
+        assert_eq!(r.len(), 1, "{r:?}");
+        assert!(r[0].contains("highest asked rate was 384 req/s"), "{r:?}");
+        // No load at all says so too.
+        assert!(!practice_reasons(&p, 1.0, 1.0, full, &[]).is_empty());
+    }
+
+    #[test]
+    fn a_target_that_answered_nothing_is_no_data_not_zero() {
+        let load = vec![
+            sample(0.0, 100.0, 0.0, 0.0, 0.05),
+            sample(10.0, 100.0, 500.0, 0.0, 2.0),
+        ];
+        for c in Challenge::ALL {
+            match score(c, &load, &[]) {
+                Outcome::NoData { reason } => {
+                    assert!(reason.contains("none of the 500"), "{reason}")
+                }
+                other => panic!("{c}: {other:?}"),
+            }
         }
     }
 

@@ -231,13 +231,9 @@ async fn delete_deregisters_removes_the_namespace_and_the_finalizer() {
         "finalizer left: {finalizers}"
     );
     let platform = chaos_client::Client::new(&api.base_url()).expect("client");
-    assert!(
-        platform
-            .contributor("ada")
-            .await
-            .expect("kept")
-            .deregistered
-    );
+    let gone = platform.contributor("ada").await.expect_err("deregistered");
+    assert_eq!(gone.status(), Some(404));
+    assert!(gone.to_string().contains("deregistered"), "{gone}");
     api.stop().await;
     let _ = std::fs::remove_dir_all(dir);
 }
@@ -290,4 +286,107 @@ fn condition(status: &Value, type_: &str) -> Value {
         .as_array()
         .and_then(|cs| cs.iter().find(|c| c["type"] == type_).cloned())
         .unwrap_or_else(|| panic!("no {type_} condition in {status}"))
+}
+
+/// The key the last pass applied in the contributor's key Secret.
+fn applied_key(calls: &[Call]) -> Option<String> {
+    calls
+        .iter()
+        .filter(|c| c.method == "PATCH" && c.path.ends_with("/secrets/chaos-api-key"))
+        .filter_map(|c| c.body["stringData"]["api-key"].as_str().map(str::to_owned))
+        .next_back()
+}
+
+async fn key_works(api: &chaos_api::Running, key: &str) -> bool {
+    let platform = chaos_client::Client::new(&api.base_url()).expect("client");
+    platform
+        .switch_challenge("ada", key, chaos_domain::Challenge::RobustService)
+        .await
+        .is_ok()
+}
+
+/// A name the API server knows already never leaves the contributor
+/// without a key: a lost key is replaced, a deregistered contributor (a
+/// Contributor deleted and created again) is taken back, a held key is kept.
+#[tokio::test]
+async fn a_name_registered_before_still_gets_a_working_key() {
+    let (api, dir) = platform().await;
+    let (fake, client) = FakeKube::start();
+    let ctx = context(client, &api.base_url(), 1);
+    let admin = chaos_client::Client::new(&api.base_url())
+        .expect("client")
+        .with_admin_token(support::ADMIN);
+    let lost = admin
+        .register_contributor("ada", None, None)
+        .await
+        .expect("registered by hand")
+        .api_key;
+
+    // The key was lost: the operator gets a new one; the old one stops.
+    let c = ada(1);
+    fake.put(CONTRIBUTOR_PATH, serde_json::to_value(&c).expect("json"));
+    contributor::reconcile(Arc::new(c.clone()), ctx.clone())
+        .await
+        .expect("reconciles");
+    let calls = fake.take_calls();
+    let first = applied_key(&calls).expect("a new key in the Secret");
+    let status = fake.get(CONTRIBUTOR_PATH).expect("stored")["status"].clone();
+    assert_eq!(status["apiKeySecret"], "chaos-api-key", "{status}");
+    assert_eq!(condition(&status, "Registered")["status"], "True");
+    assert!(key_works(&api, &first).await, "the new key works");
+    assert!(!key_works(&api, &lost).await, "the lost key is dead");
+
+    // Deleted (deregistered: scores kept) and created again under the same name.
+    admin
+        .deregister_contributor("ada")
+        .await
+        .expect("deregistered");
+    let again = ada(1);
+    fake.put(
+        CONTRIBUTOR_PATH,
+        serde_json::to_value(&again).expect("json"),
+    );
+    contributor::reconcile(Arc::new(again.clone()), ctx.clone())
+        .await
+        .expect("reconciles");
+    let second = applied_key(&fake.take_calls()).expect("a key for the new Contributor");
+    assert!(
+        key_works(&api, &second).await,
+        "reactivated with a working key"
+    );
+    let back = admin.contributor("ada").await.expect("active again");
+    assert!(!back.deregistered);
+
+    // A key the operator holds that still works is kept, not rotated.
+    let held = k8s_openapi::api::core::v1::Secret {
+        metadata: kube::api::ObjectMeta {
+            name: Some("chaos-api-key".into()),
+            namespace: Some("contributor-ada".into()),
+            ..Default::default()
+        },
+        data: Some(
+            [(
+                "api-key".to_owned(),
+                k8s_openapi::ByteString(second.clone().into_bytes()),
+            )]
+            .into(),
+        ),
+        ..Default::default()
+    };
+    fake.put(
+        "/api/v1/namespaces/contributor-ada/secrets/chaos-api-key",
+        serde_json::to_value(&held).expect("json"),
+    );
+    let fresh = ada(1);
+    fake.put(
+        CONTRIBUTOR_PATH,
+        serde_json::to_value(&fresh).expect("json"),
+    );
+    contributor::reconcile(Arc::new(fresh), ctx.clone())
+        .await
+        .expect("reconciles");
+    assert_eq!(applied_key(&fake.take_calls()), None, "no new key");
+    assert!(key_works(&api, &second).await);
+    api.stop().await;
+    let _ = std::fs::remove_dir_all(dir);
 }

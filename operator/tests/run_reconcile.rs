@@ -217,16 +217,20 @@ async fn a_run_goes_from_pending_to_succeeded() {
         .expect("run");
     chaos_api::store::scores::record(
         &api.state.db,
-        "r1-uid",
-        &stored.contributor_id,
-        Challenge::LongestUpkeep,
-        &Outcome::Scored(Statistics {
-            stat1: Some(312.0),
-            stat2: Some(4.5),
-            stat3: Some(180_000.0),
-            score: 312.0,
-        }),
-        &json!({}),
+        &chaos_api::store::scores::NewRecord {
+            run_id: "r1-uid",
+            contributor_id: &stored.contributor_id,
+            challenge: Challenge::LongestUpkeep,
+            outcome: &Outcome::Scored(Statistics {
+                stat1: Some(312.0),
+                stat2: Some(4.5),
+                stat3: Some(180_000.0),
+                score: 312.0,
+            }),
+            practice_reasons: &[],
+            run_end_ms: chaos_api::db::now_ms(),
+            evidence: &json!({}),
+        },
     )
     .await
     .expect("recorded");
@@ -369,13 +373,17 @@ async fn failures_end_in_a_clear_status() {
         .expect("run");
     chaos_api::store::scores::record(
         &api.state.db,
-        "nd-uid",
-        &stored.contributor_id,
-        Challenge::RobustService,
-        &Outcome::NoData {
-            reason: "no loadgen series in the window".into(),
+        &chaos_api::store::scores::NewRecord {
+            run_id: "nd-uid",
+            contributor_id: &stored.contributor_id,
+            challenge: Challenge::RobustService,
+            outcome: &Outcome::NoData {
+                reason: "no loadgen series in the window".into(),
+            },
+            practice_reasons: &[],
+            run_end_ms: chaos_api::db::now_ms(),
+            evidence: &json!({}),
         },
-        &json!({}),
     )
     .await
     .expect("recorded");

@@ -1,13 +1,14 @@
 //! Contributors: register, list, get, switch challenge, deregister.
 
 use axum::Json;
-use axum::extract::rejection::{JsonRejection, PathRejection, QueryRejection};
+use axum::extract::rejection::{PathRejection, QueryRejection};
 use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 use serde_json::{Value, json};
 
-use super::{Paging, challenge_field};
+use super::{Body, Paging, challenge_field, no_null};
 use crate::app::AppState;
 use crate::auth::{self, bearer};
 use crate::error::{ApiError, ApiResult};
@@ -17,7 +18,9 @@ use crate::store::contributors::{self, Contributor};
 #[serde(deny_unknown_fields)]
 pub struct Register {
     pub name: String,
+    #[serde(default, deserialize_with = "no_null")]
     pub display_name: Option<String>,
+    #[serde(default, deserialize_with = "no_null")]
     pub challenge: Option<String>,
 }
 
@@ -34,23 +37,22 @@ pub fn validate_name(name: &str) -> Result<(), ApiError> {
     }
 }
 
+/// The character policy of `chaos_domain::contributor::display_name_problem`.
 pub(crate) fn validate_display_name(d: &str) -> Result<(), ApiError> {
-    if d.trim().is_empty() || d.chars().count() > 100 || d.chars().any(char::is_control) {
-        return Err(ApiError::unprocessable(
-            "display_name must be 1 to 100 printable characters",
-        ));
+    match chaos_domain::contributor::display_name_problem(d) {
+        None => Ok(()),
+        Some(problem) => Err(ApiError::unprocessable(problem)),
     }
-    Ok(())
 }
 
 /// `POST /api/v1/contributors` (admin): the API key is in this answer and nowhere else.
 pub async fn register(
     State(state): State<AppState>,
     headers: HeaderMap,
-    body: Result<Json<Register>, JsonRejection>,
+    body: Result<Body<Register>, ApiError>,
 ) -> ApiResult<(StatusCode, Json<Value>)> {
     state.admin.check(&headers)?;
-    let Json(r) = body?;
+    let Body(r) = body?;
     validate_name(&r.name)?;
     let display = r.display_name.clone().unwrap_or_else(|| r.name.clone());
     validate_display_name(&display)?;
@@ -96,14 +98,89 @@ pub async fn list(
     ))
 }
 
+/// `GET /api/v1/contributors/{name}`: a deregistered contributor is not
+/// found as a contributor (404), and the answer says they were deregistered
+/// and who they were (their scores stay on the board, marked).
 pub async fn get(
     State(state): State<AppState>,
     name: Result<Path<String>, PathRejection>,
-) -> ApiResult<Json<Contributor>> {
+) -> ApiResult<Response> {
     let Path(name) = name?;
-    let c = contributors::by_name(&state.db, &name).await?;
-    c.map(Json)
-        .ok_or_else(|| ApiError::not_found(format!("no contributor named {name:?}")))
+    let c = contributors::by_name(&state.db, &name)
+        .await?
+        .ok_or_else(|| ApiError::not_found(format!("no contributor named {name:?}")))?;
+    if c.deregistered {
+        let body = json!({
+            "error": format!("contributor {name:?} is deregistered; an admin can reactivate them"),
+            "contributor": c,
+        });
+        return Ok((StatusCode::NOT_FOUND, Json(body)).into_response());
+    }
+    Ok(Json(c).into_response())
+}
+
+/// `POST /api/v1/contributors/{name}/reactivate` (admin): a deregistered
+/// contributor is back, with a new key (the old one was destroyed), their
+/// scores as they were. Reactivating an active contributor is a 409.
+pub async fn reactivate(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    name: Result<Path<String>, PathRejection>,
+) -> ApiResult<Json<Value>> {
+    let (c, name) = admin_and_contributor(&state, &headers, name).await?;
+    if !c.deregistered {
+        return Err(ApiError::conflict(format!(
+            "contributor {name:?} is active; use POST .../key for a new key"
+        )));
+    }
+    new_key(&state, c, true).await
+}
+
+/// `POST /api/v1/contributors/{name}/key` (admin): a new API key for an
+/// active contributor; the old key (and an imported earlier one) stops working.
+pub async fn rotate_key(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    name: Result<Path<String>, PathRejection>,
+) -> ApiResult<Json<Value>> {
+    let (c, name) = admin_and_contributor(&state, &headers, name).await?;
+    if c.deregistered {
+        return Err(ApiError::conflict(format!(
+            "contributor {name:?} is deregistered; reactivate them instead"
+        )));
+    }
+    new_key(&state, c, false).await
+}
+
+/// An admin call on a contributor named in the path.
+async fn admin_and_contributor(
+    state: &AppState,
+    headers: &HeaderMap,
+    name: Result<Path<String>, PathRejection>,
+) -> ApiResult<(Contributor, String)> {
+    state.admin.check(headers)?;
+    let Path(name) = name?;
+    let c = contributors::by_name(&state.db, &name)
+        .await?
+        .ok_or_else(|| ApiError::not_found(format!("no contributor named {name:?}")))?;
+    Ok((c, name))
+}
+
+async fn new_key(state: &AppState, c: Contributor, reactivate: bool) -> ApiResult<Json<Value>> {
+    let (key, salt, hash) = auth::new_api_key(&c.id)
+        .map_err(|e| ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()))?;
+    if !contributors::replace_key(&state.db, &c.id, &salt, &hash, reactivate).await? {
+        return Err(ApiError::conflict(format!(
+            "contributor {:?} changed meanwhile; try again",
+            c.name
+        )));
+    }
+    state.cache.invalidate();
+    let c = Contributor {
+        deregistered: false,
+        ..c
+    };
+    Ok(Json(json!({ "contributor": c, "api_key": key })))
 }
 
 /// The contributor a Bearer API key belongs to.
@@ -149,7 +226,7 @@ pub async fn switch(
     State(state): State<AppState>,
     headers: HeaderMap,
     name: Result<Path<String>, PathRejection>,
-    body: Result<Json<Switch>, JsonRejection>,
+    body: Result<Body<Switch>, ApiError>,
 ) -> ApiResult<Json<Contributor>> {
     let Path(name) = name?;
     let me = authenticate(&state, &headers).await?;
@@ -159,7 +236,7 @@ pub async fn switch(
             "an API key can only switch its own contributor's challenge",
         ));
     }
-    let Json(s) = body?;
+    let Body(s) = body?;
     apply_switch(&state, me, &s.challenge, "challenge").await
 }
 
@@ -172,10 +249,10 @@ pub struct LegacySwitch {
 pub async fn register_influencer(
     State(state): State<AppState>,
     headers: HeaderMap,
-    body: Result<Json<LegacySwitch>, JsonRejection>,
+    body: Result<Body<LegacySwitch>, ApiError>,
 ) -> ApiResult<Json<Contributor>> {
     let me = authenticate(&state, &headers).await?;
-    let Json(s) = body?;
+    let Body(s) = body?;
     apply_switch(&state, me, &s.challenge_type, "challenge_type").await
 }
 

@@ -99,27 +99,75 @@ pub struct Report {
     pub contributors: Vec<Line>,
 }
 
-fn parse_body(headers: &HeaderMap, body: &[u8]) -> ApiResult<Vec<EarlierContributor>> {
+/// A row as read: a contributor, or why the row could not be read.
+type Read = Result<EarlierContributor, String>;
+
+fn parse_csv(body: &[u8]) -> ApiResult<Vec<Read>> {
+    let mut reader = csv::ReaderBuilder::new()
+        .trim(csv::Trim::All)
+        .flexible(true)
+        .from_reader(body);
+    let headers = reader
+        .headers()
+        .map_err(|e| ApiError::unprocessable(format!("the CSV header row cannot be read: {e}")))?
+        .clone();
+    let column = |name: &str| headers.iter().position(|h| h.eq_ignore_ascii_case(name));
+    let user_col = column("user_id").or_else(|| column("userid")).ok_or_else(|| {
+        ApiError::unprocessable(
+            "the CSV needs a header row naming user_id (and optionally key, challenge_type, display_name)",
+        )
+    })?;
+    let (key_col, challenge_col, display_col) = (
+        column("key"),
+        column("challenge_type"),
+        column("display_name"),
+    );
+    let mut rows = Vec::new();
+    for (i, record) in reader.records().enumerate() {
+        let record = match record {
+            Ok(r) => r,
+            Err(e) => {
+                rows.push(Err(format!("CSV record {} cannot be read: {e}", i + 1)));
+                continue;
+            }
+        };
+        let field = |c: Option<usize>| {
+            c.and_then(|c| record.get(c))
+                .filter(|v| !v.is_empty())
+                .map(str::to_owned)
+        };
+        rows.push(match field(Some(user_col)) {
+            Some(user_id) => Ok(EarlierContributor {
+                user_id,
+                key: field(key_col),
+                challenge_type: field(challenge_col),
+                display_name: field(display_col),
+            }),
+            None => Err(format!("CSV record {} has no user_id", i + 1)),
+        });
+    }
+    Ok(rows)
+}
+
+fn parse_body(headers: &HeaderMap, body: &[u8]) -> ApiResult<Vec<Read>> {
     let content_type = headers
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
         .unwrap_or_default()
         .to_ascii_lowercase();
     if content_type.starts_with("text/csv") {
-        let mut reader = csv::ReaderBuilder::new()
-            .trim(csv::Trim::All)
-            .from_reader(body);
-        let mut rows = Vec::new();
-        for (i, row) in reader.deserialize::<EarlierContributor>().enumerate() {
-            rows.push(
-                row.map_err(|e| ApiError::unprocessable(format!("CSV record {}: {e}", i + 1)))?,
-            );
+        if body.iter().all(u8::is_ascii_whitespace) {
+            return Err(ApiError::unprocessable(
+                "the CSV is empty: it needs a header row naming user_id",
+            ));
         }
-        Ok(rows)
+        parse_csv(body)
     } else if content_type.starts_with("application/json") {
         let mut de = serde_json::Deserializer::from_slice(body);
         match serde_path_to_error::deserialize::<_, JsonImport>(&mut de) {
-            Ok(JsonImport::Rows(rows) | JsonImport::Wrapped { contributors: rows }) => Ok(rows),
+            Ok(JsonImport::Rows(rows) | JsonImport::Wrapped { contributors: rows }) => {
+                Ok(rows.into_iter().map(Ok).collect())
+            }
             Err(e) if e.inner().is_syntax() || e.inner().is_eof() => Err(ApiError::bad_request(
                 format!("the body is not valid JSON: {}", e.inner()),
             )),
@@ -138,10 +186,17 @@ fn parse_body(headers: &HeaderMap, body: &[u8]) -> ApiResult<Vec<EarlierContribu
 
 /// Decides every row against the database and the rows before it. Nothing
 /// is written here.
-async fn plan(
-    state: &AppState,
-    rows: &[EarlierContributor],
-) -> ApiResult<(Vec<Line>, Vec<Option<Imported>>)> {
+async fn plan(state: &AppState, read: &[Read]) -> ApiResult<(Vec<Line>, Vec<Option<Imported>>)> {
+    let unreadable = EarlierContributor {
+        user_id: String::new(),
+        key: None,
+        challenge_type: None,
+        display_name: None,
+    };
+    let rows: Vec<&EarlierContributor> = read
+        .iter()
+        .map(|r| r.as_ref().unwrap_or(&unreadable))
+        .collect();
     let mapped: Vec<Option<String>> = rows
         .iter()
         .map(|r| chaos_domain::contributor::from_earlier_name(&r.user_id))
@@ -165,7 +220,7 @@ async fn plan(
     let mut seen_digests: HashSet<String> = HashSet::new();
     let mut lines = Vec::with_capacity(rows.len());
     let mut creates = Vec::with_capacity(rows.len());
-    for ((row, name), digest) in rows.iter().zip(mapped).zip(digests) {
+    for (((row, name), digest), raw) in rows.iter().zip(mapped).zip(digests).zip(read) {
         let earlier_name = row.user_id.trim().to_owned();
         let mut line = Line {
             renamed: name.as_deref() != Some(earlier_name.as_str()),
@@ -178,6 +233,12 @@ async fn plan(
             earlier_key: EarlierKey::None,
             note: None,
         };
+        if let Err(why) = raw {
+            line.reason = Some(why.clone());
+            lines.push(line);
+            creates.push(None);
+            continue;
+        }
         let Some(name) = name else {
             line.reason = Some(format!(
                 "no usable name: {} after mapping",
@@ -295,9 +356,6 @@ pub async fn import(
         }
     })?;
     let rows = parse_body(&headers, &body)?;
-    if rows.is_empty() {
-        return Err(ApiError::unprocessable("the import holds no contributors"));
-    }
     if rows.len() > MAX_ROWS {
         return Err(ApiError::unprocessable(format!(
             "the import holds {} contributors; at most {MAX_ROWS} at once",

@@ -36,6 +36,72 @@ impl Paging {
     }
 }
 
+/// A JSON object body, read as `T`. Unlike axum's `Json`, an array is
+/// refused (serde would read it as the struct's fields in order), and a
+/// field of the wrong type is named by its path. Take it as
+/// `Result<Body<T>, ApiError>` to check credentials first.
+#[derive(Debug)]
+pub struct Body<T>(pub T);
+
+impl<T, S> axum::extract::FromRequest<S> for Body<T>
+where
+    T: serde::de::DeserializeOwned,
+    S: Send + Sync,
+{
+    type Rejection = ApiError;
+
+    async fn from_request(req: axum::extract::Request, state: &S) -> Result<Self, ApiError> {
+        let axum::Json(value): axum::Json<serde_json::Value> =
+            axum::Json::from_request(req, state).await?;
+        if !value.is_object() {
+            return Err(ApiError::unprocessable("the body must be a JSON object"));
+        }
+        serde_path_to_error::deserialize(value)
+            .map(Body)
+            .map_err(|e| {
+                let path = e.path().to_string();
+                let inner = e.into_inner();
+                if path == "." {
+                    ApiError::unprocessable(inner.to_string())
+                } else {
+                    ApiError::unprocessable(format!("{path}: {inner}"))
+                }
+            })
+    }
+}
+
+/// The raw body of an optional-body call is empty or a JSON object.
+pub fn object_or_empty<T: serde::de::DeserializeOwned + Default>(
+    body: &[u8],
+    shape: &str,
+) -> Result<T, ApiError> {
+    let start = body.iter().position(|b| !b.is_ascii_whitespace());
+    match start.map(|i| body[i]) {
+        None => Ok(T::default()),
+        Some(b'{') => serde_json::from_slice(body).map_err(|e| {
+            if e.is_data() {
+                ApiError::unprocessable(format!("the body must be {shape} or empty: {e}"))
+            } else {
+                ApiError::bad_request(format!("the body must be {shape} or empty: {e}"))
+            }
+        }),
+        Some(_) => Err(ApiError::bad_request(format!(
+            "the body must be {shape} or empty"
+        ))),
+    }
+}
+
+/// For optional request fields: absent is `None`, an explicit `null` is
+/// refused (it is not a value of the field's type, and the OpenAPI
+/// document says so). Use with `#[serde(default, deserialize_with = "no_null")]`.
+pub fn no_null<'de, D, T>(d: D) -> Result<Option<T>, D::Error>
+where
+    D: serde::Deserializer<'de>,
+    T: serde::Deserialize<'de>,
+{
+    T::deserialize(d).map(Some)
+}
+
 /// Parses a challenge from a request field, or says which ones exist.
 pub fn challenge_field(field: &str, value: &str) -> Result<chaos_domain::Challenge, ApiError> {
     value.parse().map_err(|e: chaos_domain::UnknownChallenge| {

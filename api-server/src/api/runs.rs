@@ -3,14 +3,14 @@
 
 use axum::Json;
 use axum::body::Bytes;
-use axum::extract::rejection::{JsonRejection, PathRejection, QueryRejection};
+use axum::extract::rejection::{PathRejection, QueryRejection};
 use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, StatusCode};
 use chaos_domain::ChallengeProfile;
 use serde::Deserialize;
 use serde_json::{Value, json};
 
-use super::{Paging, challenge_field};
+use super::{Body, Paging, challenge_field, no_null, object_or_empty};
 use crate::app::AppState;
 use crate::db::now_ms;
 use crate::error::{ApiError, ApiResult};
@@ -21,16 +21,44 @@ use crate::store::{contributors, scores};
 #[serde(deny_unknown_fields)]
 pub struct CreateRun {
     /// Chosen by the caller (e.g. the ChallengeRun's UID) so a retry is the same run.
+    #[serde(default, deserialize_with = "no_null")]
     pub id: Option<String>,
     pub contributor: String,
     pub challenge: String,
+    #[serde(default, deserialize_with = "no_null")]
     pub profile_version: Option<i64>,
+    /// Declared by the client when it squeezes the profile (practice).
+    #[serde(default, deserialize_with = "no_null")]
+    pub duration_scale: Option<f64>,
+    #[serde(default, deserialize_with = "no_null")]
+    pub rate_scale: Option<f64>,
     pub target: String,
+    #[serde(default, deserialize_with = "no_null")]
     pub source: Option<Source>,
+    #[serde(default, deserialize_with = "no_null")]
     pub loadgen_selector: Option<Selector>,
+    #[serde(default, deserialize_with = "no_null")]
     pub anvil_selector: Option<Selector>,
+    #[serde(default, deserialize_with = "no_null")]
     pub loadgen_metrics_url: Option<String>,
+    #[serde(default, deserialize_with = "no_null")]
     pub anvil_metrics_url: Option<String>,
+}
+
+/// A profile is never stretched beyond its length (a longer window would
+/// only add idle time) ...
+const MAX_DURATION_SCALE: f64 = 1.0;
+/// ... and its rates at most this far up.
+const MAX_RATE_SCALE: f64 = 4.0;
+
+fn scale_field(field: &str, v: Option<f64>, max: f64) -> Result<f64, ApiError> {
+    match v {
+        None => Ok(1.0),
+        Some(x) if x.is_finite() && x > 0.0 && x <= max => Ok(x),
+        Some(x) => Err(ApiError::unprocessable(format!(
+            "{field} must be above 0 and at most {max} (got {x})"
+        ))),
+    }
 }
 
 fn validate_id(id: &str) -> Result<(), ApiError> {
@@ -65,7 +93,7 @@ fn validate_selector(field: &str, s: &Selector) -> Result<(), ApiError> {
                 "{field}: {k:?} is not a Prometheus label name"
             )));
         }
-        if v.len() > 256 {
+        if v.chars().count() > 256 {
             return Err(ApiError::unprocessable(format!(
                 "{field}: the value of {k} is longer than 256 characters"
             )));
@@ -119,24 +147,29 @@ pub async fn run_json(state: &AppState, run: &Run) -> ApiResult<Value> {
 pub async fn create(
     State(state): State<AppState>,
     headers: HeaderMap,
-    body: Result<Json<CreateRun>, JsonRejection>,
+    body: Result<Body<CreateRun>, ApiError>,
 ) -> ApiResult<(StatusCode, Json<Value>)> {
     state.admin.check(&headers)?;
-    let Json(r) = body?;
+    let Body(r) = body?;
     let id =
         r.id.clone()
             .unwrap_or_else(|| uuid::Uuid::new_v4().to_string());
     validate_id(&id)?;
     let challenge = challenge_field("challenge", &r.challenge)?;
-    let profile_version = r
-        .profile_version
-        .unwrap_or(i64::from(ChallengeProfile::current(challenge).version));
-    if profile_version < 1 {
-        return Err(ApiError::unprocessable(
-            "profile_version must be at least 1",
-        ));
+    let current = ChallengeProfile::current(challenge).version;
+    let profile_version = r.profile_version.unwrap_or(i64::from(current));
+    if u32::try_from(profile_version)
+        .ok()
+        .and_then(|v| ChallengeProfile::version(challenge, v))
+        .is_none()
+    {
+        return Err(ApiError::unprocessable(format!(
+            "profile_version: {challenge} has no profile version {profile_version} (the current one is {current})"
+        )));
     }
-    if r.target.trim().is_empty() || r.target.len() > 512 {
+    let duration_scale = scale_field("duration_scale", r.duration_scale, MAX_DURATION_SCALE)?;
+    let rate_scale = scale_field("rate_scale", r.rate_scale, MAX_RATE_SCALE)?;
+    if r.target.trim().is_empty() || r.target.chars().count() > 512 {
         return Err(ApiError::unprocessable(
             "target must be 1 to 512 characters",
         ));
@@ -170,7 +203,7 @@ pub async fn create(
     let contributor = contributors::by_name(&state.db, &r.contributor)
         .await?
         .ok_or_else(|| {
-            ApiError::unprocessable(format!(
+            ApiError::not_found(format!(
                 "contributor: no contributor named {:?}",
                 r.contributor
             ))
@@ -186,6 +219,8 @@ pub async fn create(
         contributor_id: &contributor.id,
         challenge: challenge.as_str(),
         profile_version,
+        duration_scale,
+        rate_scale,
         target: &r.target,
         source,
         loadgen_selector: &loadgen_selector,
@@ -240,12 +275,14 @@ pub async fn list(
         per_page: q.per_page,
     }
     .resolve()?;
+    // An empty filter is no filter (`?challenge=` from a form left blank).
     let challenge = q
         .challenge
         .as_deref()
+        .filter(|c| !c.is_empty())
         .map(|c| challenge_field("challenge", c))
         .transpose()?;
-    let contributor_id = match &q.contributor {
+    let contributor_id = match q.contributor.as_ref().filter(|c| !c.is_empty()) {
         Some(name) => match contributors::by_name(&state.db, name).await? {
             Some(c) => Some(c.id),
             None => {
@@ -277,29 +314,36 @@ pub async fn list(
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct Edge {
+    #[serde(default, deserialize_with = "no_null")]
     at: Option<String>,
 }
 
 fn edge_time(body: &Bytes) -> ApiResult<i64> {
-    let edge: Edge = if body.iter().all(u8::is_ascii_whitespace) {
-        Edge::default()
-    } else {
-        serde_json::from_slice(body).map_err(|e| {
-            ApiError::bad_request(format!(
-                "the body must be {{\"at\": \"<RFC 3339>\"}} or empty: {e}"
-            ))
-        })?
+    let edge: Edge = object_or_empty(body, "{\"at\": \"<RFC 3339>\"}")?;
+    let now = now_ms();
+    let Some(at) = edge.at else {
+        return Ok(now);
     };
-    match edge.at {
-        None => Ok(now_ms()),
-        Some(at) => at
-            .parse::<jiff::Timestamp>()
-            .map(|t| t.as_millisecond())
-            .map_err(|e| {
-                ApiError::unprocessable(format!("at: {at:?} is not an RFC 3339 time: {e}"))
-            }),
+    let t = at
+        .parse::<jiff::Timestamp>()
+        .map_err(|e| ApiError::unprocessable(format!("at: {at:?} is not an RFC 3339 time: {e}")))?;
+    let ms = t.as_millisecond();
+    if ms > now + MAX_AHEAD_MS || ms < now - MAX_BEHIND_MS {
+        // A well-formed time that conflicts with the server's clock.
+        return Err(ApiError::conflict(format!(
+            "at: {at} is too far from the server's clock ({}): a window edge may be at most {} s ahead and {} h behind",
+            crate::db::rfc3339(now),
+            MAX_AHEAD_MS / 1000,
+            MAX_BEHIND_MS / 3_600_000
+        )));
     }
+    Ok(ms)
 }
+
+/// How far a window edge may be from the server's clock: clocks drift a
+/// little; a run is closed within its length plus grace, far below a day.
+const MAX_AHEAD_MS: i64 = 60_000;
+const MAX_BEHIND_MS: i64 = 24 * 3_600_000;
 
 /// What moving a window edge needs: the admin, the run, the time.
 async fn edge_request(
@@ -354,7 +398,7 @@ pub async fn start(
             run.anvil_metrics_url.clone(),
         )
     {
-        state.scoring.scraper.start(&id, l, a, Default::default());
+        state.scoring.scraper.start(&id, l, a);
     }
     Ok(Json(run_json(&state, &load(&state, &id).await?).await?))
 }
@@ -368,7 +412,7 @@ pub async fn end(
 ) -> ApiResult<Json<Value>> {
     let (id, at, run) = edge_request(&state, &headers, id, &body).await?;
     if run.state != RunState::Running {
-        if run.window_end_ms.is_some() {
+        if run.window_end_ms.is_some() && run.state != RunState::Interrupted {
             return Ok(Json(run_json(&state, &run).await?));
         }
         return Err(ApiError::conflict(format!(
@@ -376,14 +420,19 @@ pub async fn end(
             run.state.as_str()
         )));
     }
-    if run.window_start_ms.is_some_and(|s| at <= s) {
-        return Err(ApiError::unprocessable(
-            "at: the window must end after it starts",
-        ));
+    if let Some(start) = run.window_start_ms.filter(|s| at <= *s) {
+        return Err(ApiError::conflict(format!(
+            "at: the window must end after it starts ({})",
+            crate::db::rfc3339(start)
+        )));
     }
-    if let Some(samples) = state.scoring.scraper.stop(&id).await {
-        let text = serde_json::to_string(&samples).unwrap_or_default();
-        runs::save_samples(&state.db, &id, &text).await?;
+    // The scraper stores its last samples before the window closes; if it
+    // cannot, the run stays running and the client may end it again.
+    if let Err(e) = state.scoring.scraper.stop(&id).await {
+        return Err(ApiError::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            format!("run {id:?} is still running: {e}; end it again"),
+        ));
     }
     runs::transition(
         &state.db,
@@ -443,4 +492,52 @@ pub async fn score(
         StatusCode::ACCEPTED,
         Json(run_json(&state, &load(&state, &id).await?).await?),
     ))
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Interrupt {
+    #[serde(default, deserialize_with = "no_null")]
+    reason: Option<String>,
+}
+
+/// `POST /api/v1/runs/{id}/interrupt` (admin): the client abandons the
+/// run (Ctrl-C, a failure). It is never scored and never ranks; its
+/// window and any samples are kept. Interrupting it again is a no-op.
+pub async fn interrupt(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    id: Result<Path<String>, PathRejection>,
+    body: Bytes,
+) -> ApiResult<Json<Value>> {
+    state.admin.check(&headers)?;
+    let Path(id) = id?;
+    let body: Interrupt = object_or_empty(&body, "{\"reason\": \"...\"}")?;
+    let reason = body
+        .reason
+        .unwrap_or_else(|| "interrupted by its client".into());
+    if reason.trim().is_empty()
+        || reason.chars().count() > 500
+        || reason.chars().any(char::is_control)
+    {
+        return Err(ApiError::unprocessable(
+            "reason must be 1 to 500 printable characters",
+        ));
+    }
+    let run = load(&state, &id).await?;
+    if run.state == RunState::Interrupted {
+        return Ok(Json(run_json(&state, &run).await?));
+    }
+    if run.source == Source::Builtin {
+        // Whatever it took so far stays stored, for the run page.
+        let _ = state.scoring.scraper.stop(&id).await;
+    }
+    if !runs::interrupt(&state.db, &id, &reason).await? {
+        return Err(ApiError::conflict(format!(
+            "run {id:?} is {}; only a registered or running run can be interrupted",
+            run.state.as_str()
+        )));
+    }
+    state.cache.invalidate();
+    Ok(Json(run_json(&state, &load(&state, &id).await?).await?))
 }

@@ -11,8 +11,10 @@ pub mod scraper;
 use std::sync::Arc;
 use std::time::Duration;
 
-use chaos_domain::Challenge;
-use chaos_domain::scoring::{AnvilSample, LoadSample, RULES_VERSION, score, statistic_names};
+use chaos_domain::scoring::{
+    AnvilSample, LoadSample, Outcome, RULES_VERSION, practice_reasons, score, statistic_names,
+};
+use chaos_domain::{Challenge, ChallengeProfile};
 use serde_json::json;
 use tokio::sync::Notify;
 use tokio_util::sync::CancellationToken;
@@ -85,14 +87,12 @@ pub struct BuiltinSource {
 
 impl MetricSource for BuiltinSource {
     async fn collect_run(&self, run: &Run, window: Window) -> Result<Collected, SourceError> {
-        let text = runs::load_samples(&self.db, &run.id)
+        let batches = runs::load_samples(&self.db, &run.id)
             .await
             .map_err(|e| SourceError::Unavailable(format!("database: {e}")))?;
-        let samples: Samples = match text {
-            Some(t) => serde_json::from_str(&t)
-                .map_err(|e| SourceError::Invalid(format!("stored samples are unreadable: {e}")))?,
-            None => Samples::default(),
-        };
+        let samples = Samples::from_batches(&batches).map_err(|e| {
+            SourceError::Invalid(format!("run {}: stored samples are corrupt: {e}", run.id))
+        })?;
         let inside = |t: f64| t >= window.start_s as f64 - 1.0 && t <= window.end_s as f64 + 1.0;
         Ok(Collected {
             load: samples.load.into_iter().filter(|s| inside(s.t)).collect(),
@@ -135,10 +135,10 @@ impl Scoring {
     ) -> Scoring {
         Scoring {
             builtin: BuiltinSource { db: db.clone() },
+            scraper: Scraper::new(scrape_interval, db.clone()),
             db,
             cache,
             prometheus,
-            scraper: Scraper::new(scrape_interval),
             wake: Notify::new(),
             settle,
             max_backoff,
@@ -154,27 +154,31 @@ impl Scoring {
         self.wake.notify_one();
     }
 
-    /// Resumes the built-in scraping of runs that were running when the server stopped.
+    /// Resumes the built-in scraping of runs that were running when the
+    /// server stopped; what was stored before stays.
     pub async fn resume(&self) -> Result<(), sqlx::Error> {
         for run in runs::running_builtin(&self.db).await? {
-            let earlier = runs::load_samples(&self.db, &run.id)
-                .await?
-                .and_then(|t| serde_json::from_str(&t).ok())
-                .unwrap_or_default();
             if let (Some(l), Some(a)) = (
                 run.loadgen_metrics_url.clone(),
                 run.anvil_metrics_url.clone(),
             ) {
                 tracing::info!(run = %run.id, "resuming built-in scraping");
-                self.scraper.start(&run.id, l, a, earlier);
+                self.scraper.start(&run.id, l, a);
             }
         }
         Ok(())
     }
 
-    /// Scores due runs until `shutdown`.
+    /// Scores due runs, and closes overdue ones, until `shutdown`.
     pub async fn work(self: Arc<Self>, shutdown: CancellationToken) {
+        let mut last_sweep: Option<tokio::time::Instant> = None;
         loop {
+            if last_sweep.is_none_or(|t| t.elapsed() >= SWEEP_EVERY) {
+                last_sweep = Some(tokio::time::Instant::now());
+                if let Err(e) = self.sweep().await {
+                    tracing::error!(error = %e, "sweeping overdue runs failed; retrying");
+                }
+            }
             if let Err(e) = self.score_due().await {
                 tracing::error!(error = %e, "scoring pass failed; retrying");
             }
@@ -186,14 +190,50 @@ impl Scoring {
         }
     }
 
-    /// One pass over the runs whose scoring is due. Returns how many were handled.
+    /// One pass over the runs whose scoring is due. Returns how many were
+    /// handled; one run failing does not stop the others.
     pub async fn score_due(&self) -> Result<usize, sqlx::Error> {
         let due = runs::due_for_scoring(&self.db, now_ms(), 20).await?;
         let n = due.len();
         for run in due {
-            self.score_run(&run).await?;
+            if let Err(e) = self.score_run(&run).await {
+                tracing::error!(run = %run.id, error = %e, "scoring this run failed; retrying later");
+                let _ = runs::retry_later(
+                    &self.db,
+                    &run.id,
+                    &format!("database: {e}"),
+                    now_ms() + 5_000,
+                )
+                .await;
+            }
         }
         Ok(n)
+    }
+
+    /// Closes runs that were left registered or running past their time
+    /// (a client killed mid-run, an API server gone under it) as
+    /// `interrupted`, with the reason. Runs at start and every few seconds.
+    pub async fn sweep(&self) -> Result<usize, sqlx::Error> {
+        let now = now_ms();
+        let mut closed = 0;
+        for run in runs::open_runs(&self.db).await? {
+            let Some(reason) = overdue(&run, now) else {
+                continue;
+            };
+            if run.source == Source::Builtin
+                && let Err(e) = self.scraper.stop(&run.id).await
+            {
+                tracing::warn!(run = %run.id, error = %e, "stopping the scraper of an overdue run");
+            }
+            if runs::interrupt(&self.db, &run.id, &reason).await? {
+                tracing::warn!(run = %run.id, %reason, "run closed as interrupted");
+                closed += 1;
+            }
+        }
+        if closed > 0 {
+            self.cache.invalidate();
+        }
+        Ok(closed)
     }
 
     async fn score_run(&self, run: &Run) -> Result<(), sqlx::Error> {
@@ -216,22 +256,49 @@ impl Scoring {
         match collected {
             Ok(c) => {
                 let outcome = score(challenge, &c.load, &c.anvil);
+                let mut reasons =
+                    match ChallengeProfile::version(challenge, run.profile_version as u32) {
+                        Some(profile) => practice_reasons(
+                            &profile,
+                            run.duration_scale,
+                            run.rate_scale,
+                            (end - start) as f64 / 1000.0,
+                            &c.load,
+                        ),
+                        None => vec![format!(
+                            "profile version {} does not exist",
+                            run.profile_version
+                        )],
+                    };
+                if matches!(outcome, Outcome::NoData { .. }) {
+                    reasons.push("it has no score".into());
+                }
                 let evidence = json!({
                     "rules_version": RULES_VERSION,
                     "source": run.source.as_str(),
                     "window": { "start": rfc3339(start), "end": rfc3339(end), "step_s": window.step_s },
                     "statistics": statistic_names(challenge),
+                    "conditions": {
+                        "profile": format!("{challenge}-v{}", run.profile_version),
+                        "duration_scale": run.duration_scale,
+                        "rate_scale": run.rate_scale,
+                        "practice_reasons": reasons,
+                    },
                     "detail": c.evidence,
                     "samples": { "load": c.load, "anvil": c.anvil },
                 });
                 tracing::info!(run = %run.id, ?outcome, "scored");
                 scores::record(
                     &self.db,
-                    &run.id,
-                    &run.contributor_id,
-                    challenge,
-                    &outcome,
-                    &evidence,
+                    &scores::NewRecord {
+                        run_id: &run.id,
+                        contributor_id: &run.contributor_id,
+                        challenge,
+                        outcome: &outcome,
+                        practice_reasons: &reasons,
+                        run_end_ms: end,
+                        evidence: &evidence,
+                    },
                 )
                 .await?;
                 self.cache.invalidate();
@@ -249,6 +316,38 @@ impl Scoring {
                 runs::fail(&self.db, &run.id, &e).await
             }
         }
+    }
+}
+
+/// How often overdue runs are looked for.
+const SWEEP_EVERY: Duration = Duration::from_secs(10);
+
+/// A run left running this long past its profile's length is closed.
+/// Generous: load Jobs wait for a pod, clients for a slow machine.
+fn grace_ms(expected_ms: i64) -> i64 {
+    (expected_ms / 2).max(5 * 60 * 1000)
+}
+
+/// A registered run that was never started is closed after this long.
+const NEVER_STARTED_MS: i64 = 15 * 60 * 1000;
+
+/// Why an open run is overdue, `None` while it is not.
+fn overdue(run: &Run, now: i64) -> Option<String> {
+    let challenge = run.challenge.parse::<Challenge>().ok()?;
+    let profile_ms = ChallengeProfile::version(challenge, run.profile_version as u32)
+        .map_or(600_000.0, |p| p.duration_s() * 1000.0);
+    let expected = (profile_ms * run.duration_scale.clamp(0.0, 1.0)) as i64;
+    match run.window_start_ms {
+        Some(start) if now > start + expected + grace_ms(expected) => Some(format!(
+            "not ended within its profile's {} s and {} s of grace: its client stopped or lost the API server; closed by the server",
+            expected / 1000,
+            grace_ms(expected) / 1000
+        )),
+        None if now > run.created_ms + NEVER_STARTED_MS => Some(format!(
+            "registered but never started within {} min; closed by the server",
+            NEVER_STARTED_MS / 60_000
+        )),
+        _ => None,
     }
 }
 

@@ -1,9 +1,11 @@
 //! The built-in scraper: for runs scored without Prometheus (the embedded
 //! playground), it reads the run's loadgen and url-anvil `/metrics` every
-//! interval while the run is on, and keeps the samples for scoring.
+//! interval while the run is on, and stores the samples as it goes (a
+//! batch every few seconds), so a restart mid-run keeps what was taken and
+//! the restarted server carries on with the same window.
 
 use std::collections::HashMap;
-use std::sync::{Arc, Mutex};
+use std::sync::Mutex;
 use std::time::Duration;
 
 use chaos_domain::scoring::{AnvilSample, LoadSample};
@@ -12,6 +14,11 @@ use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
 use super::exposition;
+use crate::db::Db;
+use crate::store::runs;
+
+/// Samples are written at least this often.
+const FLUSH_EVERY: Duration = Duration::from_secs(2);
 
 /// What the scraper collected for one run.
 #[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
@@ -20,15 +27,32 @@ pub struct Samples {
     pub anvil: Vec<AnvilSample>,
 }
 
+impl Samples {
+    /// The stored batches of a run, joined in order.
+    pub fn from_batches(batches: &[String]) -> Result<Samples, serde_json::Error> {
+        let mut all = Samples::default();
+        for b in batches {
+            let s: Samples = serde_json::from_str(b)?;
+            all.load.extend(s.load);
+            all.anvil.extend(s.anvil);
+        }
+        Ok(all)
+    }
+
+    fn is_empty(&self) -> bool {
+        self.load.is_empty() && self.anvil.is_empty()
+    }
+}
+
 struct Active {
-    samples: Arc<Mutex<Samples>>,
     stop: CancellationToken,
-    task: JoinHandle<()>,
+    task: JoinHandle<Result<(), String>>,
 }
 
 pub struct Scraper {
     client: reqwest::Client,
     interval: Duration,
+    db: Db,
     active: Mutex<HashMap<String, Active>>,
 }
 
@@ -41,7 +65,7 @@ impl std::fmt::Debug for Scraper {
 }
 
 impl Scraper {
-    pub fn new(interval: Duration) -> Scraper {
+    pub fn new(interval: Duration, db: Db) -> Scraper {
         let client = reqwest::Client::builder()
             .timeout(interval.max(Duration::from_millis(500)))
             .build()
@@ -49,94 +73,152 @@ impl Scraper {
         Scraper {
             client,
             interval,
+            db,
             active: Mutex::new(HashMap::new()),
         }
     }
 
-    /// Starts scraping for a run (again, after a restart: earlier samples are kept by the caller).
-    pub fn start(&self, run_id: &str, loadgen_url: String, anvil_url: String, earlier: Samples) {
+    /// Starts scraping for a run (again after a restart: what was stored
+    /// before stays, and new samples are added to it).
+    pub fn start(&self, run_id: &str, loadgen_url: String, anvil_url: String) {
         let mut active = self.active.lock().unwrap_or_else(|e| e.into_inner());
         if active.contains_key(run_id) {
             return;
         }
-        let samples = Arc::new(Mutex::new(earlier));
         let stop = CancellationToken::new();
         let task = tokio::spawn(scrape_loop(
-            self.client.clone(),
+            Target {
+                client: self.client.clone(),
+                db: self.db.clone(),
+                run_id: run_id.to_owned(),
+                loadgen_url,
+                anvil_url,
+            },
             self.interval,
-            loadgen_url,
-            anvil_url,
-            samples.clone(),
             stop.clone(),
         ));
-        active.insert(
-            run_id.to_owned(),
-            Active {
-                samples,
-                stop,
-                task,
-            },
-        );
+        active.insert(run_id.to_owned(), Active { stop, task });
     }
 
-    /// Stops scraping a run, after one last scrape, and hands back its samples.
-    pub async fn stop(&self, run_id: &str) -> Option<Samples> {
-        let active = self
+    /// Whether a run is being scraped.
+    pub fn is_active(&self, run_id: &str) -> bool {
+        self.active
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .contains_key(run_id)
+    }
+
+    /// Stops scraping a run after one last scrape, once everything taken
+    /// is stored. An error means the last samples could not be stored
+    /// (those before are).
+    pub async fn stop(&self, run_id: &str) -> Result<(), String> {
+        let Some(active) = self
             .active
             .lock()
             .unwrap_or_else(|e| e.into_inner())
-            .remove(run_id)?;
+            .remove(run_id)
+        else {
+            return Ok(());
+        };
         active.stop.cancel();
-        let _ = active.task.await;
-        let samples = active
-            .samples
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .clone();
-        Some(samples)
+        active
+            .task
+            .await
+            .map_err(|e| format!("the scraper stopped abnormally: {e}"))?
     }
 }
 
-async fn scrape_loop(
+impl Scraper {
+    /// Stops every run's scraping, storing what was taken (at shutdown;
+    /// the runs stay running and a restarted server resumes them).
+    pub async fn stop_all(&self) {
+        let ids: Vec<String> = self
+            .active
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .keys()
+            .cloned()
+            .collect();
+        for id in ids {
+            if let Err(e) = self.stop(&id).await {
+                tracing::warn!(run = %id, error = %e, "the last samples were not stored");
+            }
+        }
+    }
+}
+
+struct Target {
     client: reqwest::Client,
-    interval: Duration,
+    db: Db,
+    run_id: String,
     loadgen_url: String,
     anvil_url: String,
-    samples: Arc<Mutex<Samples>>,
-    stop: CancellationToken,
-) {
+}
+
+/// Stores what is pending; on failure it stays pending for the next try.
+async fn flush(t: &Target, pending: &mut Samples) -> Result<(), String> {
+    if pending.is_empty() {
+        return Ok(());
+    }
+    let text = serde_json::to_string(&*pending).map_err(|e| e.to_string())?;
+    match runs::append_samples(&t.db, &t.run_id, &text).await {
+        Ok(()) => {
+            *pending = Samples::default();
+            Ok(())
+        }
+        Err(e) => {
+            tracing::warn!(run = %t.run_id, error = %e, "cannot store scraped samples yet");
+            Err(format!("cannot store the run's samples: {e}"))
+        }
+    }
+}
+
+async fn scrape_loop(t: Target, interval: Duration, stop: CancellationToken) -> Result<(), String> {
     let mut tick = tokio::time::interval(interval);
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    let mut pending = Samples::default();
+    let mut last_flush = tokio::time::Instant::now();
     loop {
         let stopping = tokio::select! {
             _ = tick.tick() => false,
             () = stop.cancelled() => true,
         };
-        let t = jiff::Timestamp::now().as_millisecond() as f64 / 1000.0;
-        let (load, anvil) = tokio::join!(fetch(&client, &loadgen_url), fetch(&client, &anvil_url));
+        let at = jiff::Timestamp::now().as_millisecond() as f64 / 1000.0;
+        let (load, anvil) = tokio::join!(
+            fetch(&t.client, &t.loadgen_url),
+            fetch(&t.client, &t.anvil_url)
+        );
+        if let Some(sample) =
+            load.and_then(|text| exposition::load_sample(at, &exposition::parse(&text)))
         {
-            let mut s = samples.lock().unwrap_or_else(|e| e.into_inner());
-            if let Some(sample) =
-                load.and_then(|text| exposition::load_sample(t, &exposition::parse(&text)))
-            {
-                s.load.push(sample);
-            }
-            let anvil_sample = match anvil {
-                Some(text) => AnvilSample {
-                    t,
-                    up: true,
-                    served: exposition::anvil_served(&exposition::parse(&text)).unwrap_or(0.0),
-                },
-                None => AnvilSample {
-                    t,
-                    up: false,
-                    served: 0.0,
-                },
-            };
-            s.anvil.push(anvil_sample);
+            pending.load.push(sample);
         }
+        pending.anvil.push(match anvil {
+            Some(text) => AnvilSample {
+                t: at,
+                up: true,
+                served: exposition::anvil_served(&exposition::parse(&text)).unwrap_or(0.0),
+            },
+            None => AnvilSample {
+                t: at,
+                up: false,
+                served: 0.0,
+            },
+        });
         if stopping {
-            return;
+            // The last batch: a few tries before giving up on it.
+            for attempt in 0..3 {
+                match flush(&t, &mut pending).await {
+                    Ok(()) => return Ok(()),
+                    Err(e) if attempt == 2 => return Err(e),
+                    Err(_) => tokio::time::sleep(Duration::from_millis(200)).await,
+                }
+            }
+            return Ok(());
+        }
+        if last_flush.elapsed() >= FLUSH_EVERY {
+            last_flush = tokio::time::Instant::now();
+            let _ = flush(&t, &mut pending).await;
         }
     }
 }

@@ -142,6 +142,40 @@ pub async fn deregister(db: &Db, id: &str) -> Result<(), sqlx::Error> {
     tx.commit().await
 }
 
+/// Gives a contributor a new key (and, with `reactivate`, takes a
+/// deregistered one back); an imported earlier key stops working. False
+/// when the contributor was not in the state expected.
+pub async fn replace_key(
+    db: &Db,
+    id: &str,
+    salt: &str,
+    hash: &str,
+    reactivate: bool,
+) -> Result<bool, sqlx::Error> {
+    let now = now_ms();
+    let mut tx = db.begin().await?;
+    let sql = if reactivate {
+        "UPDATE contributors SET key_salt = $1, key_hash = $2, deleted_at = NULL, updated_at = $3 WHERE id = $4 AND deleted_at IS NOT NULL"
+    } else {
+        "UPDATE contributors SET key_salt = $1, key_hash = $2, updated_at = $3 WHERE id = $4 AND deleted_at IS NULL"
+    };
+    let changed = sqlx::query(sql)
+        .bind(salt)
+        .bind(hash)
+        .bind(now)
+        .bind(id)
+        .execute(&mut *tx)
+        .await?
+        .rows_affected()
+        == 1;
+    sqlx::query("DELETE FROM earlier_keys WHERE contributor_id = $1")
+        .bind(id)
+        .execute(&mut *tx)
+        .await?;
+    tx.commit().await?;
+    Ok(changed)
+}
+
 /// The contributor an earlier platform's key (by its SHA-256) belongs to.
 pub async fn by_earlier_key(db: &Db, digest: &str) -> Result<Option<Contributor>, sqlx::Error> {
     let row = sqlx::query(AssertSqlSafe(format!(

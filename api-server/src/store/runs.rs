@@ -26,11 +26,11 @@ impl Source {
         }
     }
 
-    fn parse(s: &str) -> Source {
-        if s == "builtin" {
-            Source::Builtin
-        } else {
-            Source::Prometheus
+    pub fn parse(s: &str) -> Option<Source> {
+        match s {
+            "prometheus" => Some(Source::Prometheus),
+            "builtin" => Some(Source::Builtin),
+            _ => None,
         }
     }
 }
@@ -46,6 +46,8 @@ pub enum State {
     Scored,
     NoData,
     Failed,
+    /// Abandoned by its client, or not ended in time: never scored, never ranked.
+    Interrupted,
 }
 
 impl State {
@@ -58,19 +60,23 @@ impl State {
             State::Scored => "scored",
             State::NoData => "no_data",
             State::Failed => "failed",
+            State::Interrupted => "interrupted",
         }
     }
 
-    pub fn parse(s: &str) -> State {
-        match s {
-            "running" => State::Running,
-            "ended" => State::Ended,
-            "scoring" => State::Scoring,
-            "scored" => State::Scored,
-            "no_data" => State::NoData,
-            "failed" => State::Failed,
-            _ => State::Registered,
-        }
+    pub const ALL: [State; 8] = [
+        State::Registered,
+        State::Running,
+        State::Ended,
+        State::Scoring,
+        State::Scored,
+        State::NoData,
+        State::Failed,
+        State::Interrupted,
+    ];
+
+    pub fn parse(s: &str) -> Option<State> {
+        State::ALL.into_iter().find(|state| state.as_str() == s)
     }
 }
 
@@ -85,6 +91,9 @@ pub struct Run {
     pub contributor_id: String,
     pub challenge: String,
     pub profile_version: i64,
+    /// The conditions the client declared: below 1, a squeezed practice run.
+    pub duration_scale: f64,
+    pub rate_scale: f64,
     pub target: String,
     pub source: Source,
     pub loadgen_selector: Selector,
@@ -112,6 +121,8 @@ pub struct NewRun<'a> {
     pub contributor_id: &'a str,
     pub challenge: &'a str,
     pub profile_version: i64,
+    pub duration_scale: f64,
+    pub rate_scale: f64,
     pub target: &'a str,
     pub source: Source,
     pub loadgen_selector: &'a Selector,
@@ -120,34 +131,49 @@ pub struct NewRun<'a> {
     pub anvil_metrics_url: Option<&'a str>,
 }
 
-const SELECT: &str = "SELECT r.id, c.name AS contributor, r.contributor_id, r.challenge, r.profile_version, r.target,
+const SELECT: &str = "SELECT r.id, c.name AS contributor, r.contributor_id, r.challenge, r.profile_version,
+        r.duration_scale, r.rate_scale, r.target,
         r.source, r.loadgen_selector, r.anvil_selector, r.loadgen_metrics_url, r.anvil_metrics_url, r.state,
         r.window_start, r.window_end, r.attempts, r.last_error, r.created_at
     FROM runs r JOIN contributors c ON c.id = r.contributor_id";
 
+/// Fails, naming the run and the field, on a stored value that does not
+/// read back: a corrupt selector read as empty would match every
+/// contributor's series.
+fn corrupt(id: &str, field: &str, e: impl std::fmt::Display) -> sqlx::Error {
+    sqlx::Error::Decode(format!("run {id}: {field} is corrupt: {e}").into())
+}
+
 fn from_row(row: &AnyRow) -> Result<Run, sqlx::Error> {
+    let id: String = row.try_get("id")?;
     let selector = |col: &str| -> Result<Selector, sqlx::Error> {
         let text: String = row.try_get(col)?;
-        Ok(serde_json::from_str(&text).unwrap_or_default())
+        serde_json::from_str(&text).map_err(|e| corrupt(&id, col, e))
     };
+    let source: String = row.try_get("source")?;
+    let state: String = row.try_get("state")?;
     Ok(Run {
-        id: row.try_get("id")?,
         contributor: row.try_get("contributor")?,
         contributor_id: row.try_get("contributor_id")?,
         challenge: row.try_get("challenge")?,
         profile_version: row.try_get("profile_version")?,
+        duration_scale: row.try_get("duration_scale")?,
+        rate_scale: row.try_get("rate_scale")?,
         target: row.try_get("target")?,
-        source: Source::parse(&row.try_get::<String, _>("source")?),
+        source: Source::parse(&source)
+            .ok_or_else(|| corrupt(&id, "source", format!("{source:?} is not a source")))?,
         loadgen_selector: selector("loadgen_selector")?,
         anvil_selector: selector("anvil_selector")?,
         loadgen_metrics_url: row.try_get("loadgen_metrics_url")?,
         anvil_metrics_url: row.try_get("anvil_metrics_url")?,
-        state: State::parse(&row.try_get::<String, _>("state")?),
+        state: State::parse(&state)
+            .ok_or_else(|| corrupt(&id, "state", format!("{state:?} is not a state")))?,
         window_start_ms: row.try_get("window_start")?,
         window_end_ms: row.try_get("window_end")?,
         attempts: row.try_get("attempts")?,
         last_error: row.try_get("last_error")?,
         created_ms: row.try_get("created_at")?,
+        id,
     })
 }
 
@@ -165,8 +191,9 @@ pub async fn insert(db: &Db, r: &NewRun<'_>) -> Result<bool, sqlx::Error> {
     let now = now_ms();
     let result = sqlx::query(
         "INSERT INTO runs (id, contributor_id, challenge, profile_version, target, source, loadgen_selector,
-            anvil_selector, loadgen_metrics_url, anvil_metrics_url, state, attempts, created_at, updated_at)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, 'registered', 0, $11, $11) ON CONFLICT (id) DO NOTHING",
+            anvil_selector, loadgen_metrics_url, anvil_metrics_url, state, attempts, created_at, updated_at,
+            duration_scale, rate_scale)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, 'registered', 0, $11, $11, $12, $13) ON CONFLICT (id) DO NOTHING",
     )
     .bind(r.id)
     .bind(r.contributor_id)
@@ -179,6 +206,8 @@ pub async fn insert(db: &Db, r: &NewRun<'_>) -> Result<bool, sqlx::Error> {
     .bind(r.loadgen_metrics_url)
     .bind(r.anvil_metrics_url)
     .bind(now)
+    .bind(r.duration_scale)
+    .bind(r.rate_scale)
     .execute(db)
     .await?;
     Ok(result.rows_affected() == 1)
@@ -293,8 +322,10 @@ pub async fn running_builtin(db: &Db) -> Result<Vec<Run>, sqlx::Error> {
     rows.iter().map(from_row).collect()
 }
 
-pub async fn save_samples(db: &Db, id: &str, samples: &str) -> Result<(), sqlx::Error> {
-    sqlx::query("INSERT INTO run_samples (run_id, samples) VALUES ($1, $2) ON CONFLICT (run_id) DO UPDATE SET samples = $2")
+/// Appends a batch of the built-in scraper's samples (JSON) to a run's.
+pub async fn append_samples(db: &Db, id: &str, samples: &str) -> Result<(), sqlx::Error> {
+    sqlx::query("INSERT INTO run_sample_batches (id, run_id, samples) VALUES ($1, $2, $3)")
+        .bind(uuid::Uuid::now_v7().to_string())
         .bind(id)
         .bind(samples)
         .execute(db)
@@ -302,12 +333,62 @@ pub async fn save_samples(db: &Db, id: &str, samples: &str) -> Result<(), sqlx::
     Ok(())
 }
 
-pub async fn load_samples(db: &Db, id: &str) -> Result<Option<String>, sqlx::Error> {
-    let row = sqlx::query("SELECT samples FROM run_samples WHERE run_id = $1")
+/// A run's stored sample batches (JSON), oldest first; the one blob runs
+/// scraped before batches existed come first.
+pub async fn load_samples(db: &Db, id: &str) -> Result<Vec<String>, sqlx::Error> {
+    let mut out = Vec::new();
+    if let Some(row) = sqlx::query("SELECT samples FROM run_samples WHERE run_id = $1")
         .bind(id)
         .fetch_optional(db)
-        .await?;
-    row.map(|r| r.try_get("samples")).transpose()
+        .await?
+    {
+        out.push(row.try_get("samples")?);
+    }
+    for row in sqlx::query("SELECT samples FROM run_sample_batches WHERE run_id = $1 ORDER BY id")
+        .bind(id)
+        .fetch_all(db)
+        .await?
+    {
+        out.push(row.try_get("samples")?);
+    }
+    Ok(out)
+}
+
+/// Closes a run that was abandoned or not ended in time. Returns false
+/// when it was neither registered nor running.
+pub async fn interrupt(db: &Db, id: &str, reason: &str) -> Result<bool, sqlx::Error> {
+    let now = now_ms();
+    let result = sqlx::query(
+        "UPDATE runs SET state = 'interrupted', last_error = $1, window_end = COALESCE(window_end, CASE WHEN window_start IS NULL THEN NULL ELSE $2 END),
+            next_attempt_at = NULL, updated_at = $2
+         WHERE id = $3 AND state IN ('registered', 'running')",
+    )
+    .bind(reason)
+    .bind(now)
+    .bind(id)
+    .execute(db)
+    .await?;
+    Ok(result.rows_affected() == 1)
+}
+
+/// Runs still registered or running, for the sweep that closes those not
+/// ended in time.
+pub async fn open_runs(db: &Db) -> Result<Vec<Run>, sqlx::Error> {
+    let rows = sqlx::query(AssertSqlSafe(format!(
+        "{SELECT} WHERE r.state IN ('registered', 'running') ORDER BY r.created_at LIMIT 1000"
+    )))
+    .fetch_all(db)
+    .await?;
+    rows.iter().map(from_row).collect()
+}
+
+/// Runs of a challenge registered or running now.
+pub async fn count_open(db: &Db, challenge: &str) -> Result<i64, sqlx::Error> {
+    sqlx::query("SELECT COUNT(*) AS n FROM runs WHERE challenge = $1 AND state IN ('registered', 'running')")
+        .bind(challenge)
+        .fetch_one(db)
+        .await?
+        .try_get("n")
 }
 
 /// Runs by state, for `/metrics`.

@@ -1,16 +1,18 @@
 //! Scores, the best score per contributor and challenge, and leaderboard reads.
 
 use chaos_domain::Challenge;
-use chaos_domain::scoring::{Outcome, RULES_VERSION, rank_keys};
+use chaos_domain::scoring::{Outcome, RULES_VERSION, Statistics, rank_keys};
 use serde::Serialize;
 use sqlx::Row;
 use sqlx::any::AnyRow;
 
 use crate::db::{Db, now_ms, nullable_f64, rfc3339};
 
-/// A stored score with its evidence.
+/// A score record with its evidence. A run's score is its newest record.
 #[derive(Debug, Clone, Serialize, PartialEq)]
 pub struct Score {
+    /// The record's id.
+    pub id: String,
     pub run_id: String,
     pub challenge: String,
     pub rules_version: i64,
@@ -22,59 +24,102 @@ pub struct Score {
     pub stat2: Option<f64>,
     pub stat3: Option<f64>,
     pub score: Option<f64>,
+    /// Whether the run ranks: a complete run of the profile at its full
+    /// length and rate. Otherwise it is practice, for the reasons given.
+    pub official: bool,
+    pub practice_reasons: Vec<String>,
+    /// The end of the run's window: where the score stands in time.
+    pub run_end: String,
+    #[serde(skip)]
+    pub run_end_ms: i64,
     pub scored_at: String,
     #[serde(skip)]
     pub scored_ms: i64,
     pub evidence: serde_json::Value,
 }
 
+const COLUMNS: &str = "id, run_id, challenge, rules_version, outcome, reason, stat1, stat2, stat3, score, official, \
+    practice_reasons, evidence, run_end, scored_at";
+
+/// Fails, naming the record and the field, on a stored value that does not read back.
+fn corrupt(id: &str, field: &str, e: impl std::fmt::Display) -> sqlx::Error {
+    sqlx::Error::Decode(format!("score record {id}: {field} is corrupt: {e}").into())
+}
+
 fn from_row(row: &AnyRow) -> Result<Score, sqlx::Error> {
+    let id: String = row.try_get("id")?;
     let evidence: String = row.try_get("evidence")?;
+    let reasons: String = row.try_get("practice_reasons")?;
     let scored_ms: i64 = row.try_get("scored_at")?;
+    let run_end_ms: i64 = row.try_get("run_end")?;
+    let outcome: String = row.try_get("outcome")?;
+    if outcome != "scored" && outcome != "no_data" {
+        return Err(corrupt(
+            &id,
+            "outcome",
+            format!("{outcome:?} is not an outcome"),
+        ));
+    }
     Ok(Score {
         run_id: row.try_get("run_id")?,
         challenge: row.try_get("challenge")?,
         rules_version: row.try_get("rules_version")?,
-        outcome: row.try_get("outcome")?,
         reason: row.try_get("reason")?,
         stat1: row.try_get("stat1")?,
         stat2: row.try_get("stat2")?,
         stat3: row.try_get("stat3")?,
         score: row.try_get("score")?,
+        official: row.try_get::<i64, _>("official")? == 1,
+        practice_reasons: serde_json::from_str(&reasons)
+            .map_err(|e| corrupt(&id, "practice_reasons", e))?,
+        run_end: rfc3339(run_end_ms),
+        run_end_ms,
         scored_at: rfc3339(scored_ms),
         scored_ms,
-        evidence: serde_json::from_str(&evidence).unwrap_or(serde_json::Value::Null),
+        evidence: serde_json::from_str(&evidence).map_err(|e| corrupt(&id, "evidence", e))?,
+        outcome,
+        id,
     })
 }
 
-/// Stores the outcome of scoring a run, moves the run to its final state
-/// and, for a real score, updates the contributor's best, all in one
-/// transaction: a crash leaves either everything or nothing.
-pub async fn record(
-    db: &Db,
-    run_id: &str,
-    contributor_id: &str,
-    challenge: Challenge,
-    outcome: &Outcome,
-    evidence: &serde_json::Value,
-) -> Result<(), sqlx::Error> {
+/// What scoring a run decided.
+#[derive(Debug, Clone)]
+pub struct NewRecord<'a> {
+    pub run_id: &'a str,
+    pub contributor_id: &'a str,
+    pub challenge: Challenge,
+    pub outcome: &'a Outcome,
+    /// Empty for an official run; otherwise why it is practice.
+    pub practice_reasons: &'a [String],
+    pub run_end_ms: i64,
+    pub evidence: &'a serde_json::Value,
+}
+
+/// Adds a score record, moves the run to its final state and recomputes
+/// the contributor's best, all in one transaction: a crash leaves either
+/// everything or nothing. A run scored again gets a new record; the old
+/// one stays, and the board follows the newest (a lower or `no_data`
+/// re-score lowers or removes the entry).
+pub async fn record(db: &Db, r: &NewRecord<'_>) -> Result<String, sqlx::Error> {
     let now = now_ms();
-    let mut tx = db.begin().await?;
-    let (kind, reason, stats) = match outcome {
+    let id = uuid::Uuid::now_v7().to_string();
+    let (kind, reason, stats) = match r.outcome {
         Outcome::Scored(s) => ("scored", None, Some(s)),
         Outcome::NoData { reason } => ("no_data", Some(reason.as_str()), None),
     };
+    let official = stats.is_some() && r.practice_reasons.is_empty();
+    let reasons = serde_json::to_string(r.practice_reasons).unwrap_or_else(|_| "[]".into());
+    let mut tx = db.begin().await?;
     sqlx::query(
-        "INSERT INTO scores (run_id, contributor_id, challenge, rules_version, outcome, reason, stat1, stat2, stat3, score, evidence, scored_at)
-         VALUES ($1, $2, $3, $4, $5, $6, CAST($7 AS DOUBLE PRECISION), CAST($8 AS DOUBLE PRECISION),
-                 CAST($9 AS DOUBLE PRECISION), CAST($10 AS DOUBLE PRECISION), $11, $12)
-         ON CONFLICT (run_id) DO UPDATE SET rules_version = $4, outcome = $5, reason = $6,
-            stat1 = CAST($7 AS DOUBLE PRECISION), stat2 = CAST($8 AS DOUBLE PRECISION),
-            stat3 = CAST($9 AS DOUBLE PRECISION), score = CAST($10 AS DOUBLE PRECISION), evidence = $11, scored_at = $12",
+        "INSERT INTO score_records (id, run_id, contributor_id, challenge, rules_version, outcome, reason, stat1, stat2,
+            stat3, score, official, practice_reasons, evidence, run_end, scored_at)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, CAST($8 AS DOUBLE PRECISION), CAST($9 AS DOUBLE PRECISION),
+                 CAST($10 AS DOUBLE PRECISION), CAST($11 AS DOUBLE PRECISION), $12, $13, $14, $15, $16)",
     )
-    .bind(run_id)
-    .bind(contributor_id)
-    .bind(challenge.as_str())
+    .bind(&id)
+    .bind(r.run_id)
+    .bind(r.contributor_id)
+    .bind(r.challenge.as_str())
     .bind(i64::from(RULES_VERSION))
     .bind(kind)
     .bind(reason)
@@ -82,69 +127,124 @@ pub async fn record(
     .bind(nullable_f64(stats.and_then(|s| s.stat2)))
     .bind(nullable_f64(stats.and_then(|s| s.stat3)))
     .bind(nullable_f64(stats.map(|s| s.score)))
-    .bind(evidence.to_string())
+    .bind(i64::from(official))
+    .bind(reasons)
+    .bind(r.evidence.to_string())
+    .bind(r.run_end_ms)
     .bind(now)
     .execute(&mut *tx)
     .await?;
     sqlx::query("UPDATE runs SET state = $1, next_attempt_at = NULL, last_error = NULL, updated_at = $2 WHERE id = $3")
         .bind(kind)
         .bind(now)
-        .bind(run_id)
+        .bind(r.run_id)
         .execute(&mut *tx)
         .await?;
-    if let Some(stats) = stats {
-        let keys = rank_keys(challenge, stats);
-        let current = sqlx::query(
-            "SELECT k1, k2, k3, k4 FROM best_scores WHERE challenge = $1 AND contributor_id = $2",
+    recompute_best(&mut tx, r.contributor_id, r.challenge).await?;
+    tx.commit().await?;
+    Ok(id)
+}
+
+/// The contributor's best official record under the current rules, from
+/// the newest record of each of their runs; ties go to the earlier run end.
+async fn recompute_best(
+    tx: &mut sqlx::Transaction<'_, sqlx::Any>,
+    contributor_id: &str,
+    challenge: Challenge,
+) -> Result<(), sqlx::Error> {
+    let rows = sqlx::query(
+        "SELECT s.id, s.run_id, s.stat1, s.stat2, s.stat3, s.score, s.run_end FROM score_records s
+         WHERE s.contributor_id = $1 AND s.challenge = $2 AND s.rules_version = $3
+           AND s.official = 1 AND s.outcome = 'scored'
+           AND NOT EXISTS (SELECT 1 FROM score_records n WHERE n.run_id = s.run_id
+                           AND (n.scored_at > s.scored_at OR (n.scored_at = s.scored_at AND n.id > s.id)))",
+    )
+    .bind(contributor_id)
+    .bind(challenge.as_str())
+    .bind(i64::from(RULES_VERSION))
+    .fetch_all(&mut **tx)
+    .await?;
+    let mut best: Option<([f64; 4], i64, String, String)> = None;
+    for row in rows {
+        let stats = Statistics {
+            stat1: row.try_get("stat1")?,
+            stat2: row.try_get("stat2")?,
+            stat3: row.try_get("stat3")?,
+            score: row.try_get::<Option<f64>, _>("score")?.ok_or_else(|| {
+                corrupt(
+                    &row.try_get::<String, _>("id").unwrap_or_default(),
+                    "score",
+                    "a scored record without a score",
+                )
+            })?,
+        };
+        let keys = rank_keys(challenge, &stats);
+        let run_end: i64 = row.try_get("run_end")?;
+        let better = match &best {
+            None => true,
+            Some((k, end, _, _)) => match compare_keys(&keys, k) {
+                std::cmp::Ordering::Greater => true,
+                std::cmp::Ordering::Equal => run_end < *end,
+                std::cmp::Ordering::Less => false,
+            },
+        };
+        if better {
+            best = Some((keys, run_end, row.try_get("id")?, row.try_get("run_id")?));
+        }
+    }
+    sqlx::query("DELETE FROM best_scores WHERE challenge = $1 AND contributor_id = $2")
+        .bind(challenge.as_str())
+        .bind(contributor_id)
+        .execute(&mut **tx)
+        .await?;
+    if let Some((keys, run_end, record_id, run_id)) = best {
+        sqlx::query(
+            "INSERT INTO best_scores (challenge, contributor_id, run_id, record_id, k1, k2, k3, k4, run_end)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
         )
         .bind(challenge.as_str())
         .bind(contributor_id)
-        .fetch_optional(&mut *tx)
+        .bind(run_id)
+        .bind(record_id)
+        .bind(keys[0])
+        .bind(keys[1])
+        .bind(keys[2])
+        .bind(keys[3])
+        .bind(run_end)
+        .execute(&mut **tx)
         .await?;
-        let better = match current {
-            None => true,
-            Some(row) => {
-                let old: [f64; 4] = [
-                    row.try_get("k1")?,
-                    row.try_get("k2")?,
-                    row.try_get("k3")?,
-                    row.try_get("k4")?,
-                ];
-                // Equal keys: the earlier run keeps its place.
-                keys.iter()
-                    .zip(old.iter())
-                    .map(|(a, b)| a.total_cmp(b))
-                    .find(|o| o.is_ne())
-                    == Some(std::cmp::Ordering::Greater)
-            }
-        };
-        if better {
-            sqlx::query(
-                "INSERT INTO best_scores (challenge, contributor_id, run_id, k1, k2, k3, k4, scored_at)
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
-                 ON CONFLICT (challenge, contributor_id) DO UPDATE SET run_id = $3, k1 = $4, k2 = $5, k3 = $6, k4 = $7, scored_at = $8",
-            )
-            .bind(challenge.as_str())
-            .bind(contributor_id)
-            .bind(run_id)
-            .bind(keys[0])
-            .bind(keys[1])
-            .bind(keys[2])
-            .bind(keys[3])
-            .bind(now)
-            .execute(&mut *tx)
-            .await?;
-        }
     }
-    tx.commit().await
+    Ok(())
 }
 
+fn compare_keys(a: &[f64; 4], b: &[f64; 4]) -> std::cmp::Ordering {
+    a.iter()
+        .zip(b)
+        .map(|(x, y)| x.total_cmp(y))
+        .find(|o| o.is_ne())
+        .unwrap_or(std::cmp::Ordering::Equal)
+}
+
+/// A run's score: its newest record.
 pub async fn for_run(db: &Db, run_id: &str) -> Result<Option<Score>, sqlx::Error> {
-    let row = sqlx::query("SELECT * FROM scores WHERE run_id = $1")
-        .bind(run_id)
-        .fetch_optional(db)
-        .await?;
+    let row = sqlx::query(sqlx::AssertSqlSafe(format!(
+        "SELECT {COLUMNS} FROM score_records WHERE run_id = $1 ORDER BY scored_at DESC, id DESC LIMIT 1"
+    )))
+    .bind(run_id)
+    .fetch_optional(db)
+    .await?;
     row.as_ref().map(from_row).transpose()
+}
+
+/// Every record of a run, newest first.
+pub async fn records_for_run(db: &Db, run_id: &str) -> Result<Vec<Score>, sqlx::Error> {
+    let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
+        "SELECT {COLUMNS} FROM score_records WHERE run_id = $1 ORDER BY scored_at DESC, id DESC LIMIT 100"
+    )))
+    .bind(run_id)
+    .fetch_all(db)
+    .await?;
+    rows.iter().map(from_row).collect()
 }
 
 /// One row of a leaderboard.
@@ -159,17 +259,19 @@ pub struct Entry {
     pub stat3: Option<f64>,
     pub score: f64,
     pub run_id: String,
+    /// The end of the run's window (ties go to the earlier one).
+    pub run_end: String,
     pub scored_at: String,
     pub rules_version: i64,
 }
 
 /// One page of a leaderboard: `$1` challenge, `$2` limit, `$3` offset.
-pub const LEADERBOARD_SQL: &str = "SELECT c.name, c.display_name, c.deleted_at, s.stat1, s.stat2, s.stat3, s.score, s.run_id, s.scored_at, s.rules_version
+pub const LEADERBOARD_SQL: &str = "SELECT c.name, c.display_name, c.deleted_at, s.stat1, s.stat2, s.stat3, s.score, s.run_id, s.run_end, s.scored_at, s.rules_version
      FROM best_scores b
-     JOIN scores s ON s.run_id = b.run_id
+     JOIN score_records s ON s.id = b.record_id
      JOIN contributors c ON c.id = b.contributor_id
      WHERE b.challenge = $1
-     ORDER BY b.k1 DESC, b.k2 DESC, b.k3 DESC, b.k4 DESC, b.scored_at, b.contributor_id
+     ORDER BY b.k1 DESC, b.k2 DESC, b.k3 DESC, b.k4 DESC, b.run_end, b.contributor_id
      LIMIT $2 OFFSET $3";
 
 /// A page of the leaderboard and the number of ranked contributors.
@@ -204,8 +306,11 @@ pub async fn leaderboard(
                 stat1: r.try_get("stat1")?,
                 stat2: r.try_get("stat2")?,
                 stat3: r.try_get("stat3")?,
-                score: r.try_get::<Option<f64>, _>("score")?.unwrap_or(0.0),
+                score: r.try_get::<Option<f64>, _>("score")?.ok_or_else(|| {
+                    corrupt("on the board", "score", "a ranked record without a score")
+                })?,
                 run_id: r.try_get("run_id")?,
+                run_end: rfc3339(r.try_get("run_end")?),
                 scored_at: rfc3339(r.try_get("scored_at")?),
                 rules_version: r.try_get("rules_version")?,
             })
@@ -214,40 +319,85 @@ pub async fn leaderboard(
     Ok((entries, total))
 }
 
-/// Scored runs of a challenge over time, for the history chart:
-/// `(contributor, scored_at ms, score)`, oldest first, for the given contributors.
+/// Official scores of a challenge over time, for the history chart:
+/// `(contributor, run end ms, score)`, oldest first, for the given
+/// contributors, each run's newest record, in one query.
 pub async fn history(
     db: &Db,
     challenge: Challenge,
     contributors: &[String],
 ) -> Result<Vec<(String, i64, f64)>, sqlx::Error> {
-    let mut out = Vec::new();
-    for name in contributors {
-        let rows = sqlx::query(
-            "SELECT s.scored_at, s.score FROM scores s JOIN contributors c ON c.id = s.contributor_id
-             WHERE s.challenge = $1 AND c.name = $2 AND s.outcome = 'scored'
-             ORDER BY s.scored_at LIMIT 500",
-        )
-        .bind(challenge.as_str())
-        .bind(name)
-        .fetch_all(db)
-        .await?;
-        for r in rows {
-            out.push((
-                name.clone(),
-                r.try_get("scored_at")?,
-                r.try_get::<Option<f64>, _>("score")?.unwrap_or(0.0),
-            ));
-        }
+    if contributors.is_empty() {
+        return Ok(Vec::new());
     }
-    Ok(out)
+    let names: Vec<String> = (0..contributors.len())
+        .map(|i| format!("${}", i + 3))
+        .collect();
+    let sql = format!(
+        "SELECT c.name, s.run_end, s.score FROM score_records s JOIN contributors c ON c.id = s.contributor_id
+         WHERE s.challenge = $1 AND s.rules_version = $2 AND s.official = 1 AND s.outcome = 'scored'
+           AND c.name IN ({})
+           AND NOT EXISTS (SELECT 1 FROM score_records n WHERE n.run_id = s.run_id
+                           AND (n.scored_at > s.scored_at OR (n.scored_at = s.scored_at AND n.id > s.id)))
+         ORDER BY s.run_end LIMIT 5000",
+        names.join(", ")
+    );
+    let mut q = sqlx::query(sqlx::AssertSqlSafe(sql))
+        .bind(challenge.as_str())
+        .bind(i64::from(RULES_VERSION));
+    for n in contributors {
+        q = q.bind(n);
+    }
+    q.fetch_all(db)
+        .await?
+        .iter()
+        .map(|r| -> Result<(String, i64, Option<f64>), sqlx::Error> {
+            Ok((
+                r.try_get("name")?,
+                r.try_get("run_end")?,
+                r.try_get("score")?,
+            ))
+        })
+        .filter_map(|row| match row {
+            Ok((name, at, Some(score))) => Some(Ok((name, at, score))),
+            Ok(_) => None,
+            Err(e) => Some(Err(e)),
+        })
+        .collect()
+}
+
+/// Practice runs of a challenge, newest first: `(contributor, record)`.
+pub async fn practice(
+    db: &Db,
+    challenge: Challenge,
+    limit: i64,
+) -> Result<Vec<(String, Score)>, sqlx::Error> {
+    let cols: Vec<String> = COLUMNS
+        .split(", ")
+        .map(|c| format!("s.{}", c.trim()))
+        .collect();
+    let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
+        "SELECT c.name AS contributor_name, {} FROM score_records s JOIN contributors c ON c.id = s.contributor_id
+         WHERE s.challenge = $1 AND s.official = 0
+           AND NOT EXISTS (SELECT 1 FROM score_records n WHERE n.run_id = s.run_id
+                           AND (n.scored_at > s.scored_at OR (n.scored_at = s.scored_at AND n.id > s.id)))
+         ORDER BY s.run_end DESC LIMIT $2",
+        cols.join(", ")
+    )))
+    .bind(challenge.as_str())
+    .bind(limit)
+    .fetch_all(db)
+    .await?;
+    rows.iter()
+        .map(|r| Ok((r.try_get("contributor_name")?, from_row(r)?)))
+        .collect()
 }
 
 /// Best score per contributor and challenge, for `/metrics`.
 pub async fn best_all(db: &Db) -> Result<Vec<(String, String, f64)>, sqlx::Error> {
     let rows = sqlx::query(
         "SELECT b.challenge, c.name, s.score FROM best_scores b
-         JOIN scores s ON s.run_id = b.run_id JOIN contributors c ON c.id = b.contributor_id",
+         JOIN score_records s ON s.id = b.record_id JOIN contributors c ON c.id = b.contributor_id",
     )
     .fetch_all(db)
     .await?;

@@ -58,6 +58,8 @@ struct TrackerPage {
     notice: &'static str,
     users: Vec<(String, bool)>,
     user: String,
+    /// A user asked for by name who has no runs: said, never swapped for another's.
+    unknown_user: Option<String>,
     targets: Vec<TargetTab>,
     sessions: Vec<SessionRow>,
     runs: Vec<RunRow>,
@@ -129,11 +131,12 @@ async fn render(state: &TrackerState, q: PageQuery) -> anyhow::Result<String> {
     let all = store::users_and_targets(&state.db).await?;
     let mut user_names: Vec<String> = all.iter().map(|(u, _, _)| u.clone()).collect();
     user_names.dedup();
-    let user = q
-        .user
-        .filter(|u| user_names.contains(u))
-        .or_else(|| user_names.first().cloned())
-        .unwrap_or_default();
+    let unknown_user = q.user.clone().filter(|u| !user_names.contains(u));
+    let user = match (&q.user, &unknown_user) {
+        (_, Some(_)) => String::new(),
+        (Some(u), None) => u.clone(),
+        (None, None) => user_names.first().cloned().unwrap_or_default(),
+    };
     let mine: Vec<&(String, String, i64)> = all.iter().filter(|(u, _, _)| *u == user).collect();
     let target = q
         .target
@@ -196,6 +199,7 @@ async fn render(state: &TrackerState, q: PageQuery) -> anyhow::Result<String> {
         error_chart: series(&["errors %"], &|r, _| Some(r.error_rate)),
         runs: rows(&runs),
         user,
+        unknown_user,
     };
     Ok(page.render()?)
 }

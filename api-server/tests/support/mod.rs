@@ -300,3 +300,20 @@ pub async fn play_on_postgres(scenarios: Vec<(&'static str, Scenario)>) {
         scenario(pg.fresh_db(name).await).await;
     }
 }
+
+/// Two tests, `on_sqlite` and `on_postgres`, each playing every scenario
+/// of `$scenarios()` on a fresh database of its kind.
+#[macro_export]
+macro_rules! on_both_databases {
+    ($scenarios:ident) => {
+        #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+        async fn on_sqlite() {
+            support::play_on_sqlite($scenarios()).await;
+        }
+
+        #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+        async fn on_postgres() {
+            support::play_on_postgres($scenarios()).await;
+        }
+    };
+}

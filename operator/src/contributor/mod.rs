@@ -20,7 +20,7 @@ use serde_json::json;
 
 use crate::conditions;
 use crate::context::{Context, MANAGER};
-use crate::crd::{Contributor, ContributorPhase, ContributorStatus};
+use crate::crd::{ChallengeName, Contributor, ContributorPhase, ContributorStatus};
 use crate::error::Error;
 use desired::{API_KEY_SECRET, Desired, namespace_name};
 
@@ -181,12 +181,30 @@ async fn register(
     };
     if status.registered_challenge.is_none() {
         let display = c.spec.display_name.as_deref();
-        match ctx
+        let registered = match ctx
             .platform
             .register_contributor(&name, display, Some(challenge.into()))
             .await
         {
-            Ok(reg) => {
+            // Registered before: by an earlier pass whose status was lost, by
+            // a Contributor of the same name deleted since, or by hand. A key
+            // the operator holds is kept; otherwise it gets one, never
+            // leaving the contributor without a key it can use.
+            Err(e) if e.status() == Some(409) => recover_key(ctx, &name, challenge).await,
+            other => other.map(Some),
+        };
+        match registered {
+            Ok(None) => {
+                status.api_key_secret = Some(API_KEY_SECRET.into());
+                status.registered_challenge = Some(challenge);
+                mark(
+                    status,
+                    true,
+                    "Registered",
+                    format!("registered before; its API key is in Secret {API_KEY_SECRET}"),
+                );
+            }
+            Ok(Some(reg)) => {
                 let secret = desired::api_key_secret(c, &reg.api_key)?;
                 apply_one(ctx, &secret).await?;
                 status.api_key_secret = Some(API_KEY_SECRET.into());
@@ -205,18 +223,6 @@ async fn register(
                     "registered with the API server",
                 )
                 .await;
-            }
-            Err(e) if e.status() == Some(409) => {
-                // Registered before (by an earlier operator, or by hand): the
-                // key was shown then; the operator cannot know it.
-                status.registered_challenge = Some(challenge);
-                mark(
-                    status,
-                    true,
-                    "AlreadyRegistered",
-                    "the name was registered before; its API key is not held by the operator"
-                        .into(),
-                );
             }
             Err(e) if e.is_transient() => {
                 mark(status, false, "ApiServerUnavailable", e.to_string());
@@ -266,6 +272,37 @@ async fn register(
         }
     }
     Ok(Ok(()))
+}
+
+/// A contributor the API server knows already: `None` when the key the
+/// operator holds still works; otherwise a new key, by reactivating a
+/// deregistered contributor (a Contributor deleted and created again) or
+/// by rotating an active one's key (its key was lost).
+async fn recover_key(
+    ctx: &Context,
+    name: &str,
+    challenge: ChallengeName,
+) -> Result<Option<chaos_client::Registered>, chaos_client::Error> {
+    // Switching to the spec's challenge with the held key proves it works.
+    if let Ok(Some(key)) = api_key(ctx, name).await {
+        match ctx
+            .platform
+            .switch_challenge(name, &key, challenge.into())
+            .await
+        {
+            Ok(_) => return Ok(None),
+            Err(e) if matches!(e.status(), Some(401 | 403 | 404)) => {}
+            Err(e) => return Err(e),
+        }
+    }
+    match ctx.platform.reactivate_contributor(name).await {
+        Ok(reg) => Ok(Some(reg)),
+        // Active: its key is what was lost.
+        Err(e) if e.status() == Some(409) => {
+            ctx.platform.rotate_contributor_key(name).await.map(Some)
+        }
+        Err(e) => Err(e),
+    }
 }
 
 async fn api_key(ctx: &Context, name: &str) -> Result<Option<String>, Error> {

@@ -217,6 +217,8 @@ async fn queued(
                 contributor.spec.app.port,
             ),
             profile_version: Some(ChallengeProfile::current(run.spec.challenge.into()).version),
+            // A squeezed run is practice: the API server ranks only full ones.
+            duration_scale: Some(run.spec.duration_scale.unwrap_or(1.0).clamp(0.05, 1.0)),
             source: Some("prometheus".into()),
             loadgen_selector: Some(
                 [
