@@ -144,10 +144,10 @@ pub async fn execute(client: &Client, plan: Plan) -> anyhow::Result<Finished> {
         })
         .await
         .context("cannot register the run")?;
-    client
-        .start_run(&id, None)
-        .await
-        .with_context(|| format!("cannot open the run's window\n{}", left_open(client, &id)))?;
+    client.start_run(&id, None).await.map_err(|e| {
+        eprintln!("{}", left_open(client, &id));
+        anyhow::Error::new(e).context("cannot open the run's window")
+    })?;
 
     let job = Job {
         spec: RunSpec {
@@ -191,11 +191,9 @@ pub async fn execute(client: &Client, plan: Plan) -> anyhow::Result<Finished> {
                 "stopped by its client (Ctrl-C) before the profile's end",
             )
             .await
-            .with_context(|| {
-                format!(
-                    "cannot mark the run interrupted\n{}",
-                    left_open(client, &id)
-                )
+            .map_err(|e| {
+                eprintln!("{}", left_open(client, &id));
+                anyhow::Error::new(e).context("cannot mark the run interrupted")
             })?;
         anyhow::bail!(
             "interrupted: run {id} was closed as interrupted; it is not scored and does not rank ({}/runs/{id})",
@@ -204,14 +202,14 @@ pub async fn execute(client: &Client, plan: Plan) -> anyhow::Result<Finished> {
     }
     // The window is closed and scored even when loadgen failed part-way:
     // what url-anvil saw is still measured (the server judges it practice).
-    client
-        .end_run(&id, None)
-        .await
-        .with_context(|| format!("cannot close the run's window\n{}", left_open(client, &id)))?;
-    client
-        .score_run(&id)
-        .await
-        .with_context(|| format!("cannot ask for the score\n{}", left_open(client, &id)))?;
+    client.end_run(&id, None).await.map_err(|e| {
+        eprintln!("{}", left_open(client, &id));
+        anyhow::Error::new(e).context("cannot close the run's window")
+    })?;
+    client.score_run(&id).await.map_err(|e| {
+        eprintln!("{}", left_open(client, &id));
+        anyhow::Error::new(e).context("cannot ask for the score")
+    })?;
     let report = report.context("loadgen failed")?;
     let events = std::mem::take(&mut *log.lock().unwrap_or_else(|p| p.into_inner()));
     let run = client

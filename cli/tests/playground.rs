@@ -439,7 +439,11 @@ async fn the_playground_from_up_to_a_scored_run_on_the_leaderboard() {
         .await
         .expect("open");
     for (i, k) in ["stat1", "stat2", "stat3"].into_iter().enumerate() {
-        let shown = texts(&b, &format!("tr[data-contributor=ada] td.{k}")).await;
+        let shown = texts(
+            &b,
+            &format!("table#practice tr[data-contributor=ada] td.{k}"),
+        )
+        .await;
         assert_eq!(shown.len(), 1, "{k}: {shown:?}");
         let v: f64 = shown[0]
             .replace(',', "")

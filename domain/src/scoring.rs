@@ -165,7 +165,15 @@ pub fn practice_reasons(
         (Some(a), Some(b)) => b.t - a.t,
         _ => 0.0,
     };
-    if span < OFFICIAL_LENGTH_SHARE * length {
+    // A sampled series starts and ends up to one sampling interval inside
+    // the load (Prometheus scrapes every few seconds): that much is allowed
+    // at each edge, the interval being the platform's, not the client's.
+    let interval = asked
+        .windows(2)
+        .map(|w| w[1].t - w[0].t)
+        .fold(0.0, f64::max)
+        .clamp(0.0, MAX_SAMPLE_INTERVAL_S);
+    if span < OFFICIAL_LENGTH_SHARE * length - 2.0 * interval {
         reasons.push(format!(
             "load was asked for {} s of the profile's {length} s",
             round(span, 1)
@@ -185,6 +193,8 @@ pub fn practice_reasons(
 /// An official run's window and load cover at least this share of the
 /// profile's length (sampling edges and scheduling take a little).
 pub const OFFICIAL_LENGTH_SHARE: f64 = 0.95;
+/// The longest sampling interval allowed for at each edge of the load.
+pub const MAX_SAMPLE_INTERVAL_S: f64 = 15.0;
 /// ... and its highest asked rate reaches this share of the profile's.
 pub const OFFICIAL_RATE_SHARE: f64 = 0.95;
 
@@ -554,6 +564,20 @@ mod tests {
         let r = practice_reasons(&p, 1.0, 1.0, full, &slow);
         assert_eq!(r.len(), 1, "{r:?}");
         assert!(r[0].contains("highest asked rate was 384 req/s"), "{r:?}");
+        // Scraped every 15 s, the series misses up to 15 s at each edge: still official.
+        let coarse: Vec<LoadSample> = whole
+            .iter()
+            .filter(|x| {
+                let t = x.t - 1000.0;
+                t >= 15.0 && t <= full - 15.0 && (t as i64) % 15 == 0
+            })
+            .cloned()
+            .collect();
+        assert!(
+            practice_reasons(&p, 1.0, 1.0, full + 3.0, &coarse).is_empty(),
+            "{:?}",
+            practice_reasons(&p, 1.0, 1.0, full + 3.0, &coarse)
+        );
         // No load at all says so too.
         assert!(!practice_reasons(&p, 1.0, 1.0, full, &[]).is_empty());
     }

@@ -7,9 +7,10 @@ use std::sync::atomic::Ordering;
 use futures::StreamExt;
 use k8s_openapi::api::apps::v1::Deployment;
 use k8s_openapi::api::batch::v1::Job;
+use kube::Resource;
 use kube::api::Api;
 use kube::runtime::reflector::{self, ObjectRef};
-use kube::runtime::{Controller, WatchStreamExt, predicates, watcher};
+use kube::runtime::{Controller, WatchStreamExt, watcher};
 use kube::{Client, ResourceExt};
 use tokio_util::sync::CancellationToken;
 
@@ -21,8 +22,8 @@ use crate::{contributor, run};
 pub async fn controllers(ctx: Arc<Context>, platform_namespace: &str, stop: CancellationToken) {
     let client: Client = ctx.client.clone();
 
-    // Only spec changes (a new generation) start a reconcile of the
-    // resource itself: the operator's own status writes do not loop.
+    // Only spec and lifecycle changes start a reconcile of the resource
+    // itself: the operator's own status writes do not loop.
     let (contributors, writer) = reflector::store();
     let contributor_stream = watcher(
         Api::<Contributor>::all(client.clone()),
@@ -31,7 +32,7 @@ pub async fn controllers(ctx: Arc<Context>, platform_namespace: &str, stop: Canc
     .default_backoff()
     .reflect(writer)
     .applied_objects()
-    .predicate_filter(predicates::generation, Default::default());
+    .predicate_filter(spec_or_lifecycle, Default::default());
     let contributor_ctl = Controller::for_stream(contributor_stream, contributors)
         // Readiness of the two Deployments moves the Contributor's phase.
         // Not `owns`: the owner is cluster-scoped and its children are
@@ -64,7 +65,7 @@ pub async fn controllers(ctx: Arc<Context>, platform_namespace: &str, stop: Canc
         .default_backoff()
         .reflect(writer)
         .applied_objects()
-        .predicate_filter(predicates::generation, Default::default());
+        .predicate_filter(spec_or_lifecycle, Default::default());
     let store = runs.clone();
     let run_ctl = Controller::for_stream(run_stream, runs)
         .owns(
@@ -96,4 +97,74 @@ pub async fn controllers(ctx: Arc<Context>, platform_namespace: &str, stop: Canc
     ctx.metrics.ready.store(true, Ordering::Relaxed);
     tokio::join!(contributor_ctl, run_ctl);
     ctx.metrics.ready.store(false, Ordering::Relaxed);
+}
+
+/// What a change must touch to start a reconcile: the spec (generation),
+/// the finalizers, or the deletion mark. Adding the finalizer changes no
+/// generation, and a filter on the generation alone dropped the event
+/// that should start the first real pass: a new Contributor got its
+/// finalizer and nothing else until something else changed. Status writes
+/// touch none of the three, so they still do not loop.
+pub fn spec_or_lifecycle<K: Resource>(obj: &K) -> Option<u64> {
+    use std::hash::{Hash, Hasher};
+    let meta = obj.meta();
+    let mut h = std::collections::hash_map::DefaultHasher::new();
+    meta.generation.hash(&mut h);
+    meta.finalizers.hash(&mut h);
+    meta.deletion_timestamp.is_some().hash(&mut h);
+    Some(h.finish())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::crd::{AppSpec, ChallengeName, ContributorSpec};
+
+    fn contributor() -> Contributor {
+        let mut c = Contributor::new(
+            "ada",
+            ContributorSpec {
+                display_name: None,
+                challenge: ChallengeName::RobustService,
+                app: AppSpec {
+                    image: "ghcr.io/ada/app:1".into(),
+                    port: 8080,
+                    replicas: 1,
+                    cpu_millis: None,
+                    memory_mib: None,
+                },
+            },
+        );
+        c.metadata.generation = Some(1);
+        c
+    }
+
+    #[test]
+    fn the_finalizer_and_deletion_pass_the_filter_and_status_does_not() {
+        let bare = contributor();
+        let mut finalized = bare.clone();
+        finalized.metadata.finalizers = Some(vec!["srechaos.dev/cleanup".into()]);
+        assert_ne!(
+            spec_or_lifecycle(&bare),
+            spec_or_lifecycle(&finalized),
+            "adding the finalizer must start the next pass"
+        );
+        let mut deleting = finalized.clone();
+        deleting.metadata.deletion_timestamp =
+            Some(k8s_openapi::apimachinery::pkg::apis::meta::v1::Time(
+                k8s_openapi::jiff::Timestamp::UNIX_EPOCH,
+            ));
+        assert_ne!(spec_or_lifecycle(&finalized), spec_or_lifecycle(&deleting));
+        let mut new_spec = finalized.clone();
+        new_spec.metadata.generation = Some(2);
+        assert_ne!(spec_or_lifecycle(&finalized), spec_or_lifecycle(&new_spec));
+        let mut with_status = finalized.clone();
+        with_status.status = Some(Default::default());
+        with_status.metadata.resource_version = Some("42".into());
+        assert_eq!(
+            spec_or_lifecycle(&finalized),
+            spec_or_lifecycle(&with_status),
+            "the operator's own status writes do not loop"
+        );
+    }
 }

@@ -318,11 +318,12 @@ struct Edge {
     at: Option<String>,
 }
 
-fn edge_time(body: &Bytes) -> ApiResult<i64> {
+/// A window edge's time, and whether the client gave it (`at`) or it is now.
+fn edge_time(body: &Bytes) -> ApiResult<(i64, bool)> {
     let edge: Edge = object_or_empty(body, "{\"at\": \"<RFC 3339>\"}")?;
     let now = now_ms();
     let Some(at) = edge.at else {
-        return Ok(now);
+        return Ok((now, false));
     };
     let t = at
         .parse::<jiff::Timestamp>()
@@ -337,7 +338,7 @@ fn edge_time(body: &Bytes) -> ApiResult<i64> {
             MAX_BEHIND_MS / 3_600_000
         )));
     }
-    Ok(ms)
+    Ok((ms, true))
 }
 
 /// How far a window edge may be from the server's clock: clocks drift a
@@ -351,7 +352,7 @@ async fn edge_request(
     headers: &HeaderMap,
     id: Result<Path<String>, PathRejection>,
     body: &Bytes,
-) -> ApiResult<(String, i64, Run)> {
+) -> ApiResult<(String, (i64, bool), Run)> {
     state.admin.check(headers)?;
     let Path(id) = id?;
     let at = edge_time(body)?;
@@ -372,7 +373,7 @@ pub async fn start(
     id: Result<Path<String>, PathRejection>,
     body: Bytes,
 ) -> ApiResult<Json<Value>> {
-    let (id, at, run) = edge_request(&state, &headers, id, &body).await?;
+    let (id, (at, _), run) = edge_request(&state, &headers, id, &body).await?;
     if run.state == RunState::Running {
         return Ok(Json(run_json(&state, &run).await?));
     }
@@ -410,7 +411,7 @@ pub async fn end(
     id: Result<Path<String>, PathRejection>,
     body: Bytes,
 ) -> ApiResult<Json<Value>> {
-    let (id, at, run) = edge_request(&state, &headers, id, &body).await?;
+    let (id, (at, given), run) = edge_request(&state, &headers, id, &body).await?;
     if run.state != RunState::Running {
         if run.window_end_ms.is_some() && run.state != RunState::Interrupted {
             return Ok(Json(run_json(&state, &run).await?));
@@ -420,6 +421,12 @@ pub async fn end(
             run.state.as_str()
         )));
     }
+    // "Now" within the start's millisecond is the next one; only a time the
+    // client gave can contradict the start.
+    let at = match run.window_start_ms {
+        Some(start) if !given && at <= start => start + 1,
+        _ => at,
+    };
     if let Some(start) = run.window_start_ms.filter(|s| at <= *s) {
         return Err(ApiError::conflict(format!(
             "at: the window must end after it starts ({})",

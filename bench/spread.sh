@@ -1,0 +1,55 @@
+#!/usr/bin/env bash
+# Run-to-run spread of the scores: the same app (the playground's example,
+# a plain proxy in front of url-anvil), the same command, N official runs
+# (full length, full rate) per challenge, one after another, against a
+# fresh release playground. Prints each score and min / median / max and
+# the spread ((max - min) / median) per challenge.
+# Usage: bench/spread.sh [runs=10] [challenge ...]
+#   default challenges: robust-service graceful-degradation longest-upkeep
+# Full-length runs: 200 s, 160 s and 600 s each, so 10 runs of all three
+# take about 2 h 40 min.
+cd "$(dirname "$0")/.."
+source bench/lib.sh
+RUNS=${1:-10}; shift || true
+CHALLENGES=("$@")
+[ "${#CHALLENGES[@]}" -gt 0 ] || CHALLENGES=(robust-service graceful-degradation longest-upkeep)
+cargo build --release -q -p chaosctl
+CTL=./target/release/chaosctl
+ANVIL=$(free_port); API=$(free_port); EXAMPLE=$(free_port)
+DATA="$BENCH_TMP/data"
+# The example's own short runs are not wanted here: --example-duration is
+# the shortest allowed and their scores are practice anyway.
+"$CTL" up --data-dir "$DATA" --anvil-port "$ANVIL" --api-port "$API" --example-port "$EXAMPLE" \
+    --example-duration 5s >"$BENCH_TMP/up.log" 2>&1 &
+PIDS+=("$!")
+wait_http "http://127.0.0.1:$API/healthz"
+# Let the example's practice runs finish before measuring.
+for _ in $(seq 120); do
+    [ "$(grep -c 'practice score\|scored\|no_data\|not scored' "$BENCH_TMP/up.log" || true)" -ge 3 ] && break
+    sleep 1
+done
+echo "machine: $(nproc) cores, load $(cut -d' ' -f1-3 /proc/loadavg)"
+for c in "${CHALLENGES[@]}"; do
+    SCORES=()
+    for i in $(seq "$RUNS"); do
+        out=$("$CTL" run --challenge "$c" --target "http://127.0.0.1:$EXAMPLE" --contributor example \
+            --api-url "http://127.0.0.1:$API" --anvil-url "http://127.0.0.1:$ANVIL" --data-dir "$DATA" \
+            --output json 2>"$BENCH_TMP/run.err" || true)
+        score=$(echo "$out" | python3 -c 'import json,sys
+try:
+    d=json.load(sys.stdin); print(d["score"] if d.get("score") is not None else "none", "official" if d.get("official") else "practice")
+except Exception: print("failed -")')
+        echo "$c run $i: $score (load $(cut -d' ' -f1 /proc/loadavg))"
+        set -- $score
+        [ "$1" != "none" ] && [ "$1" != "failed" ] && SCORES+=("$1")
+    done
+    python3 - "$c" "${SCORES[@]}" <<'PY'
+import statistics, sys
+c, xs = sys.argv[1], [float(x) for x in sys.argv[2:]]
+if not xs:
+    print(f"{c}: no scores"); sys.exit()
+m = statistics.median(xs)
+spread = (max(xs) - min(xs)) / m * 100 if m else float("nan")
+print(f"{c}: n={len(xs)} min {min(xs):.2f} median {m:.2f} max {max(xs):.2f} spread {spread:.1f} %")
+PY
+done
