@@ -336,7 +336,13 @@ async fn a_name_registered_before_still_gets_a_working_key() {
     assert!(key_works(&api, &first).await, "the new key works");
     assert!(!key_works(&api, &lost).await, "the lost key is dead");
 
-    // Deleted (deregistered: scores kept) and created again under the same name.
+    // Deleted (deregistered: scores kept) and created again under the same name,
+    // after competing elsewhere than the spec says.
+    chaos_client::Client::new(&api.base_url())
+        .expect("client")
+        .switch_challenge("ada", &first, chaos_domain::Challenge::LongestUpkeep)
+        .await
+        .expect("switched");
     admin
         .deregister_contributor("ada")
         .await
@@ -350,12 +356,17 @@ async fn a_name_registered_before_still_gets_a_working_key() {
         .await
         .expect("reconciles");
     let second = applied_key(&fake.take_calls()).expect("a key for the new Contributor");
+    let back = admin.contributor("ada").await.expect("active again");
+    assert!(!back.deregistered);
+    assert_eq!(
+        back.active_challenge.as_deref(),
+        Some("robust-service"),
+        "in the spec's challenge"
+    );
     assert!(
         key_works(&api, &second).await,
         "reactivated with a working key"
     );
-    let back = admin.contributor("ada").await.expect("active again");
-    assert!(!back.deregistered);
 
     // A key the operator holds that still works is kept, not rotated.
     let held = k8s_openapi::api::core::v1::Secret {

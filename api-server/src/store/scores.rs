@@ -8,6 +8,10 @@ use sqlx::any::AnyRow;
 
 use crate::db::{Db, now_ms, nullable_f64, rfc3339};
 
+/// Keeps record `s` only when it is its run's newest: the run's score.
+const NEWEST: &str = "NOT EXISTS (SELECT 1 FROM score_records n WHERE n.run_id = s.run_id \
+    AND (n.scored_at > s.scored_at OR (n.scored_at = s.scored_at AND n.id > s.id)))";
+
 /// A score record with its evidence. A run's score is its newest record.
 #[derive(Debug, Clone, Serialize, PartialEq)]
 pub struct Score {
@@ -152,13 +156,12 @@ async fn recompute_best(
     contributor_id: &str,
     challenge: Challenge,
 ) -> Result<(), sqlx::Error> {
-    let rows = sqlx::query(
+    let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
         "SELECT s.id, s.run_id, s.stat1, s.stat2, s.stat3, s.score, s.run_end FROM score_records s
          WHERE s.contributor_id = $1 AND s.challenge = $2 AND s.rules_version = $3
            AND s.official = 1 AND s.outcome = 'scored'
-           AND NOT EXISTS (SELECT 1 FROM score_records n WHERE n.run_id = s.run_id
-                           AND (n.scored_at > s.scored_at OR (n.scored_at = s.scored_at AND n.id > s.id)))",
-    )
+           AND {NEWEST}"
+    )))
     .bind(contributor_id)
     .bind(challenge.as_str())
     .bind(i64::from(RULES_VERSION))
@@ -337,8 +340,7 @@ pub async fn history(
         "SELECT c.name, s.run_end, s.score FROM score_records s JOIN contributors c ON c.id = s.contributor_id
          WHERE s.challenge = $1 AND s.rules_version = $2 AND s.official = 1 AND s.outcome = 'scored'
            AND c.name IN ({})
-           AND NOT EXISTS (SELECT 1 FROM score_records n WHERE n.run_id = s.run_id
-                           AND (n.scored_at > s.scored_at OR (n.scored_at = s.scored_at AND n.id > s.id)))
+           AND {NEWEST}
          ORDER BY s.run_end LIMIT 5000",
         names.join(", ")
     );
@@ -379,8 +381,7 @@ pub async fn practice(
     let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
         "SELECT c.name AS contributor_name, {} FROM score_records s JOIN contributors c ON c.id = s.contributor_id
          WHERE s.challenge = $1 AND s.official = 0
-           AND NOT EXISTS (SELECT 1 FROM score_records n WHERE n.run_id = s.run_id
-                           AND (n.scored_at > s.scored_at OR (n.scored_at = s.scored_at AND n.id > s.id)))
+           AND {NEWEST}
          ORDER BY s.run_end DESC LIMIT $2",
         cols.join(", ")
     )))

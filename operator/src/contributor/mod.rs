@@ -194,19 +194,12 @@ async fn register(
             other => other.map(Some),
         };
         match registered {
-            Ok(None) => {
-                status.api_key_secret = Some(API_KEY_SECRET.into());
-                status.registered_challenge = Some(challenge);
-                mark(
-                    status,
-                    true,
-                    "Registered",
-                    format!("registered before; its API key is in Secret {API_KEY_SECRET}"),
-                );
-            }
-            Ok(Some(reg)) => {
-                let secret = desired::api_key_secret(c, &reg.api_key)?;
-                apply_one(ctx, &secret).await?;
+            Ok(new_key) => {
+                // `None`: the key the operator holds still works.
+                if let Some(reg) = &new_key {
+                    let secret = desired::api_key_secret(c, &reg.api_key)?;
+                    apply_one(ctx, &secret).await?;
+                }
                 status.api_key_secret = Some(API_KEY_SECRET.into());
                 status.registered_challenge = Some(challenge);
                 mark(
@@ -215,14 +208,16 @@ async fn register(
                     "Registered",
                     format!("registered with the API server; API key in Secret {API_KEY_SECRET}"),
                 );
-                publish(
-                    ctx,
-                    c,
-                    EventType::Normal,
-                    "Registered",
-                    "registered with the API server",
-                )
-                .await;
+                if new_key.is_some() {
+                    publish(
+                        ctx,
+                        c,
+                        EventType::Normal,
+                        "Registered",
+                        "registered with the API server",
+                    )
+                    .await;
+                }
             }
             Err(e) if e.is_transient() => {
                 mark(status, false, "ApiServerUnavailable", e.to_string());
@@ -295,14 +290,17 @@ async fn recover_key(
             Err(e) => return Err(e),
         }
     }
-    match ctx.platform.reactivate_contributor(name).await {
-        Ok(reg) => Ok(Some(reg)),
+    let reg = match ctx.platform.reactivate_contributor(name).await {
+        Ok(reg) => reg,
         // Active: its key is what was lost.
-        Err(e) if e.status() == Some(409) => {
-            ctx.platform.rotate_contributor_key(name).await.map(Some)
-        }
-        Err(e) => Err(e),
-    }
+        Err(e) if e.status() == Some(409) => ctx.platform.rotate_contributor_key(name).await?,
+        Err(e) => return Err(e),
+    };
+    // A reactivated contributor competes in what the spec says now.
+    ctx.platform
+        .switch_challenge(name, &reg.api_key, challenge.into())
+        .await?;
+    Ok(Some(reg))
 }
 
 async fn api_key(ctx: &Context, name: &str) -> Result<Option<String>, Error> {
