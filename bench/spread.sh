@@ -16,7 +16,9 @@ CHALLENGES=("$@")
 cargo build --release -q -p chaosctl
 CTL=./target/release/chaosctl
 ANVIL=$(free_port); API=$(free_port); EXAMPLE=$(free_port)
-DATA="$BENCH_TMP/data"
+# SPREAD_DATA keeps the playground (and its runs) after the script, e.g.
+# to score the same runs again under other rules.
+DATA=${SPREAD_DATA:-$BENCH_TMP/data}
 # The example's own short runs are not wanted here: --example-duration is
 # the shortest allowed and their scores are practice anyway.
 "$CTL" up --data-dir "$DATA" --anvil-port "$ANVIL" --api-port "$API" --example-port "$EXAMPLE" \
@@ -37,8 +39,8 @@ for c in "${CHALLENGES[@]}"; do
             --output json 2>"$BENCH_TMP/run.err" || true)
         score=$(echo "$out" | python3 -c 'import json,sys
 try:
-    d=json.load(sys.stdin); print(d["score"] if d.get("score") is not None else "none", "official" if d.get("official") else "practice")
-except Exception: print("failed -")')
+    d=json.load(sys.stdin); print(d["score"] if d.get("score") is not None else "none", "official" if d.get("official") else "practice", d.get("run_id", "-"))
+except Exception: print("failed - -")')
         echo "$c run $i: $score (load $(cut -d' ' -f1 /proc/loadavg))"
         set -- $score
         [ "$1" != "none" ] && [ "$1" != "failed" ] && SCORES+=("$1")

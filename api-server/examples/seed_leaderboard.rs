@@ -91,6 +91,7 @@ async fn main() -> anyhow::Result<()> {
                 run_id: &id,
                 contributor_id: contributor,
                 challenge,
+                rules: chaos_domain::scoring::Rules::CURRENT,
                 outcome: &Outcome::Scored(stats),
                 practice_reasons: &[],
                 run_end_ms: chaos_api::db::now_ms(),

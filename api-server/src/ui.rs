@@ -110,6 +110,8 @@ const PRACTICE_SHOWN: i64 = 20;
 struct LeaderboardPage {
     challenge_slug: &'static str,
     practice: Vec<PracticeRow>,
+    /// Best official runs scored only under earlier rules (`reasons` holds the rules).
+    earlier: Vec<PracticeRow>,
     in_progress: i64,
     tabs: Vec<Tab>,
     challenge_title: &'static str,
@@ -174,6 +176,10 @@ pub async fn leaderboard(
         Ok(p) => p,
         Err(e) => return db_error(e),
     };
+    let earlier = match scores::earlier_rules(&state.db, challenge, PRACTICE_SHOWN).await {
+        Ok(p) => p,
+        Err(e) => return db_error(e),
+    };
     let in_progress = match crate::store::runs::count_open(&state.db, challenge.as_str()).await {
         Ok(n) => n,
         Err(e) => return db_error(e),
@@ -197,6 +203,19 @@ pub async fn leaderboard(
                 run_id: s.run_id.clone(),
                 run_end: short_time(&s.run_end),
                 reasons: s.practice_reasons.join("; "),
+            })
+            .collect(),
+        earlier: earlier
+            .iter()
+            .map(|e| PracticeRow {
+                contributor: e.contributor.clone(),
+                stat1: number(e.stat1),
+                stat2: number(e.stat2),
+                stat3: number(e.stat3),
+                score: number(e.score),
+                run_id: e.run_id.clone(),
+                run_end: short_time(&e.run_end),
+                reasons: format!("v{}", e.rules_version),
             })
             .collect(),
         in_progress,

@@ -439,7 +439,7 @@ async fn run_lifecycle_and_validation(db: String) {
             .contains("samples")
     );
     assert_eq!(done["score"]["score"], serde_json::Value::Null);
-    assert_eq!(done["score"]["rules_version"], 1);
+    assert_eq!(done["score"]["rules_version"], 2);
     assert_eq!(
         c.get("/api/v1/leaderboard/robust-service").await.body["total"],
         0,
@@ -499,6 +499,7 @@ async fn leaderboard_order_and_pages(db: String) {
                     run_id: &id,
                     contributor_id: &run.contributor_id,
                     challenge: Challenge::RobustService,
+                    rules: chaos_domain::scoring::Rules::CURRENT,
                     outcome: &outcome,
                     practice_reasons: &[],
                     run_end_ms: chaos_api::db::now_ms(),

@@ -46,6 +46,7 @@ async fn score(
             run_id: id,
             contributor_id: &run.contributor_id,
             challenge,
+            rules: chaos_domain::scoring::Rules::CURRENT,
             outcome: &outcome,
             practice_reasons: &[],
             run_end_ms: chaos_api::db::now_ms(),

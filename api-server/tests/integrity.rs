@@ -12,7 +12,7 @@ use axum::Router;
 use axum::routing::get;
 use chaos_api::store::scores::{self, NewRecord};
 use chaos_domain::Challenge;
-use chaos_domain::scoring::{Outcome, Statistics};
+use chaos_domain::scoring::{Outcome, Rules, Statistics};
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 use support::*;
@@ -32,6 +32,9 @@ fn scenarios() -> Vec<(&'static str, Scenario)> {
         ),
         ("corrupt_data_fails_loudly", |db| {
             Box::pin(corrupt_data_fails_loudly(db))
+        }),
+        ("rules_versions_are_kept_apart", |db| {
+            Box::pin(rules_versions_are_kept_apart(db))
         }),
     ]
 }
@@ -60,6 +63,17 @@ async fn record(
     practice: &[String],
     run_end_ms: i64,
 ) {
+    record_under(s, Rules::CURRENT, run, outcome, practice, run_end_ms).await;
+}
+
+async fn record_under(
+    s: &chaos_api::Running,
+    rules: Rules,
+    run: &str,
+    outcome: Outcome,
+    practice: &[String],
+    run_end_ms: i64,
+) {
     let stored = chaos_api::store::runs::get(&s.state.db, run)
         .await
         .expect("db")
@@ -70,6 +84,7 @@ async fn record(
             run_id: run,
             contributor_id: &stored.contributor_id,
             challenge: Challenge::RobustService,
+            rules,
             outcome: &outcome,
             practice_reasons: practice,
             run_end_ms,
@@ -443,5 +458,105 @@ async fn corrupt_data_fails_loudly(db: String) {
             "{e}"
         );
     }
+    s.stop().await;
+}
+
+async fn rules_versions_are_kept_apart(db: String) {
+    let s = server(&config(&db)).await;
+    let c = Client::new(s.base_url());
+    c.register("ada").await;
+    c.register("bob").await;
+    let dead = "http://127.0.0.1:9";
+    for (id, who) in [("a1", "ada"), ("b1", "bob")] {
+        let r = c.admin_post("/api/v1/runs", run_body(id, who, dead)).await;
+        assert_eq!(r.status, StatusCode::CREATED, "{}", r.text);
+        c.admin_post(&format!("/api/v1/runs/{id}/start"), json!({}))
+            .await;
+        tokio::time::sleep(Duration::from_millis(5)).await;
+        c.admin_post(&format!("/api/v1/runs/{id}/end"), json!({}))
+            .await;
+    }
+    let t = chaos_api::db::now_ms() - 60_000;
+    // A v1 score never ranks beside v2 ones: it is listed apart, labelled.
+    record_under(&s, Rules::V1, "a1", stats(700.0, 90.0), &[], t + 1_000).await;
+    assert!(board(&c).await.is_empty());
+    let b = c.get("/api/v1/leaderboard/robust-service").await.body;
+    assert_eq!(b["rules_version"], 2);
+    assert_eq!(b["earlier_rules"][0]["contributor"], "ada");
+    assert_eq!(b["earlier_rules"][0]["rules_version"], 1);
+    assert_eq!(b["earlier_rules"][0]["score"], 700.0);
+    let page = c.get("/leaderboard/robust-service").await.text;
+    assert!(
+        page.contains("id=\"earlier-rules\"") && page.contains("rules v2"),
+        "{page}"
+    );
+    record(&s, "b1", stats(400.0, 90.0), &[], t + 2_000).await;
+    assert_eq!(board(&c).await, [("bob".to_owned(), 400.0)]);
+    // Scored under v2, ada ranks by it, lower or not, and leaves the v1 list.
+    record(&s, "a1", stats(300.0, 90.0), &[], t + 1_000).await;
+    assert_eq!(
+        board(&c).await,
+        [("bob".to_owned(), 400.0), ("ada".to_owned(), 300.0)]
+    );
+    let b = c.get("/api/v1/leaderboard/robust-service").await.body;
+    assert_eq!(b["earlier_rules"], json!([]));
+    // A later v1 record changes neither the board nor what the run reads as.
+    record_under(&s, Rules::V1, "a1", stats(900.0, 90.0), &[], t + 1_000).await;
+    assert_eq!(
+        board(&c).await,
+        [("bob".to_owned(), 400.0), ("ada".to_owned(), 300.0)]
+    );
+    let a1 = c.get("/api/v1/runs/a1").await.body;
+    assert_eq!(a1["score"]["rules_version"], 2, "{a1}");
+    assert_eq!(a1["score"]["score"], 300.0, "{a1}");
+    assert_eq!(a1["state"], "scored", "{a1}");
+
+    // Through the API: an unknown version is refused; v1 is queued and
+    // adds a v1 record (no samples here: no data), the run stays scored.
+    let bad = c
+        .admin_post("/api/v1/runs/a1/score", json!({"rules_version": 9}))
+        .await;
+    assert_eq!(bad.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", bad.text);
+    assert!(
+        bad.body["error"]
+            .as_str()
+            .unwrap_or("")
+            .contains("rules_version")
+    );
+    let before = scores::records_for_run(&s.state.db, "a1")
+        .await
+        .expect("records")
+        .len();
+    let again = c
+        .admin_post("/api/v1/runs/a1/score", json!({"rules_version": 1}))
+        .await;
+    assert_eq!(again.status, StatusCode::ACCEPTED, "{}", again.text);
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    let records = loop {
+        let r = scores::records_for_run(&s.state.db, "a1")
+            .await
+            .expect("records");
+        if r.len() > before {
+            break r;
+        }
+        assert!(std::time::Instant::now() < deadline, "no new record");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
+    assert_eq!(
+        (records[0].rules_version, records[0].outcome.as_str()),
+        (1, "no_data")
+    );
+    c.wait_for_run("a1", &["scored"], Duration::from_secs(5))
+        .await;
+    assert_eq!(
+        board(&c).await,
+        [("bob".to_owned(), 400.0), ("ada".to_owned(), 300.0)]
+    );
+    // The default is the current rules.
+    let again = c.admin_post("/api/v1/runs/b1/score", json!({})).await;
+    assert_eq!(again.status, StatusCode::ACCEPTED, "{}", again.text);
+    c.wait_for_run("b1", &["no_data"], Duration::from_secs(10))
+        .await;
+    assert_eq!(board(&c).await, [("ada".to_owned(), 300.0)]);
     s.stop().await;
 }

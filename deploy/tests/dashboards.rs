@@ -59,6 +59,7 @@ async fn score_one_run(api: &chaos_api::Running) {
                 run_id: &id,
                 contributor_id: &run.contributor_id,
                 challenge,
+                rules: chaos_domain::scoring::Rules::CURRENT,
                 outcome: &chaos_domain::scoring::Outcome::Scored(
                     chaos_domain::scoring::Statistics {
                         stat1: Some(480.0),

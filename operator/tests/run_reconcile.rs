@@ -221,6 +221,7 @@ async fn a_run_goes_from_pending_to_succeeded() {
             run_id: "r1-uid",
             contributor_id: &stored.contributor_id,
             challenge: Challenge::LongestUpkeep,
+            rules: chaos_domain::scoring::Rules::CURRENT,
             outcome: &Outcome::Scored(Statistics {
                 stat1: Some(312.0),
                 stat2: Some(4.5),
@@ -377,6 +378,7 @@ async fn failures_end_in_a_clear_status() {
             run_id: "nd-uid",
             contributor_id: &stored.contributor_id,
             challenge: Challenge::RobustService,
+            rules: chaos_domain::scoring::Rules::CURRENT,
             outcome: &Outcome::NoData {
                 reason: "no loadgen series in the window".into(),
             },

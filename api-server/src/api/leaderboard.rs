@@ -55,6 +55,7 @@ async fn render(
     page: i64,
 ) -> ApiResult<Value> {
     let (entries, total) = scores::leaderboard(&state.db, challenge, limit, offset).await?;
+    let earlier = scores::earlier_rules(&state.db, challenge, 50).await?;
     Ok(json!({
         "challenge": challenge,
         "title": challenge.title(),
@@ -64,5 +65,6 @@ async fn render(
         "per_page": limit,
         "total": total,
         "entries": entries,
+        "earlier_rules": earlier,
     }))
 }

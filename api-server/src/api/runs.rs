@@ -7,6 +7,7 @@ use axum::extract::rejection::{PathRejection, QueryRejection};
 use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, StatusCode};
 use chaos_domain::ChallengeProfile;
+use chaos_domain::scoring::{RULES_VERSION, Rules};
 use serde::Deserialize;
 use serde_json::{Value, json};
 
@@ -454,15 +455,37 @@ pub async fn end(
     Ok(Json(run_json(&state, &load(&state, &id).await?).await?))
 }
 
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ScoreRequest {
+    #[serde(default, deserialize_with = "no_null")]
+    rules_version: Option<i64>,
+}
+
 /// `POST /api/v1/runs/{id}/score` (admin): queue the run for scoring.
-/// Scoring again a scored run recomputes it (after a rules fix, say).
+/// Scoring a scored run again adds a record (after a rules fix, say);
+/// `{"rules_version": N}` scores it under those rules (the current ones
+/// by default). Only records under the current rules rank.
 pub async fn score(
     State(state): State<AppState>,
     headers: HeaderMap,
     id: Result<Path<String>, PathRejection>,
+    body: Bytes,
 ) -> ApiResult<(StatusCode, Json<Value>)> {
     state.admin.check(&headers)?;
     let Path(id) = id?;
+    let body: ScoreRequest = object_or_empty(&body, "{\"rules_version\": 2}")?;
+    let rules = match body.rules_version {
+        None => None,
+        Some(v) => match u32::try_from(v).ok().and_then(Rules::from_version) {
+            Some(r) => Some(i64::from(r.version())),
+            None => {
+                return Err(ApiError::unprocessable(format!(
+                    "rules_version: there are no rules version {v} (the versions are 1 and 2; the current one is {RULES_VERSION})"
+                )));
+            }
+        },
+    };
     let run = load(&state, &id).await?;
     if run.state == RunState::Scoring {
         return Ok((StatusCode::ACCEPTED, Json(run_json(&state, &run).await?)));
@@ -478,17 +501,7 @@ pub async fn score(
         Source::Builtin => 0,
     };
     let due = run.window_end_ms.map(|e| e + settle).unwrap_or_else(now_ms);
-    if !runs::transition(
-        &state.db,
-        &id,
-        &from,
-        RunState::Scoring,
-        None,
-        None,
-        Some(due),
-    )
-    .await?
-    {
+    if !runs::queue_scoring(&state.db, &id, &from, due, rules).await? {
         return Err(ApiError::conflict(format!(
             "run {id:?} is {}; end it before scoring",
             run.state.as_str()

@@ -12,7 +12,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use chaos_domain::scoring::{
-    AnvilSample, LoadSample, Outcome, RULES_VERSION, practice_reasons, score, statistic_names,
+    AnvilSample, LoadSample, Outcome, Rules, practice_reasons, score_under,
 };
 use chaos_domain::{Challenge, ChallengeProfile};
 use serde_json::json;
@@ -255,7 +255,12 @@ impl Scoring {
         };
         match collected {
             Ok(c) => {
-                let outcome = score(challenge, &c.load, &c.anvil);
+                let rules = run
+                    .score_rules
+                    .and_then(|v| u32::try_from(v).ok())
+                    .and_then(Rules::from_version)
+                    .unwrap_or(Rules::CURRENT);
+                let outcome = score_under(rules, challenge, &c.load, &c.anvil);
                 let mut reasons =
                     match ChallengeProfile::version(challenge, run.profile_version as u32) {
                         Some(profile) => practice_reasons(
@@ -274,10 +279,10 @@ impl Scoring {
                     reasons.push("it has no score".into());
                 }
                 let evidence = json!({
-                    "rules_version": RULES_VERSION,
+                    "rules_version": rules.version(),
                     "source": run.source.as_str(),
                     "window": { "start": rfc3339(start), "end": rfc3339(end), "step_s": window.step_s },
-                    "statistics": statistic_names(challenge),
+                    "statistics": rules.statistic_names(challenge),
                     "conditions": {
                         "profile": format!("{challenge}-v{}", run.profile_version),
                         "duration_scale": run.duration_scale,
@@ -287,13 +292,14 @@ impl Scoring {
                     "detail": c.evidence,
                     "samples": { "load": c.load, "anvil": c.anvil },
                 });
-                tracing::info!(run = %run.id, ?outcome, "scored");
+                tracing::info!(run = %run.id, rules = rules.version(), ?outcome, "scored");
                 scores::record(
                     &self.db,
                     &scores::NewRecord {
                         run_id: &run.id,
                         contributor_id: &run.contributor_id,
                         challenge,
+                        rules,
                         outcome: &outcome,
                         practice_reasons: &reasons,
                         run_end_ms: end,

@@ -112,6 +112,10 @@ pub struct Run {
     pub last_error: Option<String>,
     #[serde(skip)]
     pub created_ms: i64,
+    /// The rules version asked for by a request to score again; `None`
+    /// means the current rules.
+    #[serde(skip)]
+    pub score_rules: Option<i64>,
 }
 
 /// What creating a run needs.
@@ -134,7 +138,7 @@ pub struct NewRun<'a> {
 const SELECT: &str = "SELECT r.id, c.name AS contributor, r.contributor_id, r.challenge, r.profile_version,
         r.duration_scale, r.rate_scale, r.target,
         r.source, r.loadgen_selector, r.anvil_selector, r.loadgen_metrics_url, r.anvil_metrics_url, r.state,
-        r.window_start, r.window_end, r.attempts, r.last_error, r.created_at
+        r.window_start, r.window_end, r.attempts, r.last_error, r.created_at, r.score_rules
     FROM runs r JOIN contributors c ON c.id = r.contributor_id";
 
 /// Fails, naming the run and the field, on a stored value that does not
@@ -173,6 +177,7 @@ fn from_row(row: &AnyRow) -> Result<Run, sqlx::Error> {
         attempts: row.try_get("attempts")?,
         last_error: row.try_get("last_error")?,
         created_ms: row.try_get("created_at")?,
+        score_rules: row.try_get("score_rules")?,
         id,
     })
 }
@@ -264,6 +269,31 @@ pub async fn transition(
     .bind(window_start)
     .bind(window_end)
     .bind(next_attempt_at)
+    .bind(now_ms())
+    .bind(id)
+    .execute(db)
+    .await?;
+    Ok(result.rows_affected() == 1)
+}
+
+/// Queues a run for scoring (again) under `rules` (`None`: the current
+/// rules), from one of the `from` states, due at `due`.
+pub async fn queue_scoring(
+    db: &Db,
+    id: &str,
+    from: &[State],
+    due: i64,
+    rules: Option<i64>,
+) -> Result<bool, sqlx::Error> {
+    let allowed: Vec<String> = from.iter().map(|s| format!("'{}'", s.as_str())).collect();
+    let result = sqlx::query(AssertSqlSafe(format!(
+        "UPDATE runs SET state = 'scoring', next_attempt_at = $1, attempts = 0, last_error = NULL,
+            score_rules = CAST($2 AS BIGINT), updated_at = $3
+         WHERE id = $4 AND state IN ({})",
+        allowed.join(", ")
+    )))
+    .bind(due)
+    .bind(rules)
     .bind(now_ms())
     .bind(id)
     .execute(db)

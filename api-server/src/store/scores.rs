@@ -1,7 +1,7 @@
 //! Scores, the best score per contributor and challenge, and leaderboard reads.
 
 use chaos_domain::Challenge;
-use chaos_domain::scoring::{Outcome, RULES_VERSION, Statistics, rank_keys};
+use chaos_domain::scoring::{Outcome, RULES_VERSION, Rules, Statistics, rank_keys};
 use serde::Serialize;
 use sqlx::Row;
 use sqlx::any::AnyRow;
@@ -10,6 +10,7 @@ use crate::db::{Db, now_ms, nullable_f64, rfc3339};
 
 /// Keeps record `s` only when it is its run's newest: the run's score.
 const NEWEST: &str = "NOT EXISTS (SELECT 1 FROM score_records n WHERE n.run_id = s.run_id \
+    AND n.rules_version = s.rules_version \
     AND (n.scored_at > s.scored_at OR (n.scored_at = s.scored_at AND n.id > s.id)))";
 
 /// A score record with its evidence. A run's score is its newest record.
@@ -92,6 +93,8 @@ pub struct NewRecord<'a> {
     pub run_id: &'a str,
     pub contributor_id: &'a str,
     pub challenge: Challenge,
+    /// The rules that made the outcome.
+    pub rules: Rules,
     pub outcome: &'a Outcome,
     /// Empty for an official run; otherwise why it is practice.
     pub practice_reasons: &'a [String],
@@ -124,7 +127,7 @@ pub async fn record(db: &Db, r: &NewRecord<'_>) -> Result<String, sqlx::Error> {
     .bind(r.run_id)
     .bind(r.contributor_id)
     .bind(r.challenge.as_str())
-    .bind(i64::from(RULES_VERSION))
+    .bind(i64::from(r.rules.version()))
     .bind(kind)
     .bind(reason)
     .bind(nullable_f64(stats.and_then(|s| s.stat1)))
@@ -138,8 +141,25 @@ pub async fn record(db: &Db, r: &NewRecord<'_>) -> Result<String, sqlx::Error> {
     .bind(now)
     .execute(&mut *tx)
     .await?;
-    sqlx::query("UPDATE runs SET state = $1, next_attempt_at = NULL, last_error = NULL, updated_at = $2 WHERE id = $3")
-        .bind(kind)
+    // The run's state follows the current rules: scoring it again under
+    // other rules adds a record but does not change what the run reads as.
+    let state = if r.rules == Rules::CURRENT {
+        kind.to_owned()
+    } else {
+        sqlx::query(
+            "SELECT outcome FROM score_records WHERE run_id = $1 AND rules_version = $2
+             ORDER BY scored_at DESC, id DESC LIMIT 1",
+        )
+        .bind(r.run_id)
+        .bind(i64::from(RULES_VERSION))
+        .fetch_optional(&mut *tx)
+        .await?
+        .map(|row| row.try_get::<String, _>("outcome"))
+        .transpose()?
+        .unwrap_or_else(|| kind.to_owned())
+    };
+    sqlx::query("UPDATE runs SET state = $1, next_attempt_at = NULL, last_error = NULL, score_rules = NULL, updated_at = $2 WHERE id = $3")
+        .bind(state)
         .bind(now)
         .bind(r.run_id)
         .execute(&mut *tx)
@@ -228,12 +248,15 @@ fn compare_keys(a: &[f64; 4], b: &[f64; 4]) -> std::cmp::Ordering {
         .unwrap_or(std::cmp::Ordering::Equal)
 }
 
-/// A run's score: its newest record.
+/// A run's score: its newest record under the current rules, or else its
+/// newest record.
 pub async fn for_run(db: &Db, run_id: &str) -> Result<Option<Score>, sqlx::Error> {
     let row = sqlx::query(sqlx::AssertSqlSafe(format!(
-        "SELECT {COLUMNS} FROM score_records WHERE run_id = $1 ORDER BY scored_at DESC, id DESC LIMIT 1"
+        "SELECT {COLUMNS} FROM score_records WHERE run_id = $1
+         ORDER BY CASE WHEN rules_version = $2 THEN 0 ELSE 1 END, scored_at DESC, id DESC LIMIT 1"
     )))
     .bind(run_id)
+    .bind(i64::from(RULES_VERSION))
     .fetch_optional(db)
     .await?;
     row.as_ref().map(from_row).transpose()
@@ -322,6 +345,66 @@ pub async fn leaderboard(
     Ok((entries, total))
 }
 
+/// A contributor's best official score under earlier rules, shown beside
+/// the board (never ranked with it) until their run is scored again.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct EarlierRules {
+    pub contributor: String,
+    pub display_name: String,
+    pub deregistered: bool,
+    pub stat1: Option<f64>,
+    pub stat2: Option<f64>,
+    pub stat3: Option<f64>,
+    pub score: Option<f64>,
+    pub run_id: String,
+    pub run_end: String,
+    pub rules_version: i64,
+}
+
+/// The best official record under earlier rules of each contributor who
+/// has no entry on the board, for runs with no record under the current
+/// rules; highest score first.
+pub async fn earlier_rules(
+    db: &Db,
+    challenge: Challenge,
+    limit: i64,
+) -> Result<Vec<EarlierRules>, sqlx::Error> {
+    let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
+        "SELECT c.name, c.display_name, c.deleted_at, s.stat1, s.stat2, s.stat3, s.score, s.run_id, s.run_end, s.rules_version
+         FROM score_records s JOIN contributors c ON c.id = s.contributor_id
+         WHERE s.challenge = $1 AND s.rules_version <> $2 AND s.official = 1 AND s.outcome = 'scored'
+           AND {NEWEST}
+           AND NOT EXISTS (SELECT 1 FROM best_scores b WHERE b.challenge = s.challenge AND b.contributor_id = s.contributor_id)
+           AND NOT EXISTS (SELECT 1 FROM score_records v WHERE v.run_id = s.run_id AND v.rules_version = $2)
+         ORDER BY s.score DESC, s.run_end LIMIT $3"
+    )))
+    .bind(challenge.as_str())
+    .bind(i64::from(RULES_VERSION))
+    .bind(limit.saturating_mul(4))
+    .fetch_all(db)
+    .await?;
+    let mut out: Vec<EarlierRules> = Vec::new();
+    for r in &rows {
+        let name: String = r.try_get("name")?;
+        if out.iter().any(|e| e.contributor == name) || out.len() as i64 >= limit {
+            continue;
+        }
+        out.push(EarlierRules {
+            contributor: name,
+            display_name: r.try_get("display_name")?,
+            deregistered: r.try_get::<Option<i64>, _>("deleted_at")?.is_some(),
+            stat1: r.try_get("stat1")?,
+            stat2: r.try_get("stat2")?,
+            stat3: r.try_get("stat3")?,
+            score: r.try_get("score")?,
+            run_id: r.try_get("run_id")?,
+            run_end: rfc3339(r.try_get("run_end")?),
+            rules_version: r.try_get("rules_version")?,
+        });
+    }
+    Ok(out)
+}
+
 /// Official scores of a challenge over time, for the history chart:
 /// `(contributor, run end ms, score)`, oldest first, for the given
 /// contributors, each run's newest record, in one query.
@@ -380,13 +463,14 @@ pub async fn practice(
         .collect();
     let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
         "SELECT c.name AS contributor_name, {} FROM score_records s JOIN contributors c ON c.id = s.contributor_id
-         WHERE s.challenge = $1 AND s.official = 0
+         WHERE s.challenge = $1 AND s.official = 0 AND s.rules_version = $3
            AND {NEWEST}
          ORDER BY s.run_end DESC LIMIT $2",
         cols.join(", ")
     )))
     .bind(challenge.as_str())
     .bind(limit)
+    .bind(i64::from(RULES_VERSION))
     .fetch_all(db)
     .await?;
     rows.iter()
