@@ -4,6 +4,8 @@
 # (full length, full rate) per challenge, one after another, against a
 # fresh release playground. Prints each score and min / median / max and
 # the spread ((max - min) / median) per challenge.
+# Each run is scored under the current rules (v2) and again under v1, so the
+# table compares both rules on the same samples (bench/spread_report.py).
 # Usage: bench/spread.sh [runs=10] [challenge ...]
 #   default challenges: robust-service graceful-degradation longest-upkeep
 # Full-length runs: 200 s, 160 s and 600 s each, so 10 runs of all three
@@ -31,8 +33,8 @@ for _ in $(seq 120); do
     sleep 1
 done
 echo "machine: $(nproc) cores, load $(cut -d' ' -f1-3 /proc/loadavg)"
+RUN_IDS=()
 for c in "${CHALLENGES[@]}"; do
-    SCORES=()
     for i in $(seq "$RUNS"); do
         out=$("$CTL" run --challenge "$c" --target "http://127.0.0.1:$EXAMPLE" --contributor example \
             --api-url "http://127.0.0.1:$API" --anvil-url "http://127.0.0.1:$ANVIL" --data-dir "$DATA" \
@@ -43,15 +45,25 @@ try:
 except Exception: print("failed - -")')
         echo "$c run $i: $score (load $(cut -d' ' -f1 /proc/loadavg))"
         set -- $score
-        [ "$1" != "none" ] && [ "$1" != "failed" ] && SCORES+=("$1")
+        [ "$3" != "-" ] && RUN_IDS+=("$3")
     done
-    python3 - "$c" "${SCORES[@]}" <<'PY'
-import statistics, sys
-c, xs = sys.argv[1], [float(x) for x in sys.argv[2:]]
-if not xs:
-    print(f"{c}: no scores"); sys.exit()
-m = statistics.median(xs)
-spread = (max(xs) - min(xs)) / m * 100 if m else float("nan")
-print(f"{c}: n={len(xs)} min {min(xs):.2f} median {m:.2f} max {max(xs):.2f} spread {spread:.1f} %")
-PY
 done
+# The same runs under rules v1, for the before/after: scoring again adds a
+# record and changes nothing on the board.
+for id in "${RUN_IDS[@]}"; do
+    curl -fsS -o /dev/null -X POST -H "Authorization: Bearer $(cat "$DATA/admin-token")" \
+        -H 'content-type: application/json' -d '{"rules_version": 1}' \
+        "http://127.0.0.1:$API/api/v1/runs/$id/score" || echo "rescoring $id failed"
+done
+for _ in $(seq 60); do
+    left=$(python3 - "$DATA/chaos.db" "${RUN_IDS[@]}" <<'PY'
+import sqlite3, sys
+db = sqlite3.connect(f"file:{sys.argv[1]}?mode=ro", uri=True)
+print(sum(1 for r in sys.argv[2:] if not db.execute(
+    "SELECT 1 FROM score_records WHERE run_id = ? AND rules_version = 1", (r,)).fetchone()))
+PY
+)
+    [ "$left" = 0 ] && break
+    sleep 1
+done
+python3 bench/spread_report.py "$DATA/chaos.db" "${RUN_IDS[@]}"

@@ -13,6 +13,7 @@ pub mod error;
 pub mod labels;
 pub mod run;
 pub mod runner;
+pub mod status;
 pub mod telemetry;
 
 pub use config::Config;

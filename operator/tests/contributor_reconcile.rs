@@ -35,15 +35,20 @@ fn ada(generation: i64) -> Contributor {
     c
 }
 
-/// The Contributor as the fake now holds it (status written by the last pass).
+/// The Contributor as the fake now holds it (status and resourceVersion
+/// written by the last pass), as a watch event would bring it.
 fn stored(fake: &FakeKube, base: &Contributor) -> Contributor {
     let mut c = base.clone();
-    if let Some(s) = fake
-        .get(CONTRIBUTOR_PATH)
-        .and_then(|v| v.get("status").cloned())
-    {
+    let Some(now) = fake.get(CONTRIBUTOR_PATH) else {
+        return c;
+    };
+    if let Some(s) = now.get("status").cloned() {
         c.status = serde_json::from_value(s).expect("status");
     }
+    c.metadata.resource_version = now["metadata"]["resourceVersion"]
+        .as_str()
+        .map(str::to_owned);
+    c.metadata.finalizers = serde_json::from_value(now["metadata"]["finalizers"].clone()).ok();
     c
 }
 

@@ -37,6 +37,9 @@ fn challenge_run(name: &str, challenge: ChallengeName, created_secs_ago: i64) ->
     r.metadata.uid = Some(format!("{name}-uid"));
     r.metadata.generation = Some(1);
     r.metadata.creation_timestamp = Some(ago(created_secs_ago));
+    // The phase scenarios start after the first pass, which only adds the
+    // finalizer; `a_bare_run_gets_its_finalizer_first` covers that pass.
+    r.metadata.finalizers = Some(vec![run::FINALIZER.into()]);
     r
 }
 
@@ -122,7 +125,10 @@ async fn a_run_goes_from_pending_to_succeeded() {
     let r = pass(&fake, &ctx, &r).await;
     let s = status(&r);
     assert_eq!(s.phase, Some(RunPhase::Pending));
-    assert_eq!(condition(&s, "Queued").reason, "WaitingForContributor");
+    assert_eq!(condition(&s, "Progressing").reason, "WaitingForContributor");
+    assert_eq!(condition(&s, "Progressing").status, "True");
+    assert_eq!(condition(&s, "Complete").status, "False");
+    assert_eq!(condition(&s, "Failed").status, "False");
     assert!(s.started_at.is_none());
 
     // Ready: queued.
@@ -253,7 +259,12 @@ async fn a_run_goes_from_pending_to_succeeded() {
             .as_deref()
             .is_some_and(|u| u.ends_with("/leaderboard/longest-upkeep"))
     );
-    assert_eq!(condition(&s, "Succeeded").status, "True");
+    // The conditions say what is true now, not a log of phases.
+    assert_eq!(condition(&s, "Complete").status, "True");
+    assert_eq!(condition(&s, "Complete").reason, "Scored");
+    assert_eq!(condition(&s, "Progressing").status, "False");
+    assert_eq!(condition(&s, "Failed").status, "False");
+    assert_eq!(s.conditions.len(), 3, "{:?}", s.conditions);
 
     // Finished: a further pass does nothing.
     fake.take_calls();
@@ -327,7 +338,11 @@ async fn failures_end_in_a_clear_status() {
     let s = status(&pass(&fake, &ctx, &r).await);
     assert_eq!(s.phase, Some(RunPhase::Failed));
     assert_eq!(condition(&s, "Failed").reason, "JobFailed");
-    assert_eq!(platform.run("jf-uid").await.expect("run").state, "ended");
+    // Cut short: interrupted on the API server, never scored.
+    assert_eq!(
+        platform.run("jf-uid").await.expect("run").state,
+        "interrupted"
+    );
 
     // The Job disappeared.
     let r = running(&fake, &api, "jm").await;
@@ -477,4 +492,198 @@ async fn an_unreachable_api_server_keeps_the_run_queued_and_says_so() {
         fake.get(&format!("{JOBS}/load-r")).is_none(),
         "no load without a registered window"
     );
+    // The API server is back: the run starts and the condition is reset.
+    let (api, dir) = platform().await;
+    register_ada(&api).await;
+    let ctx = context(ctx.client.clone(), &api.base_url(), 1);
+    let mut again = r.clone();
+    again.status = Some(s);
+    let s = status(&pass(&fake, &ctx, &again).await);
+    assert_eq!(s.phase, Some(RunPhase::Running), "{s:?}");
+    let available = condition(&s, "ApiServerAvailable");
+    assert_eq!(
+        (available.status.as_str(), available.reason.as_str()),
+        ("True", "Available")
+    );
+    api.stop().await;
+    let _ = std::fs::remove_dir_all(dir);
+}
+
+/// A pass that starts from a cached object older than the cluster's must
+/// not write its decision over the newer status: a Running run was once
+/// written back to Queued, losing its runId and jobName.
+#[tokio::test]
+async fn a_stale_pass_never_writes_a_run_backwards() {
+    let (api, _dir) = platform().await;
+    register_ada(&api).await;
+    let (fake, client) = FakeKube::start();
+    let ctx = context(client, &api.base_url(), 1);
+    put_contributor(&fake, "Ready");
+    let mut r = challenge_run("r1", ChallengeName::RobustService, 5);
+    r.metadata.resource_version = Some("5".into());
+    let queued = ChallengeRunStatus {
+        phase: Some(RunPhase::Queued),
+        queued_at: Some(ago(3)),
+        ..Default::default()
+    };
+    let mut stale = r.clone();
+    stale.status = Some(queued.clone());
+    // The cluster has moved on: the run is Running (another pass won).
+    let mut fresh = r.clone();
+    fresh.metadata.resource_version = Some("7".into());
+    fresh.status = Some(ChallengeRunStatus {
+        phase: Some(RunPhase::Running),
+        run_id: Some("r1-uid".into()),
+        job_name: Some("load-r1".into()),
+        ..queued
+    });
+    save(&fake, &fresh);
+    let result = run::reconcile(Arc::new(stale), ctx.clone()).await;
+    let err = result.expect_err("a stale write is refused");
+    assert!(err.is_stale(), "{err}");
+    let now = status(&reload(&fake, &fresh));
+    assert_eq!(now.phase, Some(RunPhase::Running), "{now:?}");
+    assert_eq!(now.run_id.as_deref(), Some("r1-uid"));
+    assert_eq!(now.job_name.as_deref(), Some("load-r1"));
+    // The status patch carried the version the pass started from.
+    let patch = fake
+        .take_calls()
+        .into_iter()
+        .rev()
+        .find(|c| c.method == "PATCH" && c.path.ends_with("/r1/status"))
+        .expect("a status patch was tried");
+    assert_eq!(patch.body["metadata"]["resourceVersion"], "5");
+}
+
+#[tokio::test]
+async fn a_bare_run_gets_its_finalizer_first_then_moves_on() {
+    let (api, dir) = platform().await;
+    register_ada(&api).await;
+    let (fake, client) = FakeKube::start();
+    let ctx = context(client, &api.base_url(), 1);
+    put_contributor(&fake, "Ready");
+    let mut r = challenge_run("r1", ChallengeName::RobustService, 5);
+    r.metadata.finalizers = None;
+    let path = format!("{RUNS}/r1");
+    save(&fake, &r);
+    run::reconcile(Arc::new(r.clone()), ctx.clone())
+        .await
+        .expect("first pass");
+    let stored = fake.get(&path).expect("stored");
+    assert_eq!(stored["metadata"]["finalizers"], json!([run::FINALIZER]));
+    // The next pass starts from the object as the cluster holds it now
+    // (the watch filter passes finalizer changes): it is queued.
+    let now: ChallengeRun = serde_json::from_value(stored).expect("run");
+    run::reconcile(Arc::new(now), ctx.clone())
+        .await
+        .expect("second pass");
+    let stored: ChallengeRun =
+        serde_json::from_value(fake.get(&path).expect("stored")).expect("run");
+    assert_eq!(status(&stored).phase, Some(RunPhase::Queued));
+    api.stop().await;
+    let _ = std::fs::remove_dir_all(dir);
+}
+
+#[tokio::test]
+async fn deleting_a_run_under_load_interrupts_its_window_and_stops_the_job() {
+    let (api, dir) = platform().await;
+    register_ada(&api).await;
+    let (fake, client) = FakeKube::start();
+    let ctx = context(client, &api.base_url(), 1);
+    put_contributor(&fake, "Ready");
+    let r = challenge_run("r1", ChallengeName::RobustService, 5);
+    let r = pass(&fake, &ctx, &r).await;
+    let r = pass(&fake, &ctx, &r).await;
+    assert_eq!(status(&r).phase, Some(RunPhase::Running));
+    assert!(fake.get(&format!("{JOBS}/load-r1")).is_some());
+    let platform = chaos_client::Client::new(&api.base_url()).expect("client");
+    assert_eq!(platform.run("r1-uid").await.expect("run").state, "running");
+
+    // kubectl delete: the server sets the deletion mark and keeps the object.
+    let mut deleting = r.clone();
+    deleting.metadata.deletion_timestamp = Some(ago(0));
+    save(&fake, &deleting);
+    run::reconcile(Arc::new(deleting), ctx.clone())
+        .await
+        .expect("cleanup");
+    let remote = platform.run("r1-uid").await.expect("run");
+    assert_eq!(remote.state, "interrupted", "{remote:?}");
+    assert!(
+        fake.get(&format!("{JOBS}/load-r1")).is_none(),
+        "the Job is gone"
+    );
+    let stored = fake.get(&format!("{RUNS}/r1")).expect("stored");
+    assert_eq!(
+        stored["metadata"]["finalizers"],
+        json!([]),
+        "the finalizer is released once the window is closed"
+    );
+    api.stop().await;
+    let _ = std::fs::remove_dir_all(dir);
+}
+
+#[tokio::test]
+async fn a_deleted_run_keeps_its_finalizer_while_the_api_server_is_away() {
+    let (fake, client) = FakeKube::start();
+    let dead = format!("http://127.0.0.1:{}", chaos_testkit::free_port());
+    let ctx = context(client, &dead, 1);
+    let mut r = challenge_run("r1", ChallengeName::RobustService, 5);
+    r.metadata.deletion_timestamp = Some(ago(0));
+    r.status = Some(ChallengeRunStatus {
+        phase: Some(RunPhase::Running),
+        run_id: Some("r1-uid".into()),
+        job_name: Some("load-r1".into()),
+        ..Default::default()
+    });
+    save(&fake, &r);
+    assert!(run::reconcile(Arc::new(r), ctx).await.is_err());
+    let stored = fake.get(&format!("{RUNS}/r1")).expect("stored");
+    assert_eq!(stored["metadata"]["finalizers"], json!([run::FINALIZER]));
+}
+
+#[tokio::test]
+async fn a_load_job_that_cannot_be_scheduled_fails_the_run_saying_why() {
+    let (api, dir) = platform().await;
+    register_ada(&api).await;
+    let (fake, client) = FakeKube::start();
+    let ctx = context(client, &api.base_url(), 1);
+    put_contributor(&fake, "Ready");
+    let r = challenge_run("r1", ChallengeName::RobustService, 5);
+    let r = pass(&fake, &ctx, &r).await;
+    let r = pass(&fake, &ctx, &r).await;
+    assert_eq!(status(&r).phase, Some(RunPhase::Running));
+    let why = "0/1 nodes are available: 1 Insufficient cpu.";
+    fake.put(
+        "/api/v1/namespaces/sre-chaos/pods/load-r1-abc",
+        json!({"apiVersion": "v1", "kind": "Pod",
+               "metadata": {"name": "load-r1-abc", "namespace": "sre-chaos", "labels": {"job-name": "load-r1"}},
+               "status": {"phase": "Pending", "conditions": [{"type": "PodScheduled", "status": "False",
+                          "reason": "Unschedulable", "message": why}]}}),
+    );
+    // A minute in: it says so and waits.
+    let job_path = format!("{JOBS}/load-r1");
+    let mut job = fake.get(&job_path).expect("job");
+    job["metadata"]["creationTimestamp"] = json!(ago(60).0.to_string());
+    fake.put(&job_path, job.clone());
+    let r = pass(&fake, &ctx, &r).await;
+    let s = status(&r);
+    assert_eq!(s.phase, Some(RunPhase::Running));
+    assert!(s.message.as_deref().unwrap_or("").contains(why), "{s:?}");
+    // Past the deadline: Failed, with the scheduler's reason; no Job left.
+    job["metadata"]["creationTimestamp"] = json!(ago(240).0.to_string());
+    fake.put(&job_path, job);
+    let r = pass(&fake, &ctx, &r).await;
+    let s = status(&r);
+    assert_eq!(s.phase, Some(RunPhase::Failed));
+    let failed = condition(&s, "Failed");
+    assert_eq!(failed.reason, "Unschedulable");
+    assert!(failed.message.contains(why), "{failed:?}");
+    assert!(fake.get(&job_path).is_none());
+    let platform = chaos_client::Client::new(&api.base_url()).expect("client");
+    assert_eq!(
+        platform.run("r1-uid").await.expect("run").state,
+        "interrupted"
+    );
+    api.stop().await;
+    let _ = std::fs::remove_dir_all(dir);
 }

@@ -16,7 +16,6 @@ use kube::runtime::events::{Event as KubeEvent, EventType};
 use kube::runtime::finalizer::{Event, finalizer};
 use kube::{Resource, ResourceExt};
 use serde::Serialize;
-use serde_json::json;
 
 use crate::conditions;
 use crate::context::{Context, MANAGER};
@@ -43,6 +42,10 @@ pub async fn reconcile(c: Arc<Contributor>, ctx: Arc<Context>) -> Result<Action,
 }
 
 pub fn error_policy(c: Arc<Contributor>, error: &Error, ctx: Arc<Context>) -> Action {
+    if error.is_stale() {
+        tracing::debug!(contributor = %c.name_any(), "changed under this pass; looking again");
+        return Action::requeue(crate::status::AFTER_STALE);
+    }
     ctx.metrics.failed(CONTROLLER);
     let wait = ctx.backoff(&format!("contributor/{}", c.name_any()));
     tracing::warn!(contributor = %c.name_any(), %error, retry_in = ?wait, "reconcile failed");
@@ -412,22 +415,7 @@ async fn write_status(
     old: &ContributorStatus,
     new: &ContributorStatus,
 ) -> Result<(), Error> {
-    if old == new {
-        return Ok(());
-    }
-    let api: Api<Contributor> = Api::all(ctx.client.clone());
-    let patch = json!({
-        "apiVersion": Contributor::api_version(&()),
-        "kind": Contributor::kind(&()),
-        "status": new,
-    });
-    api.patch_status(
-        &c.name_any(),
-        &PatchParams::apply(MANAGER).force(),
-        &Patch::Apply(&patch),
-    )
-    .await?;
-    Ok(())
+    crate::status::write(&Api::<Contributor>::all(ctx.client.clone()), c, old, new).await
 }
 
 async fn publish(ctx: &Context, c: &Contributor, type_: EventType, reason: &str, note: &str) {

@@ -14,14 +14,14 @@ use chaos_domain::{ChallengeProfile, FaultKind};
 use k8s_openapi::api::batch::v1::Job;
 use k8s_openapi::api::core::v1::Pod;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
-use kube::api::{Api, DeleteParams, ListParams, Patch, PatchParams};
+use kube::api::{Api, DeleteParams, ListParams};
 use kube::runtime::controller::Action;
 use kube::runtime::events::{Event as KubeEvent, EventType};
+use kube::runtime::finalizer::{Event as FinalizerEvent, finalizer};
 use kube::{Resource, ResourceExt};
-use serde_json::json;
 
 use crate::conditions;
-use crate::context::{Context, MANAGER};
+use crate::context::Context;
 use crate::contributor::apply_one;
 use crate::contributor::desired::{ANVIL, anvil_url, namespace_name};
 use crate::crd::{ChallengeRun, ChallengeRunStatus, Contributor, ContributorPhase, RunPhase};
@@ -34,20 +34,85 @@ pub const CONTROLLER: &str = "challengerun";
 const PENDING_LIMIT: Duration = Duration::from_secs(30 * 60);
 /// Past the profile's length, how long the load may take to finish.
 const RUNNING_SLACK: Duration = Duration::from_secs(10 * 60);
+/// How long the load Job's pod may stay unschedulable (a node too small
+/// for the Job's requests) before the run fails saying so.
+const UNSCHEDULABLE_LIMIT: Duration = Duration::from_secs(3 * 60);
 /// How long scoring may take (Prometheus down included).
 const SCORING_LIMIT: Duration = Duration::from_secs(30 * 60);
 
+/// Held by every ChallengeRun until its window on the API server is
+/// closed: deleting a run under load interrupts it there (never scored,
+/// never left `running`) and stops its Job.
+pub const FINALIZER: &str = "srechaos.dev/run-window";
+
 pub async fn reconcile(run: Arc<ChallengeRun>, ctx: Arc<Context>) -> Result<Action, Error> {
     let timer = ctx.metrics.start(CONTROLLER);
-    let result = step(&run, &ctx).await;
+    let api: Api<ChallengeRun> =
+        Api::namespaced(ctx.client.clone(), &run.namespace().unwrap_or_default());
+    let key = key(&run);
+    let result = finalizer(&api, FINALIZER, run, |event| async {
+        match event {
+            FinalizerEvent::Apply(r) => step(&r, &ctx).await,
+            FinalizerEvent::Cleanup(r) => cleanup(&r, &ctx).await,
+        }
+    })
+    .await
+    .map_err(|e| Error::Finalizer(Box::new(e)));
     timer.done();
     if result.is_ok() {
-        ctx.succeeded(&key(&run));
+        ctx.succeeded(&key);
     }
     result
 }
 
+/// A deleted run: its Job goes, and a window still open on the API server
+/// is closed as interrupted. Should the API server not answer, the
+/// finalizer stays and the deletion is retried.
+async fn cleanup(run: &ChallengeRun, ctx: &Context) -> Result<Action, Error> {
+    let s = run.status.clone().unwrap_or_default();
+    let phase = s.phase.unwrap_or(RunPhase::Pending);
+    if !matches!(phase, RunPhase::Queued | RunPhase::Running) {
+        // Pending: nothing was registered. Scoring or finished: the
+        // window is closed and the score is the API server's to keep.
+        return Ok(Action::await_change());
+    }
+    let jobs: Api<Job> = Api::namespaced(ctx.client.clone(), &run.namespace().unwrap_or_default());
+    delete_job(
+        &jobs,
+        &s.job_name.clone().unwrap_or_else(|| desired::job_name(run)),
+    )
+    .await?;
+    let run_id = s
+        .run_id
+        .clone()
+        .unwrap_or_else(|| run.uid().unwrap_or_default());
+    match ctx
+        .platform
+        .interrupt_run(&run_id, "its ChallengeRun was deleted")
+        .await
+    {
+        Ok(_) => {
+            publish(
+                ctx,
+                run,
+                EventType::Normal,
+                "Interrupted",
+                "deleted during the run; its window was closed as interrupted",
+            )
+            .await;
+        }
+        // Never registered (404), or already ended (409): nothing to close.
+        Err(e) if matches!(e.status(), Some(404 | 409)) => {}
+        Err(e) => return Err(e.into()),
+    }
+    Ok(Action::await_change())
+}
+
 pub fn error_policy(run: Arc<ChallengeRun>, error: &Error, ctx: Arc<Context>) -> Action {
+    if error.is_stale() {
+        tracing::debug!(run = %run.name_any(), "changed under this pass; looking again");
+        return Action::requeue(crate::status::AFTER_STALE);
+    }
     ctx.metrics.failed(CONTROLLER);
     let wait = ctx.backoff(&key(&run));
     tracing::warn!(run = %run.name_any(), %error, retry_in = ?wait, "reconcile failed");
@@ -66,6 +131,8 @@ fn key(run: &ChallengeRun) -> String {
 struct Next {
     status: ChallengeRunStatus,
     action: Action,
+    /// The API server could not be reached in this pass.
+    platform_down: bool,
 }
 
 async fn step(run: &ChallengeRun, ctx: &Context) -> Result<Action, Error> {
@@ -99,6 +166,23 @@ async fn step(run: &ChallengeRun, ctx: &Context) -> Result<Action, Error> {
         )
         .await;
     }
+    let mut next = next;
+    let unavailable = next
+        .status
+        .conditions
+        .iter()
+        .any(|c| c.type_ == "ApiServerAvailable" && c.status == "False");
+    if unavailable && !next.platform_down {
+        conditions::set(
+            &mut next.status.conditions,
+            "ApiServerAvailable",
+            true,
+            "Available",
+            "the API server answered again",
+            run.metadata.generation,
+            conditions::now(),
+        );
+    }
     write_status(ctx, run, &old, &next.status).await?;
     Ok(next.action)
 }
@@ -115,11 +199,9 @@ fn pending(run: &ChallengeRun, old: &ChallengeRunStatus, c: Option<&Contributor>
         s.phase = Some(RunPhase::Queued);
         s.queued_at = Some(now.clone());
         s.message = Some("waiting for its turn".into());
-        mark(
+        describe(
             run,
             &mut s,
-            "Queued",
-            true,
             "ContributorReady",
             "the contributor is Ready; the run is queued",
             now,
@@ -127,6 +209,7 @@ fn pending(run: &ChallengeRun, old: &ChallengeRunStatus, c: Option<&Contributor>
         return Next {
             status: s,
             action: Action::requeue(Duration::from_secs(1)),
+            platform_down: false,
         };
     }
     let waited = age(run);
@@ -144,18 +227,11 @@ fn pending(run: &ChallengeRun, old: &ChallengeRunStatus, c: Option<&Contributor>
         );
     }
     s.message = Some(format!("{why}; the clock starts once it is"));
-    mark(
-        run,
-        &mut s,
-        "Queued",
-        false,
-        "WaitingForContributor",
-        &why,
-        now,
-    );
+    describe(run, &mut s, "WaitingForContributor", &why, now);
     Next {
         status: s,
         action: Action::requeue(Duration::from_secs(10)),
+        platform_down: false,
     }
 }
 
@@ -199,6 +275,7 @@ async fn queued(
         return Ok(Next {
             status: s,
             action: Action::requeue(Duration::from_secs(10)),
+            platform_down: false,
         });
     }
     // Its turn: the API server learns of the run before any load is sent.
@@ -257,11 +334,9 @@ async fn queued(
     s.job_name = job.metadata.name.clone();
     s.chaos_applied = Some(0);
     s.message = Some("load Job created; waiting for it to start".into());
-    mark(
+    describe(
         run,
         &mut s,
-        "Running",
-        true,
         "JobCreated",
         "the load Job was created and the run window opened",
         now,
@@ -269,6 +344,7 @@ async fn queued(
     Ok(Next {
         status: s,
         action: Action::requeue(Duration::from_secs(2)),
+        platform_down: false,
     })
 }
 
@@ -352,11 +428,9 @@ async fn running(
         s.phase = Some(RunPhase::Scoring);
         s.ended_at = Some(end);
         s.message = Some("the load finished; the API server is scoring it".into());
-        mark(
+        describe(
             run,
             &mut s,
-            "Scoring",
-            true,
             "LoadFinished",
             "the run window closed; scoring asked for",
             now,
@@ -364,13 +438,40 @@ async fn running(
         return Ok(Next {
             status: s,
             action: Action::requeue(Duration::from_secs(5)),
+            platform_down: false,
         });
     }
 
     // The profile's clock: loadgen's first request, after its metrics wait.
     let scale = run.spec.duration_scale.unwrap_or(1.0).clamp(0.05, 1.0);
     let profile = ChallengeProfile::current(run.spec.challenge.into()).scaled(scale, 1.0);
-    let Some(load_start) = load_started(ctx, &ns, &job_name).await? else {
+    let pod = load_pod(ctx, &ns, &job_name).await?;
+    let Some(load_start) = pod.started else {
+        if let Some(why) = pod.unschedulable {
+            let waited = age_since(job.metadata.creation_timestamp.as_ref(), &now);
+            if waited > UNSCHEDULABLE_LIMIT {
+                return stop(
+                    ctx,
+                    run,
+                    s,
+                    &run_id,
+                    Some((&jobs, job_name.as_str())),
+                    "Unschedulable",
+                    &format!(
+                        "the load Job's pod could not be scheduled for {} min: {why}",
+                        UNSCHEDULABLE_LIMIT.as_secs() / 60
+                    ),
+                    now,
+                )
+                .await;
+            }
+            s.message = Some(format!("the load Job's pod cannot be scheduled yet: {why}"));
+            return Ok(Next {
+                status: s,
+                action: Action::requeue(Duration::from_secs(5)),
+                platform_down: false,
+            });
+        }
         if age_since(s.started_at.as_ref().or(s.queued_at.as_ref()), &now) > RUNNING_SLACK {
             return stop(
                 ctx,
@@ -387,6 +488,7 @@ async fn running(
         return Ok(Next {
             status: s,
             action: Action::requeue(Duration::from_secs(2)),
+            platform_down: false,
         });
     };
     if s.started_at.is_none() {
@@ -420,6 +522,7 @@ async fn running(
     Ok(Next {
         status: s,
         action: Action::requeue(wait),
+        platform_down: false,
     })
 }
 
@@ -459,11 +562,9 @@ async fn scoring(
                 "scored {}",
                 s.score.map(|v| format!("{v:.2}")).unwrap_or_default()
             ));
-            mark(
+            describe(
                 run,
                 &mut s,
-                "Succeeded",
-                true,
                 "Scored",
                 "scored from the platform's measurements",
                 now,
@@ -471,6 +572,7 @@ async fn scoring(
             Ok(Next {
                 status: s,
                 action: Action::await_change(),
+                platform_down: false,
             })
         }
         "no_data" => {
@@ -498,6 +600,7 @@ async fn scoring(
             Ok(Next {
                 status: s,
                 action: Action::requeue(Duration::from_secs(10)),
+                platform_down: false,
             })
         }
     }
@@ -514,18 +617,19 @@ fn platform_trouble(
 ) -> Next {
     if e.is_transient() && !give_up {
         s.message = Some(format!("the API server is unavailable; retrying: {e}"));
-        mark(
-            run,
-            &mut s,
+        conditions::set(
+            &mut s.conditions,
             "ApiServerAvailable",
             false,
             "Unavailable",
-            &e.to_string(),
+            e.to_string(),
+            run.metadata.generation,
             now,
         );
         return Next {
             status: s,
             action: Action::requeue(ctx.backoff(&format!("{}/platform", key(run)))),
+            platform_down: true,
         };
     }
     let reason = if e.is_transient() {
@@ -533,7 +637,9 @@ fn platform_trouble(
     } else {
         "ApiServerRefused"
     };
-    fail(run, s, reason, &e.to_string(), now)
+    let mut next = fail(run, s, reason, &e.to_string(), now);
+    next.platform_down = e.is_transient();
+    next
 }
 
 fn fail(
@@ -545,29 +651,75 @@ fn fail(
 ) -> Next {
     s.phase = Some(RunPhase::Failed);
     s.message = Some(message.to_owned());
-    mark(run, &mut s, "Failed", true, reason, message, now);
+    describe(run, &mut s, reason, message, now);
     Next {
         status: s,
         action: Action::await_change(),
+        platform_down: false,
     }
 }
 
-fn mark(
+/// The conditions, per the API conventions, describe the run's state
+/// now: `Progressing` while it is not finished (the reason says at what),
+/// `Complete` once it succeeded, `Failed` once it failed. Each is reset
+/// when it stops being true, so `kubectl wait --for=condition=Complete`
+/// and `condition=Failed` work and never both hold.
+fn describe(
     run: &ChallengeRun,
     s: &mut ChallengeRunStatus,
-    type_: &str,
-    ok: bool,
     reason: &str,
     message: &str,
     now: Time,
 ) {
+    let phase = s.phase.unwrap_or(RunPhase::Pending);
+    let generation = run.metadata.generation;
+    // Conditions of earlier operator versions, one per phase, left True.
+    s.conditions.retain(|c| {
+        !matches!(
+            c.type_.as_str(),
+            "Queued" | "Running" | "Scoring" | "Succeeded"
+        )
+    });
+    let (progress_reason, progress_message) = match phase {
+        RunPhase::Succeeded => ("Succeeded", "the run finished and was scored"),
+        RunPhase::Failed => ("Failed", "the run stopped; see the Failed condition"),
+        _ => (reason, message),
+    };
     conditions::set(
         &mut s.conditions,
-        type_,
-        ok,
-        reason,
-        message,
-        run.metadata.generation,
+        "Progressing",
+        !phase.is_finished(),
+        progress_reason,
+        progress_message,
+        generation,
+        now.clone(),
+    );
+    let (complete_reason, complete_message) = match phase {
+        RunPhase::Succeeded => (reason, message),
+        RunPhase::Failed => ("Failed", "the run failed"),
+        _ => ("InProgress", "the run has not finished"),
+    };
+    conditions::set(
+        &mut s.conditions,
+        "Complete",
+        phase == RunPhase::Succeeded,
+        complete_reason,
+        complete_message,
+        generation,
+        now.clone(),
+    );
+    let (failed_reason, failed_message) = match phase {
+        RunPhase::Failed => (reason, message),
+        RunPhase::Succeeded => ("Succeeded", "the run succeeded"),
+        _ => ("InProgress", "the run has not finished"),
+    };
+    conditions::set(
+        &mut s.conditions,
+        "Failed",
+        phase == RunPhase::Failed,
+        failed_reason,
+        failed_message,
+        generation,
         now,
     );
 }
@@ -584,8 +736,15 @@ fn age_since(t: Option<&Time>, now: &Time) -> Duration {
     .unwrap_or_default()
 }
 
-/// When the load Job's container started, plus loadgen's metrics wait.
-async fn load_started(ctx: &Context, ns: &str, job: &str) -> Result<Option<Time>, Error> {
+/// What the load Job's pod is doing.
+struct LoadPod {
+    /// When its container started, plus loadgen's metrics wait.
+    started: Option<Time>,
+    /// The scheduler's reason, while it cannot place the pod.
+    unschedulable: Option<String>,
+}
+
+async fn load_pod(ctx: &Context, ns: &str, job: &str) -> Result<LoadPod, Error> {
     let pods: Api<Pod> = Api::namespaced(ctx.client.clone(), ns);
     let list = pods
         .list(&ListParams::default().labels(&format!("job-name={job}")))
@@ -598,11 +757,32 @@ async fn load_started(ctx: &Context, ns: &str, job: &str) -> Result<Option<Time>
             .iter()
             .find_map(|c| c.state.as_ref()?.running.as_ref()?.started_at.clone())
     });
-    Ok(started.map(|t| {
-        let wait =
-            k8s_openapi::jiff::SignedDuration::from_secs(desired::METRICS_WAIT.as_secs() as i64);
-        Time(t.0.checked_add(wait).unwrap_or(t.0))
-    }))
+    let unschedulable = list.items.iter().find_map(|p| {
+        p.status
+            .as_ref()?
+            .conditions
+            .as_ref()?
+            .iter()
+            .find_map(|c| {
+                (c.type_ == "PodScheduled"
+                    && c.status == "False"
+                    && c.reason.as_deref() == Some("Unschedulable"))
+                .then(|| {
+                    c.message
+                        .clone()
+                        .unwrap_or_else(|| "no reason given".into())
+                })
+            })
+    });
+    Ok(LoadPod {
+        started: started.map(|t| {
+            let wait = k8s_openapi::jiff::SignedDuration::from_secs(
+                desired::METRICS_WAIT.as_secs() as i64,
+            );
+            Time(t.0.checked_add(wait).unwrap_or(t.0))
+        }),
+        unschedulable,
+    })
 }
 
 /// Carries out one chaos step; never fails the run (a fault that could
@@ -652,8 +832,9 @@ async fn inject(ctx: &Context, contributor: &str, step: &chaos_domain::ChaosStep
 }
 
 /// Ends a run that cannot go on: its Job (when given) is deleted so no
-/// load outlives it, its window is closed on the API server (best effort:
-/// the run fails either way), and it is marked Failed.
+/// load outlives it, its window is closed on the API server as
+/// interrupted (best effort: the run fails either way), and it is marked
+/// Failed.
 #[allow(clippy::too_many_arguments)]
 async fn stop(
     ctx: &Context,
@@ -668,7 +849,8 @@ async fn stop(
     if let Some((jobs, name)) = job {
         delete_job(jobs, name).await?;
     }
-    let _ = ctx.platform.end_run(run_id, None).await;
+    // Interrupted, not ended: a run cut short is never scored.
+    let _ = ctx.platform.interrupt_run(run_id, message).await;
     Ok(fail(run, s, reason, message, now))
 }
 
@@ -686,23 +868,9 @@ async fn write_status(
     old: &ChallengeRunStatus,
     new: &ChallengeRunStatus,
 ) -> Result<(), Error> {
-    if old == new {
-        return Ok(());
-    }
     let api: Api<ChallengeRun> =
         Api::namespaced(ctx.client.clone(), &run.namespace().unwrap_or_default());
-    let patch = json!({
-        "apiVersion": ChallengeRun::api_version(&()),
-        "kind": ChallengeRun::kind(&()),
-        "status": new,
-    });
-    api.patch_status(
-        &run.name_any(),
-        &PatchParams::apply(MANAGER).force(),
-        &Patch::Apply(&patch),
-    )
-    .await?;
-    Ok(())
+    crate::status::write(&api, run, old, new).await
 }
 
 async fn publish(ctx: &Context, run: &ChallengeRun, type_: EventType, reason: &str, note: &str) {

@@ -149,6 +149,7 @@ impl FakeKube {
                             json!({"kind": "Status", "code": 422, "message": "patch test failed"}),
                         );
                     }
+                    bump(&mut current);
                     objects.insert(object_path, current.clone());
                     return (200, current);
                 }
@@ -169,6 +170,21 @@ impl FakeKube {
                         o.remove("stringData");
                     }
                 }
+                // Like the real server, a resourceVersion in the patch is a
+                // precondition: an older one is refused with 409.
+                if let (Some(want), Some(have)) = (
+                    body["metadata"]["resourceVersion"].as_str(),
+                    objects
+                        .get(&object_path)
+                        .and_then(|o| o["metadata"]["resourceVersion"].as_str().map(str::to_owned)),
+                ) && want != have
+                {
+                    return (
+                        409,
+                        json!({"kind": "Status", "apiVersion": "v1", "status": "Failure", "reason": "Conflict", "code": 409,
+                               "message": format!("the object has been modified: {want} is not {have}")}),
+                    );
+                }
                 let mut current = objects.get(&object_path).cloned().unwrap_or_else(|| {
                     let mut b = body.clone();
                     b["metadata"]["uid"] = json!(format!("uid-{}", object_path.len()));
@@ -182,11 +198,12 @@ impl FakeKube {
                     let meta = current["metadata"].clone();
                     current = body;
                     current["metadata"]["uid"] = meta["uid"].clone();
-                    current["metadata"]["resourceVersion"] = json!("2");
+                    current["metadata"]["resourceVersion"] = meta["resourceVersion"].clone();
                     if let Some(s) = keep_status {
                         current["status"] = s;
                     }
                 }
+                bump(&mut current);
                 objects.insert(object_path, current.clone());
                 (200, current)
             }
@@ -217,6 +234,16 @@ impl FakeKube {
             _ => (405, json!({"kind": "Status", "code": 405})),
         }
     }
+}
+
+/// Every write moves an object's resourceVersion on, as on a real server.
+fn bump(object: &mut Value) {
+    let next = object["metadata"]["resourceVersion"]
+        .as_str()
+        .and_then(|rv| rv.parse::<u64>().ok())
+        .unwrap_or(0)
+        + 1;
+    object["metadata"]["resourceVersion"] = json!(next.to_string());
 }
 
 fn base64(bytes: &[u8]) -> String {
