@@ -23,8 +23,19 @@ pub struct Context {
     pub metrics: Metrics,
     /// Calls url-anvil's fault API.
     pub http: reqwest::Client,
+    /// How often every child of a Contributor is applied again, so one
+    /// deleted by hand (a NetworkPolicy, a ResourceQuota) comes back.
+    pub resync: Duration,
+    /// The controller's cache of ChallengeRuns, once it runs: queued runs
+    /// wait on it instead of listing every run every few seconds.
+    pub runs_cache: std::sync::OnceLock<kube::runtime::reflector::Store<crate::crd::ChallengeRun>>,
     failures: Mutex<HashMap<String, u32>>,
+    applied: Mutex<HashMap<String, std::time::Instant>>,
 }
+
+/// The default resync period; each Contributor's is spread over up to a
+/// fifth more, so a thousand do not resync in the same second.
+pub const RESYNC: Duration = Duration::from_secs(10 * 60);
 
 /// How ChallengeRuns are carried out.
 #[derive(Debug, Clone)]
@@ -60,8 +71,45 @@ impl Context {
                 .timeout(Duration::from_secs(5))
                 .build()
                 .unwrap_or_default(),
+            resync: RESYNC,
+            runs_cache: std::sync::OnceLock::new(),
             failures: Mutex::new(HashMap::new()),
+            applied: Mutex::new(HashMap::new()),
         }
+    }
+
+    /// Whether `key`'s children are due to be applied again: not within its
+    /// resync period. The period starts when this process first sees the
+    /// key, so a restart does not re-apply every Contributor at once.
+    pub fn resync_due(&self, key: &str) -> bool {
+        let mut applied = self.applied.lock().unwrap_or_else(|p| p.into_inner());
+        let since = *applied
+            .entry(key.to_owned())
+            .or_insert_with(std::time::Instant::now);
+        since.elapsed() >= self.resync_period(key)
+    }
+
+    pub fn applied(&self, key: &str) {
+        self.applied
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .insert(key.to_owned(), std::time::Instant::now());
+    }
+
+    pub fn forget(&self, key: &str) {
+        self.applied
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .remove(key);
+    }
+
+    /// `resync` plus a jitter of up to a fifth of it, fixed per key.
+    pub fn resync_period(&self, key: &str) -> Duration {
+        use std::hash::{Hash, Hasher};
+        let mut h = std::collections::hash_map::DefaultHasher::new();
+        key.hash(&mut h);
+        let spread = self.resync.as_millis() as u64 / 5;
+        self.resync + Duration::from_millis(h.finish() % spread.max(1))
     }
 
     /// The wait before retrying `key` after its n-th failure in a row:

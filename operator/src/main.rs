@@ -103,17 +103,33 @@ async fn run(config: Config) -> anyhow::Result<()> {
         tracing::info!("leading");
         // Losing the lease stops the controllers; the pod restarts and competes again.
         let lost = stop.clone();
-        tokio::spawn(async move {
-            while leading.changed().await.is_ok() {
-                if !*leading.borrow() {
-                    tracing::warn!("lost the lease; stopping");
-                    lost.cancel();
-                    return;
+        let follower = tokio::spawn(async move {
+            loop {
+                tokio::select! {
+                    changed = leading.changed() => {
+                        if changed.is_err() || !*leading.borrow() {
+                            tracing::warn!("lost the lease; stopping");
+                            lost.cancel();
+                            return;
+                        }
+                    }
+                    // Shutting down: dropping the receiver lets the manager go.
+                    () = lost.cancelled() => return,
                 }
             }
         });
         runner::controllers(ctx, &config.platform_namespace, stop.clone()).await;
-        task.abort();
+        // Release the Lease rather than let it expire, so a standby takes
+        // over at once: the manager releases it when its last receiver is
+        // dropped (the follower's, gone once it returns).
+        stop.cancel();
+        let _ = follower.await;
+        match tokio::time::timeout(std::time::Duration::from_secs(5), task).await {
+            Ok(Ok(Ok(_))) => tracing::info!("lease released"),
+            Ok(Ok(Err(e))) => tracing::warn!(error = %e, "releasing the lease"),
+            Ok(Err(e)) => tracing::warn!(error = %e, "lease task"),
+            Err(_) => tracing::warn!("the lease was not released within 5 s; it expires by itself"),
+        }
     } else {
         runner::controllers(ctx, &config.platform_namespace, stop.clone()).await;
     }

@@ -67,6 +67,7 @@ pub async fn controllers(ctx: Arc<Context>, platform_namespace: &str, stop: Canc
         .applied_objects()
         .predicate_filter(spec_or_lifecycle, Default::default());
     let store = runs.clone();
+    let _ = ctx.runs_cache.set(runs.clone());
     let run_ctl = Controller::for_stream(run_stream, runs)
         .owns(
             Api::<Job>::namespaced(client.clone(), platform_namespace),

@@ -406,3 +406,56 @@ async fn a_name_registered_before_still_gets_a_working_key() {
     api.stop().await;
     let _ = std::fs::remove_dir_all(dir);
 }
+
+/// A child deleted by hand comes back with the next resync pass, and a
+/// Ready contributor is looked at again on that schedule, not never.
+#[tokio::test]
+async fn a_child_deleted_by_hand_is_restored_by_the_resync() {
+    let (api, dir) = platform().await;
+    let (fake, client) = FakeKube::start();
+    let mut ctx = bare_context(client, &api.base_url(), 1);
+    ctx.resync = std::time::Duration::from_millis(300);
+    let ctx = Arc::new(ctx);
+    let c = ada(1);
+    fake.put(CONTRIBUTOR_PATH, serde_json::to_value(&c).expect("json"));
+    contributor::reconcile(Arc::new(c.clone()), ctx.clone())
+        .await
+        .expect("first");
+    make_available(&fake);
+    let action = contributor::reconcile(Arc::new(stored(&fake, &c)), ctx.clone())
+        .await
+        .expect("ready");
+    assert_eq!(
+        format!(
+            "{:?}",
+            fake.get(CONTRIBUTOR_PATH).expect("stored")["status"]["phase"]
+        ),
+        "String(\"Ready\")"
+    );
+    assert_ne!(
+        action,
+        kube::runtime::controller::Action::await_change(),
+        "a Ready contributor is resynced"
+    );
+    let policy =
+        "/apis/networking.k8s.io/v1/namespaces/contributor-ada/networkpolicies/default-deny";
+    let quota = "/api/v1/namespaces/contributor-ada/resourcequotas/contributor-quota";
+    fake.objects.lock().expect("objects").remove(policy);
+    fake.objects.lock().expect("objects").remove(quota);
+    fake.take_calls();
+    // The resync period (300 ms here, up to a fifth more) passes.
+    tokio::time::sleep(std::time::Duration::from_millis(400)).await;
+    contributor::reconcile(Arc::new(stored(&fake, &c)), ctx.clone())
+        .await
+        .expect("resync");
+    assert!(fake.get(policy).is_some(), "the NetworkPolicy is back");
+    assert!(fake.get(quota).is_some(), "the ResourceQuota is back");
+    // Nothing else changed: the status is not written again.
+    let calls = fake.take_calls();
+    assert!(
+        !calls.iter().any(|c| c.path.ends_with("/status")),
+        "{calls:#?}"
+    );
+    api.stop().await;
+    let _ = std::fs::remove_dir_all(dir);
+}

@@ -687,3 +687,40 @@ async fn a_load_job_that_cannot_be_scheduled_fails_the_run_saying_why() {
     api.stop().await;
     let _ = std::fs::remove_dir_all(dir);
 }
+
+/// A queued run waits on the controller's cache: no list request while
+/// its turn has not come.
+#[tokio::test]
+async fn a_waiting_run_reads_the_cache_not_the_api() {
+    let (fake, client) = FakeKube::start();
+    let dead = format!("http://127.0.0.1:{}", chaos_testkit::free_port());
+    let ctx = bare_context(client, &dead, 1);
+    let (cache, mut writer) = kube::runtime::reflector::store::<ChallengeRun>();
+    let mut busy = challenge_run("busy", ChallengeName::RobustService, 60);
+    busy.status = Some(ChallengeRunStatus {
+        phase: Some(RunPhase::Running),
+        ..Default::default()
+    });
+    let mut r = challenge_run("r", ChallengeName::RobustService, 10);
+    r.status = Some(ChallengeRunStatus {
+        phase: Some(RunPhase::Queued),
+        queued_at: Some(ago(5)),
+        ..Default::default()
+    });
+    for obj in [&busy, &r] {
+        writer.apply_watcher_event(&kube::runtime::watcher::Event::Apply(obj.clone()));
+        save(&fake, obj);
+    }
+    assert!(ctx.runs_cache.set(cache).is_ok());
+    let ctx = Arc::new(ctx);
+    put_contributor(&fake, "Ready");
+    fake.take_calls();
+    let s = status(&pass(&fake, &ctx, &r).await);
+    assert_eq!(s.phase, Some(RunPhase::Queued));
+    assert_eq!(s.message.as_deref(), Some("queued: 1 run(s) ahead"));
+    let calls = fake.take_calls();
+    assert!(
+        !calls.iter().any(|c| c.method == "GET" && c.path == RUNS),
+        "{calls:#?}"
+    );
+}

@@ -80,12 +80,18 @@ async fn apply(c: &Contributor, ctx: &Context) -> Result<Action, Error> {
     let deployments: Api<Deployment> = Api::namespaced(ctx.client.clone(), &ns);
     let mut anvil = deployments.get_opt(desired::ANVIL).await?;
     let mut app = deployments.get_opt(desired::APP).await?;
+    // Applied again on a schedule too: a child deleted by hand (its
+    // NetworkPolicy, its ResourceQuota) is restored. Applying what is
+    // already there changes nothing on the server, so no resourceVersion
+    // moves and no watch fires.
     let stale = status.applied_digest.as_deref() != Some(digest.as_str())
         || status.observed_generation != generation
         || anvil.is_none()
-        || app.is_none();
+        || app.is_none()
+        || ctx.resync_due(&name);
     if stale {
         apply_all(ctx, &want).await?;
+        ctx.applied(&name);
         anvil = deployments.get_opt(desired::ANVIL).await?;
         app = deployments.get_opt(desired::APP).await?;
         status.applied_digest = Some(digest);
@@ -152,10 +158,11 @@ async fn apply(c: &Contributor, ctx: &Context) -> Result<Action, Error> {
     );
     write_status(ctx, c, &old, &status).await?;
     ctx.succeeded(&format!("contributor/{name}"));
-    // Deployment changes wake the controller up: no polling while idle.
+    // Deployment changes wake the controller up; besides, one pass per
+    // resync period re-applies the children.
     Ok(match retry {
         Some(wait) => Action::requeue(wait),
-        None => Action::await_change(),
+        None => Action::requeue(ctx.resync_period(&name)),
     })
 }
 
@@ -319,6 +326,7 @@ async fn api_key(ctx: &Context, name: &str) -> Result<Option<String>, Error> {
 
 async fn cleanup(c: &Contributor, ctx: &Context) -> Result<Action, Error> {
     let name = c.name_any();
+    ctx.forget(&name);
     // Deregistering first: should it fail, the namespace is still there
     // and the finalizer stays until the API server answers.
     ctx.platform.deregister_contributor(&name).await?;

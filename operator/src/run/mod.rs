@@ -252,31 +252,31 @@ async fn queued(
             now,
         ));
     };
-    let runs: Api<ChallengeRun> =
-        Api::namespaced(ctx.client.clone(), &run.namespace().unwrap_or_default());
+    // Waiting is decided from the controller's cache (no request); the
+    // turn itself is confirmed with a fresh list, since the cache may not
+    // yet show a run that has just started.
+    let ns = run.namespace().unwrap_or_default();
+    if let Some(cache) = ctx.runs_cache.get() {
+        let cached: Vec<queue::Entry> = cache
+            .state()
+            .iter()
+            .filter(|r| r.namespace().as_deref() == Some(ns.as_str()))
+            .map(|r| queue::Entry::of(r))
+            .collect();
+        if let Err(position) = queue::turn(&run.name_any(), &cached, ctx.runs.max_concurrent) {
+            return Ok(waiting(s, position));
+        }
+    }
+    let runs: Api<ChallengeRun> = Api::namespaced(ctx.client.clone(), &ns);
     let all: Vec<queue::Entry> = runs
         .list(&ListParams::default())
         .await?
         .items
         .iter()
-        .map(|r| {
-            let phase = r.status.as_ref().and_then(|s| s.phase);
-            queue::Entry {
-                key: r.name_any(),
-                queued_at: r.status.as_ref().and_then(|s| s.queued_at.clone()),
-                created: r.meta().creation_timestamp.clone(),
-                running: phase == Some(RunPhase::Running),
-                queued: phase == Some(RunPhase::Queued),
-            }
-        })
+        .map(queue::Entry::of)
         .collect();
     if let Err(position) = queue::turn(&run.name_any(), &all, ctx.runs.max_concurrent) {
-        s.message = Some(format!("queued: {position} run(s) ahead"));
-        return Ok(Next {
-            status: s,
-            action: Action::requeue(Duration::from_secs(10)),
-            platform_down: false,
-        });
+        return Ok(waiting(s, position));
     }
     // Its turn: the API server learns of the run before any load is sent.
     let run_id = run.uid().unwrap_or_default();
@@ -603,6 +603,15 @@ async fn scoring(
                 platform_down: false,
             })
         }
+    }
+}
+
+fn waiting(mut s: ChallengeRunStatus, position: usize) -> Next {
+    s.message = Some(format!("queued: {position} run(s) ahead"));
+    Next {
+        status: s,
+        action: Action::requeue(Duration::from_secs(10)),
+        platform_down: false,
     }
 }
 

@@ -13,6 +13,20 @@ pub struct Entry {
     pub queued: bool,
 }
 
+impl Entry {
+    pub fn of(r: &crate::crd::ChallengeRun) -> Entry {
+        use kube::{Resource, ResourceExt};
+        let phase = r.status.as_ref().and_then(|s| s.phase);
+        Entry {
+            key: r.name_any(),
+            queued_at: r.status.as_ref().and_then(|s| s.queued_at.clone()),
+            created: r.meta().creation_timestamp.clone(),
+            running: phase == Some(crate::crd::RunPhase::Running),
+            queued: phase == Some(crate::crd::RunPhase::Queued),
+        }
+    }
+}
+
 /// `Ok(())` when `me` may start now; `Err(position)` (1-based) otherwise.
 pub fn turn(me: &str, all: &[Entry], limit: u32) -> Result<(), usize> {
     let running = all.iter().filter(|e| e.running).count();

@@ -330,7 +330,12 @@ pub async fn platform() -> (chaos_api::Running, std::path::PathBuf) {
 }
 
 pub fn context(client: Client, platform_url: &str, max_concurrent: u32) -> Arc<Context> {
-    Arc::new(Context::new(
+    Arc::new(bare_context(client, platform_url, max_concurrent))
+}
+
+/// A context to adjust before sharing it (e.g. a short resync period).
+pub fn bare_context(client: Client, platform_url: &str, max_concurrent: u32) -> Context {
+    Context::new(
         client,
         chaos_client::Client::new(platform_url)
             .expect("url")
@@ -346,7 +351,7 @@ pub fn context(client: Client, platform_url: &str, max_concurrent: u32) -> Arc<C
             job_ttl: Duration::from_secs(600),
         },
         Metrics::default(),
-    ))
+    )
 }
 
 pub fn paths(calls: &[Call], method: &str) -> Vec<String> {
