@@ -309,48 +309,57 @@ impl Collector for ProcessCollector {
         )?;
         ConstGauge::new(start).encode(m)?;
 
-        let Ok(me) = procfs::process::Process::myself() else {
-            return Ok(());
-        };
-        if let Ok(stat) = me.stat() {
-            let ticks = procfs::ticks_per_second() as f64;
-            let cpu = (stat.utime + stat.stime) as f64 / ticks;
-            let m = encoder.encode_descriptor(
-                "process_cpu",
-                "Total user and system CPU time spent in seconds",
-                Some(&Unit::Seconds),
-                MetricType::Counter,
-            )?;
-            ConstCounter::new(cpu).encode(m)?;
-            let rss = stat.rss * procfs::page_size();
-            for (name, help, value) in [
-                (
-                    "process_resident_memory",
-                    "Resident memory size in bytes",
-                    rss as f64,
-                ),
-                (
-                    "process_virtual_memory",
-                    "Virtual memory size in bytes",
-                    stat.vsize as f64,
-                ),
-            ] {
-                let m =
-                    encoder.encode_descriptor(name, help, Some(&Unit::Bytes), MetricType::Gauge)?;
-                ConstGauge::new(value).encode(m)?;
-            }
-        }
-        if let Ok(fds) = me.fd_count() {
-            let m = encoder.encode_descriptor(
-                "process_open_fds",
-                "Number of open file descriptors",
-                None,
-                MetricType::Gauge,
-            )?;
-            ConstGauge::new(fds as i64).encode(m)?;
-        }
-        Ok(())
+        encode_proc(&mut encoder)
     }
+}
+
+#[cfg(not(target_os = "linux"))]
+fn encode_proc(_: &mut DescriptorEncoder) -> Result<(), std::fmt::Error> {
+    Ok(())
+}
+
+#[cfg(target_os = "linux")]
+fn encode_proc(encoder: &mut DescriptorEncoder) -> Result<(), std::fmt::Error> {
+    let Ok(me) = procfs::process::Process::myself() else {
+        return Ok(());
+    };
+    if let Ok(stat) = me.stat() {
+        let ticks = procfs::ticks_per_second() as f64;
+        let cpu = (stat.utime + stat.stime) as f64 / ticks;
+        let m = encoder.encode_descriptor(
+            "process_cpu",
+            "Total user and system CPU time spent in seconds",
+            Some(&Unit::Seconds),
+            MetricType::Counter,
+        )?;
+        ConstCounter::new(cpu).encode(m)?;
+        let rss = stat.rss * procfs::page_size();
+        for (name, help, value) in [
+            (
+                "process_resident_memory",
+                "Resident memory size in bytes",
+                rss as f64,
+            ),
+            (
+                "process_virtual_memory",
+                "Virtual memory size in bytes",
+                stat.vsize as f64,
+            ),
+        ] {
+            let m = encoder.encode_descriptor(name, help, Some(&Unit::Bytes), MetricType::Gauge)?;
+            ConstGauge::new(value).encode(m)?;
+        }
+    }
+    if let Ok(fds) = me.fd_count() {
+        let m = encoder.encode_descriptor(
+            "process_open_fds",
+            "Number of open file descriptors",
+            None,
+            MetricType::Gauge,
+        )?;
+        ConstGauge::new(fds as i64).encode(m)?;
+    }
+    Ok(())
 }
 
 #[cfg(test)]
