@@ -12,25 +12,13 @@ use reqwest::{Method, StatusCode};
 use serde_json::json;
 use support::*;
 
-fn scenarios() -> Vec<(&'static str, Scenario)> {
-    vec![
-        ("contributors", |db| Box::pin(contributors(db))),
-        ("run_lifecycle_and_validation", |db| {
-            Box::pin(run_lifecycle_and_validation(db))
-        }),
-        ("leaderboard_order_and_pages", |db| {
-            Box::pin(leaderboard_order_and_pages(db))
-        }),
-        ("bad_input_is_json_4xx", |db| {
-            Box::pin(bad_input_is_json_4xx(db))
-        }),
-        ("unreachable_prometheus_keeps_runs_waiting", |db| {
-            Box::pin(unreachable_prometheus_keeps_runs_waiting(db))
-        }),
-    ]
-}
-
-on_both_databases!(scenarios);
+scenarios!(
+    contributors,
+    run_lifecycle_and_validation,
+    leaderboard_order_and_pages,
+    bad_input_is_json_4xx,
+    unreachable_prometheus_keeps_runs_waiting,
+);
 
 async fn contributors(db: String) {
     let s = server(&config(&db)).await;

@@ -11,21 +11,11 @@ use support::*;
 
 const KEY: &str = "local_dev_key";
 
-fn scenarios() -> Vec<(&'static str, Scenario)> {
-    vec![
-        ("the_load_tests_tracker_report", |db| {
-            Box::pin(the_load_tests_tracker_report(db))
-        }),
-        ("switch_challenge_py", |db| {
-            Box::pin(switch_challenge_py(db))
-        }),
-        ("contributors_imported_from_the_earlier_database", |db| {
-            Box::pin(contributors_imported_from_the_earlier_database(db))
-        }),
-    ]
-}
-
-on_both_databases!(scenarios);
+scenarios!(
+    the_load_tests_tracker_report,
+    switch_challenge_py,
+    contributors_imported_from_the_earlier_database,
+);
 
 async fn raw(addr: String, request: Vec<u8>) -> chaos_testkit::earlier::RawReply {
     tokio::task::spawn_blocking(move || send_raw(&addr, &request))

@@ -17,29 +17,14 @@ use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 use support::*;
 
-fn scenarios() -> Vec<(&'static str, Scenario)> {
-    vec![
-        ("scores_are_records", |db| Box::pin(scores_are_records(db))),
-        ("interrupted_runs_never_score", |db| {
-            Box::pin(interrupted_runs_never_score(db))
-        }),
-        ("overdue_runs_are_closed_by_the_server", |db| {
-            Box::pin(overdue_runs_are_closed_by_the_server(db))
-        }),
-        (
-            "samples_survive_a_restart_and_squeezed_runs_are_practice",
-            |db| Box::pin(samples_survive_a_restart_and_squeezed_runs_are_practice(db)),
-        ),
-        ("corrupt_data_fails_loudly", |db| {
-            Box::pin(corrupt_data_fails_loudly(db))
-        }),
-        ("rules_versions_are_kept_apart", |db| {
-            Box::pin(rules_versions_are_kept_apart(db))
-        }),
-    ]
-}
-
-on_both_databases!(scenarios);
+scenarios!(
+    scores_are_records,
+    interrupted_runs_never_score,
+    overdue_runs_are_closed_by_the_server,
+    samples_survive_a_restart_and_squeezed_runs_are_practice,
+    corrupt_data_fails_loudly,
+    rules_versions_are_kept_apart,
+);
 
 fn run_body(id: &str, who: &str, metrics: &str) -> Value {
     json!({"id": id, "contributor": who, "challenge": "robust-service", "target": "http://app",

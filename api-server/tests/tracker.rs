@@ -79,26 +79,14 @@ async fn rows(s: &chaos_api::Running) -> i64 {
         .expect("count")
 }
 
-fn scenarios() -> Vec<(&'static str, Scenario)> {
-    vec![
-        ("off_by_default", |db| Box::pin(off_by_default(db))),
-        ("ingest_and_read", |db| Box::pin(ingest_and_read(db))),
-        ("bad_input_writes_nothing", |db| {
-            Box::pin(bad_input_writes_nothing(db))
-        }),
-        ("concurrent_posts_are_all_stored", |db| {
-            Box::pin(concurrent_posts_are_all_stored(db))
-        }),
-        ("regressions_are_flagged", |db| {
-            Box::pin(regressions_are_flagged(db))
-        }),
-        ("shutdown_loses_no_acknowledged_run", |db| {
-            Box::pin(shutdown_loses_no_acknowledged_run(db))
-        }),
-    ]
-}
-
-on_both_databases!(scenarios);
+scenarios!(
+    off_by_default,
+    ingest_and_read,
+    bad_input_writes_nothing,
+    concurrent_posts_are_all_stored,
+    regressions_are_flagged,
+    shutdown_loses_no_acknowledged_run,
+);
 
 async fn off_by_default(db: String) {
     let s = server(&config(&db)).await;

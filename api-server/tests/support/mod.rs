@@ -2,10 +2,8 @@
 //! ports, a throwaway PostgreSQL cluster, an HTTP client.
 #![allow(dead_code)]
 
-use std::future::Future;
 use std::net::SocketAddr;
 use std::path::PathBuf;
-use std::pin::Pin;
 use std::process::Command;
 use std::time::{Duration, Instant};
 
@@ -277,43 +275,61 @@ impl Client {
     }
 }
 
-/// A scenario played against a database URL.
-pub type Scenario = fn(String) -> Pin<Box<dyn Future<Output = ()> + Send>>;
+/// The PostgreSQL cluster the tests of this binary share while they
+/// overlap: each test holds it, the last one to finish stops it (a test
+/// that starts after that gets a new one). Nothing outlives the tests.
+static SHARED_PG: std::sync::Mutex<std::sync::Weak<Pg>> =
+    std::sync::Mutex::new(std::sync::Weak::new());
 
-/// Plays every scenario on a fresh SQLite file.
-pub async fn play_on_sqlite(scenarios: Vec<(&'static str, Scenario)>) {
-    for (name, scenario) in scenarios {
-        eprintln!("sqlite: {name}");
-        scenario(sqlite_db()).await;
-    }
-}
-
-/// Plays every scenario on a fresh database of one throwaway PostgreSQL
-/// cluster (skipped where PostgreSQL is missing, unless required).
-pub async fn play_on_postgres(scenarios: Vec<(&'static str, Scenario)>) {
-    let Some(pg) = Pg::start() else {
-        skip("PostgreSQL (initdb, pg_ctl under /usr/lib/postgresql)");
-        return;
+/// A fresh database named `name` in the shared cluster, and the cluster
+/// to hold while using it; `None` (after saying SKIPPED, or failing when
+/// tools are required) where PostgreSQL is missing.
+pub async fn postgres_db(name: &str) -> Option<(String, std::sync::Arc<Pg>)> {
+    let pg = {
+        let mut shared = SHARED_PG.lock().unwrap_or_else(|p| p.into_inner());
+        match shared.upgrade() {
+            Some(pg) => pg,
+            None => {
+                let Some(pg) = Pg::start() else {
+                    skip("PostgreSQL (initdb, pg_ctl under /usr/lib/postgresql)");
+                    return None;
+                };
+                let pg = std::sync::Arc::new(pg);
+                *shared = std::sync::Arc::downgrade(&pg);
+                pg
+            }
+        }
     };
-    for (name, scenario) in scenarios {
-        eprintln!("postgres: {name}");
-        scenario(pg.fresh_db(name).await).await;
-    }
+    let url = pg.fresh_db(name).await;
+    Some((url, pg))
 }
 
-/// Two tests, `on_sqlite` and `on_postgres`, each playing every scenario
-/// of `$scenarios()` on a fresh database of its kind.
+/// One test per scenario and database, named `sqlite::<scenario>` and
+/// `postgres::<scenario>`, so each runs, fails and is reported on its own
+/// (`cargo test -p chaos-api --test api postgres::contributors`). Each
+/// scenario is an `async fn(database_url: String)`.
 #[macro_export]
-macro_rules! on_both_databases {
-    ($scenarios:ident) => {
-        #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-        async fn on_sqlite() {
-            support::play_on_sqlite($scenarios()).await;
+macro_rules! scenarios {
+    ($($scenario:ident),+ $(,)?) => {
+        mod sqlite {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $scenario() {
+                    super::$scenario(super::support::sqlite_db()).await;
+                }
+            )+
         }
 
-        #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-        async fn on_postgres() {
-            support::play_on_postgres($scenarios()).await;
+        mod postgres {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $scenario() {
+                    let Some((db, _cluster)) = super::support::postgres_db(stringify!($scenario)).await else {
+                        return;
+                    };
+                    super::$scenario(db).await;
+                }
+            )+
         }
     };
 }
