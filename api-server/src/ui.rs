@@ -529,12 +529,14 @@ pub async fn contributor(
         Ok(r) => r,
         Err(e) => return db_error(e),
     };
+    let ids: Vec<&str> = found.iter().map(|r| r.id.as_str()).collect();
+    let mut found_scores = match scores::for_runs(&state.db, &ids).await {
+        Ok(s) => s,
+        Err(e) => return db_error(e),
+    };
     let mut rows = Vec::with_capacity(found.len());
     for r in found {
-        let score = match scores::for_run(&state.db, &r.id).await {
-            Ok(s) => s.and_then(|s| s.score),
-            Err(e) => return db_error(e),
-        };
+        let score = found_scores.remove(&r.id).and_then(|s| s.score);
         rows.push(RunRow {
             id: r.id.clone(),
             challenge: r.challenge.clone(),

@@ -142,7 +142,7 @@ async fn the_leaderboard_shows_all_three_statistics_in_every_tab() {
     );
     let headers = texts(&b, "table#leaderboard thead th").await.join("|");
     assert!(
-        headers.contains("max sustained RPS")
+        headers.contains("highest asked RPS")
             && headers.contains("p95 latency")
             && headers.contains("error rate"),
         "{headers}"

@@ -119,6 +119,11 @@ fn validate_metrics_url(field: &str, u: &str) -> Result<(), ApiError> {
 /// The JSON of a run, with its score and links.
 pub async fn run_json(state: &AppState, run: &Run) -> ApiResult<Value> {
     let score = scores::for_run(&state.db, &run.id).await?;
+    Ok(run_json_with(state, run, score))
+}
+
+/// The JSON of a run whose score was read already.
+fn run_json_with(state: &AppState, run: &Run, score: Option<scores::Score>) -> Value {
     let mut v = serde_json::to_value(run).unwrap_or(Value::Null);
     if let Value::Object(m) = &mut v {
         m.insert("window".into(), run.window());
@@ -141,7 +146,7 @@ pub async fn run_json(state: &AppState, run: &Run) -> ApiResult<Value> {
             }),
         );
     }
-    Ok(v)
+    v
 }
 
 /// `POST /api/v1/runs` (admin): the same id twice is one run.
@@ -302,10 +307,14 @@ pub async fn list(
         offset,
     )
     .await?;
-    let mut items = Vec::with_capacity(found.len());
-    for r in &found {
-        items.push(run_json(&state, r).await?);
-    }
+    // Every run's score in one query, without the evidence (each run's
+    // own document has it).
+    let ids: Vec<&str> = found.iter().map(|r| r.id.as_str()).collect();
+    let mut found_scores = scores::for_runs(&state.db, &ids).await?;
+    let items: Vec<Value> = found
+        .iter()
+        .map(|r| run_json_with(&state, r, found_scores.remove(&r.id)))
+        .collect();
     Ok(Json(
         json!({ "page": page, "per_page": limit, "runs": items }),
     ))

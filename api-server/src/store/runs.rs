@@ -233,16 +233,38 @@ pub async fn list(
     limit: i64,
     offset: i64,
 ) -> Result<Vec<Run>, sqlx::Error> {
-    let rows = sqlx::query(AssertSqlSafe(format!(
-        "{SELECT} WHERE ($1 IS NULL OR r.contributor_id = $1) AND ($2 IS NULL OR r.challenge = $2)
-         ORDER BY r.created_at DESC, r.id LIMIT $3 OFFSET $4"
-    )))
-    .bind(contributor_id)
-    .bind(challenge)
-    .bind(limit)
-    .bind(offset)
-    .fetch_all(db)
-    .await?;
+    // Only the filters given are in the SQL: `($1 IS NULL OR col = $1)`
+    // keeps the planner from using the (contributor|challenge, created_at)
+    // indexes.
+    let mut filters = Vec::new();
+    let mut n = 0;
+    let mut mark = || {
+        n += 1;
+        format!("${n}")
+    };
+    if contributor_id.is_some() {
+        filters.push(format!("r.contributor_id = {}", mark()));
+    }
+    if challenge.is_some() {
+        filters.push(format!("r.challenge = {}", mark()));
+    }
+    let (limit_mark, offset_mark) = (mark(), mark());
+    let filter = if filters.is_empty() {
+        String::new()
+    } else {
+        format!("WHERE {}", filters.join(" AND "))
+    };
+    let sql = format!(
+        "{SELECT} {filter} ORDER BY r.created_at DESC, r.id LIMIT {limit_mark} OFFSET {offset_mark}"
+    );
+    let mut q = sqlx::query(AssertSqlSafe(sql));
+    if let Some(c) = contributor_id {
+        q = q.bind(c);
+    }
+    if let Some(c) = challenge {
+        q = q.bind(c);
+    }
+    let rows = q.bind(limit).bind(offset).fetch_all(db).await?;
     rows.iter().map(from_row).collect()
 }
 

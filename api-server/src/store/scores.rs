@@ -51,9 +51,23 @@ fn corrupt(id: &str, field: &str, e: impl std::fmt::Display) -> sqlx::Error {
     sqlx::Error::Decode(format!("score record {id}: {field} is corrupt: {e}").into())
 }
 
+/// The columns of a record without its evidence (which holds every
+/// sample of the run): what lists read.
+const COLUMNS_NO_EVIDENCE: &str = "id, run_id, challenge, rules_version, outcome, reason, stat1, stat2, stat3, score, official, \
+    practice_reasons, run_end, scored_at";
+
 fn from_row(row: &AnyRow) -> Result<Score, sqlx::Error> {
+    from_row_with(row, true)
+}
+
+/// A record; with `evidence` false its evidence is left out (`{}`).
+fn from_row_with(row: &AnyRow, evidence: bool) -> Result<Score, sqlx::Error> {
     let id: String = row.try_get("id")?;
-    let evidence: String = row.try_get("evidence")?;
+    let evidence: String = if evidence {
+        row.try_get("evidence")?
+    } else {
+        "{}".to_owned()
+    };
     let reasons: String = row.try_get("practice_reasons")?;
     let scored_ms: i64 = row.try_get("scored_at")?;
     let run_end_ms: i64 = row.try_get("run_end")?;
@@ -260,6 +274,33 @@ pub async fn for_run(db: &Db, run_id: &str) -> Result<Option<Score>, sqlx::Error
     .fetch_optional(db)
     .await?;
     row.as_ref().map(from_row).transpose()
+}
+
+/// The score of each of `run_ids` (as [`for_run`] picks it) in one query,
+/// without evidence: for lists.
+pub async fn for_runs(
+    db: &Db,
+    run_ids: &[&str],
+) -> Result<std::collections::HashMap<String, Score>, sqlx::Error> {
+    let mut out = std::collections::HashMap::new();
+    if run_ids.is_empty() {
+        return Ok(out);
+    }
+    let marks: Vec<String> = (0..run_ids.len()).map(|i| format!("${}", i + 2)).collect();
+    let sql = format!(
+        "SELECT {COLUMNS_NO_EVIDENCE} FROM score_records WHERE run_id IN ({})
+         ORDER BY run_id, CASE WHEN rules_version = $1 THEN 0 ELSE 1 END, scored_at DESC, id DESC",
+        marks.join(", ")
+    );
+    let mut q = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(i64::from(RULES_VERSION));
+    for id in run_ids {
+        q = q.bind(*id);
+    }
+    for row in q.fetch_all(db).await? {
+        let score = from_row_with(&row, false)?;
+        out.entry(score.run_id.clone()).or_insert(score);
+    }
+    Ok(out)
 }
 
 /// Every record of a run, newest first.
