@@ -61,7 +61,7 @@ pub async fn inject(
     let Json(spec) = body?;
     spec.validate()
         .map_err(|e| ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, e.0))?;
-    tracing::warn!(kind = spec.kind.as_str(), ?spec, "fault injected");
+    tracing::info!(kind = spec.kind.as_str(), ?spec, "chaos: fault injected");
     if spec.kind == FaultKind::Crash {
         let crashed = state.crashed.clone();
         // Answer first, then go down.

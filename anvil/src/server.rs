@@ -145,7 +145,9 @@ pub async fn serve(
             }
             Outcome::Crashed => {
                 let delay = Duration::from_millis(shared.settings.capacity.restart_delay_ms);
-                tracing::error!(restart_in = ?delay, "url-anvil crashed; restarting");
+                // Crashes are part of the challenge (an injected fault, or
+                // the capacity profile's overload rule): an expected event.
+                tracing::info!(restart_in = ?delay, "url-anvil crashed on purpose, as the challenge does; restarting");
                 tokio::select! {
                     () = tokio::time::sleep(delay) => {}
                     () = shutdown.cancelled() => return Ok(Exit::Clean),
@@ -250,9 +252,9 @@ async fn watch_overload(state: AppState) {
     loop {
         tick.tick().await;
         if state.limiter.tick_second() {
-            tracing::error!(
+            tracing::info!(
                 seconds = state.limiter.overloaded_streak(),
-                "sustained overload: url-anvil crashes"
+                "sustained overload: url-anvil crashes, as its capacity profile says (expected under overload)"
             );
             state.crashed.cancel();
             return;

@@ -6,6 +6,7 @@ mod dotenv;
 mod import;
 mod leaderboard;
 mod output;
+mod place;
 mod platform;
 mod playground;
 mod proxy;
@@ -154,8 +155,9 @@ fn main() -> ExitCode {
     tracing_subscriber::fmt()
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_default_env()
-                // chaosctl reports injected faults itself.
-                .unwrap_or_else(|_| "warn,url_anvil::admin=off".into()),
+                // chaosctl reports injected faults itself; url-anvil's
+                // crashes and restarts are expected events, told at INFO.
+                .unwrap_or_else(|_| "warn,url_anvil::admin=off,url_anvil::server=info".into()),
         )
         .with_writer(std::io::stderr)
         .init();

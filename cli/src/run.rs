@@ -11,6 +11,7 @@ use loadgen::profile::Scale;
 use serde::Serialize;
 
 use crate::output::Output;
+use crate::place;
 use crate::platform::{AdminArgs, ApiArgs};
 use crate::scored::{self, Plan};
 use crate::{dotenv, report};
@@ -81,6 +82,9 @@ struct Answer<'a> {
     practice_reasons: &'a [String],
     page: &'a str,
     leaderboard: &'a str,
+    /// The contributor's place on the board after the run and before it.
+    place: Option<place::Place>,
+    place_before: Option<place::Place>,
     report: &'a loadgen::RunReport,
 }
 
@@ -176,6 +180,7 @@ pub async fn run(args: RunArgs) -> anyhow::Result<u8> {
         progress: text && std::io::stderr().is_terminal(),
         stop,
     };
+    let before = place::of(&client, args.challenge, &contributor).await;
     let done = match scored::execute(&client, plan).await {
         Ok(done) => done,
         Err(e) => match e.downcast::<scored::TargetDown>() {
@@ -186,14 +191,29 @@ pub async fn run(args: RunArgs) -> anyhow::Result<u8> {
             Err(e) => return Err(e),
         },
     };
+    // Only an official score can move the place.
+    let after = if done.run.is_official() {
+        place::of(&client, args.challenge, &contributor).await
+    } else {
+        before
+    };
     if text {
         print!("{}", loadgen::printer::summary(&done.report));
+        if done.report.fell_behind() {
+            println!(
+                "  advice      the load generator shares this machine with your app: close other work, \
+                 or give it more threads (--threads)"
+            );
+        }
         for e in &done.chaos {
             let mark = if e.applied { "" } else { " (not applied)" };
             println!("  chaos       at {:>5.1} s: {}{mark}", e.at_s, e.detail);
         }
         println!();
         print!("{}", report::scored_run(&done.run));
+        if done.run.state == "scored" {
+            println!("  board        {}", place::describe(before, after));
+        }
     } else {
         let score = done.run.score.as_ref();
         let answer = Answer {
@@ -210,6 +230,8 @@ pub async fn run(args: RunArgs) -> anyhow::Result<u8> {
             practice_reasons: score.map_or(&[], |s| s.practice_reasons.as_slice()),
             page: &done.run.links.page,
             leaderboard: &done.run.links.leaderboard,
+            place: after,
+            place_before: before,
             report: &done.report,
         };
         println!("{}", serde_json::to_string_pretty(&answer)?);

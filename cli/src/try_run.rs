@@ -135,6 +135,12 @@ pub async fn run(args: TryArgs) -> anyhow::Result<()> {
         let events = std::mem::take(&mut *log.lock().unwrap_or_else(|p| p.into_inner()));
         if text {
             print!("{}", printer::summary(&report));
+            if report.fell_behind() {
+                println!(
+                    "  advice      the load generator shares this machine with the app: close other work, \
+                     or try a lower --rate-scale"
+                );
+            }
             for e in &events {
                 let mark = if e.applied { "" } else { " (not applied)" };
                 println!("  chaos       at {:>5.1} s: {}{mark}", e.at_s, e.detail);

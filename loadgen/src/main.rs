@@ -234,6 +234,15 @@ async fn finish(
         min_rps: common.min_rps,
     });
     let text = match common.output {
+        Output::Text if report.fell_behind() => {
+            // `run` has --max-connections; a profile's connections are its own.
+            let advice = if challenge.is_some() {
+                "  advice      give it more threads (--threads) or a quieter machine; --rate-scale below 1 for a practice run\n"
+            } else {
+                "  advice      raise --max-connections or --threads, or check whether the target is saturated\n"
+            };
+            printer::summary(&report) + advice
+        }
         Output::Text => printer::summary(&report),
         Output::Json => serde_json::to_string_pretty(&report)? + "\n",
     };

@@ -25,7 +25,7 @@ fn write_report(out: &mut String, r: &RunReport) -> std::fmt::Result {
     let q = &r.requests;
     writeln!(
         out,
-        "  requests    {:>10}   success {}  shed (429/503) {}  failed {}  errors {}",
+        "  requests    {:>10}   success {}  shed (429/503) {}  failed (other status) {}  transport errors {}",
         q.total, q.success, q.shed, q.failure, q.errors
     )?;
     match r.rps.target {
@@ -40,7 +40,13 @@ fn write_report(out: &mut String, r: &RunReport) -> std::fmt::Result {
             r.rps.achieved, r.rps.success
         )?,
     }
-    writeln!(out, "  error rate  {:>10.2} %", r.error_rate_pct)?;
+    // One meaning of "error" everywhere (the scoring rules' too): every
+    // request that did not succeed, sheds included.
+    writeln!(
+        out,
+        "  error rate  {:>10.2} %  (not successful: shed + failed + transport errors)",
+        r.error_rate_pct
+    )?;
     writeln!(out)?;
     writeln!(
         out,
@@ -65,7 +71,7 @@ fn write_report(out: &mut String, r: &RunReport) -> std::fmt::Result {
     )?;
     if !r.errors.is_empty() {
         let errors: Vec<String> = r.errors.iter().map(|(k, n)| format!("{k}: {n}")).collect();
-        writeln!(out, "  errors      {}", errors.join(", "))?;
+        writeln!(out, "  transport   {}", errors.join(", "))?;
     }
     if r.mode == "open" {
         writeln!(

@@ -15,6 +15,9 @@ pub const SCHEMA: &str = "loadgen.report/v1";
 
 /// Achieved below this share of the asked rate draws a warning.
 const KEEP_UP_RATIO: f64 = 0.99;
+/// How the warning about a generator that fell behind begins; each front
+/// end adds the advice that fits its own flags.
+pub const KEEP_UP_WARNING: &str = "the generator could not keep the asked rate";
 /// More late sends than this share draws a warning.
 const LATE_SHARE: f64 = 0.01;
 
@@ -242,9 +245,9 @@ impl RunReport {
             let asked = plan.map(|p| p.total_arrivals()).unwrap_or(0.0);
             if (total as f64) < asked * KEEP_UP_RATIO || late_pct > LATE_SHARE * 100.0 {
                 warnings.push(format!(
-                    "the generator could not keep the asked rate: {achieved:.1} of {target:.1} req/s achieved, \
-                     {late_pct:.1}% of requests sent more than 10 ms late (max lag {:.0} ms); \
-                     raise --max-connections or --threads, or the target is saturated",
+                    "{KEEP_UP_WARNING}: {achieved:.1} of {target:.1} req/s achieved, \
+                     {late_pct:.1}% of requests sent more than 10 ms late (max lag {:.0} ms): \
+                     the generator ran out of connections or CPU, or the target is saturated",
                     r.max_lag.as_secs_f64() * 1000.0
                 ));
             }
@@ -347,4 +350,11 @@ impl RunReport {
 
 fn round2(v: f64) -> f64 {
     (v * 100.0).round() / 100.0
+}
+
+impl RunReport {
+    /// Whether the generator fell behind the asked rate.
+    pub fn fell_behind(&self) -> bool {
+        self.warnings.iter().any(|w| w.starts_with(KEEP_UP_WARNING))
+    }
 }
