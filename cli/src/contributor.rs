@@ -18,6 +18,8 @@ use crate::{dotenv, secrets};
 const DOCKERFILE: &str = include_str!("../templates/contributor/Dockerfile");
 const NGINX_CONF: &str = include_str!("../templates/contributor/nginx.conf");
 const INDEX_HTML: &str = include_str!("../templates/contributor/index.html");
+const NGINX_LOCAL_CONF: &str = include_str!("../templates/contributor/nginx.local.conf");
+const RUN_LOCAL: &str = include_str!("../templates/contributor/run-local.sh");
 
 /// Host ports of contributor apps in the compose playground start here.
 const FIRST_APP_PORT: u16 = 8101;
@@ -35,9 +37,15 @@ pub struct CreateArgs {
     /// The checkout's root: contributors/, compose-files/ and .env are written here.
     #[arg(long, default_value = ".")]
     pub root: PathBuf,
-    /// The app's port on this machine in the compose playground [default: the first free from 8101].
+    /// The app's port on this machine (run-local.sh, and the compose playground) [default: the first free from 8101].
     #[arg(long)]
     pub port: Option<u16>,
+    /// url-anvil as this machine reaches it: the upstream of run-local.sh (`chaosctl up`'s by default).
+    #[arg(long, env = "CHAOS_ANVIL_URL", default_value = "http://127.0.0.1:8080")]
+    pub anvil_url: String,
+    /// Which playground the printed next steps are for [default: embedded when <data-dir> holds chaosctl up's database, else compose].
+    #[arg(long, value_enum)]
+    pub mode: Option<Mode>,
     #[command(flatten)]
     pub api: ApiArgs,
     #[command(flatten)]
@@ -53,11 +61,37 @@ pub struct CreateArgs {
     pub apply: bool,
 }
 
+/// The playground a new contributor's app runs next to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Mode {
+    /// `chaosctl up`: the app runs on this machine (run-local.sh), no Docker.
+    Embedded,
+    /// The docker-compose playground: the app runs as a compose service.
+    Compose,
+}
+
+/// `host:port` of url-anvil for nginx's upstream, from its URL.
+fn upstream(anvil_url: &str) -> anyhow::Result<String> {
+    let url = reqwest::Url::parse(anvil_url)
+        .with_context(|| format!("--anvil-url {anvil_url:?} is not a URL"))?;
+    let host = url
+        .host_str()
+        .with_context(|| format!("--anvil-url {anvil_url:?} has no host"))?;
+    let port = url
+        .port_or_known_default()
+        .with_context(|| format!("--anvil-url {anvil_url:?} has no port"))?;
+    if url.scheme() != "http" {
+        anyhow::bail!("--anvil-url {anvil_url:?}: url-anvil speaks plain http");
+    }
+    Ok(format!("{host}:{port}"))
+}
+
 pub async fn create(args: CreateArgs) -> anyhow::Result<()> {
     let user = args.user.as_str();
     if !is_valid_name(user) {
         anyhow::bail!("{user:?} is not a valid contributor name: use {NAME_RULE}");
     }
+    let anvil = upstream(&args.anvil_url)?;
     let app_dir = args.root.join("contributors").join(user);
     if app_dir.exists() {
         anyhow::bail!(
@@ -66,7 +100,7 @@ pub async fn create(args: CreateArgs) -> anyhow::Result<()> {
         );
     }
     if args.k8s {
-        return kubernetes(&args, &app_dir);
+        return kubernetes(&args, &app_dir, &anvil);
     }
     let compose = args
         .root
@@ -98,7 +132,7 @@ pub async fn create(args: CreateArgs) -> anyhow::Result<()> {
     let key = registered.api_key;
     let env_file = args.root.join(".env");
     let written = (|| -> anyhow::Result<()> {
-        scaffold(&app_dir, user)?;
+        scaffold(&app_dir, user, port, &anvil)?;
         write_new(&compose, &compose_override(user, port))?;
         write_new(
             &compose_dir.join("targets").join(format!("{user}.json")),
@@ -128,23 +162,52 @@ pub async fn create(args: CreateArgs) -> anyhow::Result<()> {
         earlier_key_file(&app_dir).display()
     );
     println!(
-        "  your app:  {}/ (Dockerfile, nginx.conf, index.html)",
+        "  your app:  {}/ (nginx.conf, nginx.local.conf, run-local.sh, Dockerfile, index.html)",
         app_dir.display()
     );
     println!("  compose:   {}", compose.display());
-    println!("\nStart it next to the platform:");
-    println!(
-        "  docker compose -f docker-compose.yml -f compose-files/docker-compose.{user}.yml up --build -d"
-    );
-    println!("and run a challenge against it (http://127.0.0.1:{port}):");
+    // `chaosctl up` keeps its database in its data directory; the compose
+    // playground keeps its tokens in .env and its data in a volume.
+    let mode = args
+        .mode
+        .unwrap_or(if args.admin.data_dir.join("chaos.db").is_file() {
+            Mode::Embedded
+        } else {
+            Mode::Compose
+        });
+    let run_local = app_dir.join("run-local.sh");
+    match mode {
+        Mode::Embedded => {
+            println!(
+                "\nStart it on this machine, next to `chaosctl up` (no Docker; needs nginx), in another terminal:"
+            );
+            println!("  {}", run_local.display());
+        }
+        Mode::Compose => {
+            println!("\nStart it in the compose playground:");
+            println!(
+                "  docker compose -f docker-compose.yml -f compose-files/docker-compose.{user}.yml up --build -d"
+            );
+        }
+    }
+    println!("then run a challenge against it (http://127.0.0.1:{port}):");
     println!(
         "  chaosctl run --challenge {} --target http://127.0.0.1:{port} --contributor {user}",
         args.challenge
     );
+    match mode {
+        Mode::Embedded => println!(
+            "(With the compose playground instead: docker compose -f docker-compose.yml -f compose-files/docker-compose.{user}.yml up --build -d.)"
+        ),
+        Mode::Compose => println!(
+            "(Without Docker, next to `chaosctl up`: {}.)",
+            run_local.display()
+        ),
+    }
     Ok(())
 }
 
-fn kubernetes(args: &CreateArgs, app_dir: &Path) -> anyhow::Result<()> {
+fn kubernetes(args: &CreateArgs, app_dir: &Path, anvil: &str) -> anyhow::Result<()> {
     let user = args.user.as_str();
     let image = args
         .image
@@ -154,7 +217,7 @@ fn kubernetes(args: &CreateArgs, app_dir: &Path) -> anyhow::Result<()> {
         anyhow::bail!("--image {image:?} is not an image reference");
     }
     let manifest = contributor_manifest(user, args.display_name.as_deref(), args.challenge, &image);
-    scaffold(app_dir, user)?;
+    scaffold(app_dir, user, args.port.unwrap_or(FIRST_APP_PORT), anvil)?;
     let file = app_dir.join("contributor.yaml");
     write_new(&file, &manifest)?;
     if args.apply {
@@ -219,7 +282,9 @@ pub fn earlier_key_file(app_dir: &Path) -> PathBuf {
     app_dir.join("private").join("api_key.txt")
 }
 
-fn scaffold(dir: &Path, user: &str) -> anyhow::Result<()> {
+/// The starter app: the proxy as a container (Dockerfile, nginx.conf) and
+/// on this machine (nginx.local.conf, run-local.sh), and its page.
+fn scaffold(dir: &Path, user: &str, port: u16, anvil: &str) -> anyhow::Result<()> {
     if let Some(parent) = dir.parent() {
         fs::create_dir_all(parent)
             .with_context(|| format!("cannot create {}", parent.display()))?;
@@ -228,14 +293,33 @@ fn scaffold(dir: &Path, user: &str) -> anyhow::Result<()> {
     for (name, text) in [
         ("Dockerfile", DOCKERFILE),
         ("nginx.conf", NGINX_CONF),
+        ("nginx.local.conf", NGINX_LOCAL_CONF),
+        ("run-local.sh", RUN_LOCAL),
         ("index.html", INDEX_HTML),
         (
             ".dockerignore",
-            "# The API key stays out of the image's build context.\nprivate/\n",
+            "# The API key and the local run's files stay out of the image's build context.\nprivate/\ntmp/\n",
         ),
+        (".gitignore", "private/\ntmp/\n"),
     ] {
-        write_new(&dir.join(name), &text.replace("{{user}}", user))?;
+        let text = text
+            .replace("{{user}}", user)
+            .replace("{{port}}", &port.to_string())
+            .replace("{{anvil}}", anvil);
+        write_new(&dir.join(name), &text)?;
     }
+    make_executable(&dir.join("run-local.sh"))
+}
+
+#[cfg(unix)]
+fn make_executable(path: &Path) -> anyhow::Result<()> {
+    use std::os::unix::fs::PermissionsExt;
+    fs::set_permissions(path, fs::Permissions::from_mode(0o755))
+        .with_context(|| format!("cannot make {} executable", path.display()))
+}
+
+#[cfg(not(unix))]
+fn make_executable(_: &Path) -> anyhow::Result<()> {
     Ok(())
 }
 
@@ -342,13 +426,37 @@ mod tests {
     }
 
     #[test]
+    fn the_upstream_comes_from_the_anvil_url() {
+        assert_eq!(
+            upstream("http://127.0.0.1:8080").expect("ok"),
+            "127.0.0.1:8080"
+        );
+        assert_eq!(
+            upstream("http://anvil.local").expect("ok"),
+            "anvil.local:80"
+        );
+        assert!(upstream("127.0.0.1:8080").is_err());
+        assert!(upstream("https://127.0.0.1:8080").is_err());
+    }
+
+    #[test]
     fn templates_name_the_user() {
         let d = std::env::temp_dir().join(format!("chaosctl-scaffold-{}", uuid::Uuid::new_v4()));
         let app = d.join("contributors").join("ada");
-        scaffold(&app, "ada").expect("scaffold");
+        scaffold(&app, "ada", 8101, "127.0.0.1:8080").expect("scaffold");
         let html = fs::read_to_string(app.join("index.html")).expect("html");
         assert!(html.contains("ada's app") && !html.contains("{{"));
-        assert!(scaffold(&app, "ada").is_err(), "never overwrites");
+        let local = fs::read_to_string(app.join("nginx.local.conf")).expect("local");
+        assert!(!local.contains("{{"), "{local}");
+        assert!(
+            local.contains("listen 127.0.0.1:8101;") && local.contains("server 127.0.0.1:8080;")
+        );
+        let script = fs::read_to_string(app.join("run-local.sh")).expect("script");
+        assert!(!script.contains("{{") && script.contains("http://127.0.0.1:8101"));
+        assert!(
+            scaffold(&app, "ada", 8101, "127.0.0.1:8080").is_err(),
+            "never overwrites"
+        );
         let _ = fs::remove_dir_all(d);
     }
 }

@@ -188,9 +188,24 @@ async fn the_playground_from_up_to_a_scored_run_on_the_leaderboard() {
     let env = fs::read_to_string(dir.join(".env")).expect(".env");
     assert!(env.contains("CHAOS_API_KEY_ADA=sck_"), "{env}");
     assert!(env.contains("CHAOS_CONTRIBUTOR=ada\n"), "{env}");
-    for f in ["Dockerfile", "nginx.conf", "index.html", ".dockerignore"] {
+    for f in [
+        "Dockerfile",
+        "nginx.conf",
+        "nginx.local.conf",
+        "run-local.sh",
+        "index.html",
+        ".dockerignore",
+    ] {
         assert!(dir.join("contributors/ada").join(f).is_file(), "{f}");
     }
+    // Next to `chaosctl up`, the next step is the Docker-free one.
+    let told = text(&create);
+    assert!(
+        told.contains("next to `chaosctl up` (no Docker") && told.contains("run-local.sh"),
+        "{told}"
+    );
+    let local = fs::read_to_string(dir.join("contributors/ada/nginx.local.conf")).expect("local");
+    assert!(local.contains("server 127.0.0.1:"), "{local}");
     // The key is also where the earlier switch_challenge.py reads it, owner-only.
     let key_file = dir.join("contributors/ada/private/api_key.txt");
     let key = fs::read_to_string(&key_file).expect("private/api_key.txt");

@@ -1,6 +1,7 @@
 //! The starter app `chaosctl contributor create` writes is a working
-//! nginx proxy: run with a real nginx (Debian's nginx-light) in front of
-//! a real url-anvil, it passes the standard request through.
+//! nginx proxy: its run-local.sh, run as written with a real nginx
+//! (Debian's nginx-light) in front of a real url-anvil, passes the
+//! standard request through.
 
 use std::fs;
 use std::net::SocketAddr;
@@ -16,6 +17,17 @@ struct Nginx(Child);
 
 impl Drop for Nginx {
     fn drop(&mut self) {
+        // TERM, not KILL: a killed master leaves its workers running.
+        let _ = Command::new("kill")
+            .args(["-TERM", &self.0.id().to_string()])
+            .status();
+        let deadline = Instant::now() + Duration::from_secs(5);
+        while Instant::now() < deadline {
+            if matches!(self.0.try_wait(), Ok(Some(_))) {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
         let _ = self.0.kill();
         let _ = self.0.wait();
     }
@@ -28,6 +40,10 @@ async fn the_scaffolded_nginx_proxies_to_url_anvil() {
         return;
     }
     let dir = temp_dir("chaosctl-starter");
+    let mut config = url_anvil::Config::defaults();
+    config.listen = SocketAddr::from(([127, 0, 0, 1], 0));
+    let anvil = url_anvil::spawn(config).await.expect("url-anvil");
+    let port = free_port();
     // --k8s needs no API server: it scaffolds the app and writes the manifest.
     let o = Command::new(BIN)
         .current_dir(&dir)
@@ -38,6 +54,10 @@ async fn the_scaffolded_nginx_proxies_to_url_anvil() {
             "--k8s",
             "--image",
             "reg.example/ada/app:1",
+            "--port",
+            &port.to_string(),
+            "--anvil-url",
+            &anvil.base_url(),
         ])
         .output()
         .expect("runs");
@@ -51,37 +71,18 @@ async fn the_scaffolded_nginx_proxies_to_url_anvil() {
     );
     let dockerfile = fs::read_to_string(app.join("Dockerfile")).expect("Dockerfile");
     assert!(dockerfile.contains("USER 101") && dockerfile.contains("HEALTHCHECK"));
+    // The container's config names the compose/Kubernetes service.
+    let site = fs::read_to_string(app.join("nginx.conf")).expect("nginx.conf");
+    assert!(site.contains("server url-anvil:8080;") && site.contains("listen 8080;"));
 
-    let mut config = url_anvil::Config::defaults();
-    config.listen = SocketAddr::from(([127, 0, 0, 1], 0));
-    let anvil = url_anvil::spawn(config).await.expect("url-anvil");
-
-    // The same file, pointed at this machine's url-anvil, port and paths.
-    let port = free_port();
-    let site = fs::read_to_string(app.join("nginx.conf"))
-        .expect("nginx.conf")
-        .replace(
-            "url-anvil:8080",
-            &format!("127.0.0.1:{}", anvil.addr.port()),
-        )
-        .replace("listen 8080;", &format!("listen 127.0.0.1:{port};"))
-        .replace("/usr/share/nginx/html", &app.display().to_string());
-    fs::write(dir.join("site.conf"), site).expect("site");
-    let main = format!(
-        "daemon off;\npid {d}/nginx.pid;\nerror_log {d}/error.log;\nevents {{}}\nhttp {{\n  access_log off;\n  \
-         client_body_temp_path {d}/tmp;\n  proxy_temp_path {d}/tmp;\n  include {d}/site.conf;\n}}\n",
-        d = dir.display()
-    );
-    fs::create_dir_all(dir.join("tmp")).expect("tmp");
-    fs::write(dir.join("nginx.conf"), main).expect("main");
+    // The local one runs as written, from anywhere, with nothing edited.
     let _nginx = Nginx(
-        Command::new("/usr/sbin/nginx")
-            .args(["-p", &dir.display().to_string(), "-c"])
-            .arg(dir.join("nginx.conf"))
+        Command::new(app.join("run-local.sh"))
+            .current_dir(std::env::temp_dir())
             .stdout(Stdio::null())
             .stderr(Stdio::inherit())
             .spawn()
-            .expect("nginx starts"),
+            .expect("run-local.sh starts"),
     );
     let base = format!("http://127.0.0.1:{port}");
     let http = reqwest::Client::new();
@@ -91,7 +92,7 @@ async fn the_scaffolded_nginx_proxies_to_url_anvil() {
             Ok(r) if r.status().is_success() => break,
             _ if Instant::now() > deadline => panic!(
                 "nginx did not come up: {}",
-                fs::read_to_string(dir.join("error.log")).unwrap_or_default()
+                fs::read_to_string(app.join("tmp/error.log")).unwrap_or_default()
             ),
             _ => tokio::time::sleep(Duration::from_millis(100)).await,
         }
