@@ -179,8 +179,12 @@ pub async fn insert_batch_sqlite(
     match q.execute(&mut *conn).await {
         Ok(_) => Ok(()),
         Err(e) => {
-            // The connection goes back to the pool: it must not stay inside a transaction.
-            let _ = sqlx::query("ROLLBACK").execute(&mut *conn).await;
+            // The connection goes back to the pool: it must not stay inside
+            // a transaction. Should the ROLLBACK fail too, its state is
+            // unknown, and it is closed instead of handed to the next caller.
+            if sqlx::query("ROLLBACK").execute(&mut *conn).await.is_err() {
+                drop(conn.detach());
+            }
             Err(e)
         }
     }
