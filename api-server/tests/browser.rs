@@ -336,3 +336,108 @@ async fn the_tracker_page_shows_targets_sessions_charts_and_regressions() {
     let _ = std::fs::remove_dir_all(&profile);
     s.stop().await;
 }
+
+/// What the page looks like at a width, measured in the browser: whether
+/// the page scrolls sideways, cells whose content is cut, whether rank,
+/// contributor and score of every row are inside the table's visible box,
+/// and whether the whole table fits without scrolling.
+const LAYOUT: &str = r#"
+const doc = document.documentElement;
+const box = document.querySelector('#board .scroll');
+const table = document.querySelector('table#leaderboard');
+const area = box.getBoundingClientRect();
+const inside = (el) => { const r = el.getBoundingClientRect(); return r.left >= area.left - 1 && r.right <= area.right + 1; };
+const clipped = [...document.querySelectorAll('th, td')]
+  .filter(c => c.scrollWidth > c.clientWidth + 1)
+  .map(c => (c.className || c.tagName) + ': ' + c.textContent.trim());
+const rows = [...table.querySelectorAll('tbody tr')];
+return {
+  width: window.innerWidth,
+  page_overflow: doc.scrollWidth > doc.clientWidth + 1,
+  clipped: clipped,
+  key_columns_in_view: rows.every(r => [r.cells[0], r.querySelector('a[href^="/contributors/"]').closest('td'),
+                                        r.querySelector('td.score')].every(inside)),
+  table_fits: table.scrollWidth <= box.clientWidth + 1,
+};
+"#;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_leaderboard_fits_phone_tablet_and_desktop_widths() {
+    let Some(driver) = Chromedriver::start() else {
+        skip("chromium and chromium-driver (Debian packages)");
+        return;
+    };
+    let s = server(&config(&sqlite_db())).await;
+    let c = Client::new(s.base_url());
+    // The widest rows a board can have: a long display name, a contributor
+    // who left, large numbers in every column.
+    let long = "Ada Lovelace and the Analytical Engine Appreciation Society of London";
+    let r = c
+        .admin_post(
+            "/api/v1/contributors",
+            json!({"name": "ada", "display_name": long}),
+        )
+        .await;
+    assert_eq!(r.status, reqwest::StatusCode::CREATED, "{}", r.text);
+    for who in ["grace", "linus"] {
+        c.register(who).await;
+    }
+    for (i, who) in ["ada", "grace", "linus"].iter().enumerate() {
+        let k = i as f64;
+        score(
+            &s,
+            &c,
+            &format!("rs-{who}"),
+            who,
+            Challenge::RobustService,
+            [1_920.5 - k, 249.99, 12.345],
+            1_920.5 - k,
+        )
+        .await;
+    }
+    let gone = c
+        .call(
+            reqwest::Method::DELETE,
+            "/api/v1/contributors/linus",
+            Some(ADMIN),
+            None,
+        )
+        .await;
+    assert!(gone.status.is_success(), "{}", gone.text);
+
+    let shots = std::path::Path::new(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../target/screenshots"
+    ));
+    std::fs::create_dir_all(shots).expect("screenshot dir");
+    let profile =
+        std::env::temp_dir().join(format!("chaos-chrome-{}", uuid::Uuid::new_v4().simple()));
+    let b = driver.browser(&profile).await;
+    for width in [360u32, 390, 1024, 1400, 1920] {
+        b.set_window_size(width, 900).await.expect("resize");
+        b.goto(&format!("{}/leaderboard/robust-service", s.base_url()))
+            .await
+            .expect("open");
+        let m = b.execute(LAYOUT, vec![]).await.expect("measure");
+        std::fs::write(
+            shots.join(format!("leaderboard-{width}.png")),
+            b.screenshot().await.expect("screenshot"),
+        )
+        .expect("write screenshot");
+        assert_eq!(
+            m["page_overflow"], false,
+            "{width} px: the page scrolls sideways: {m}"
+        );
+        assert_eq!(m["clipped"], json!([]), "{width} px: cut cells: {m}");
+        assert_eq!(
+            m["key_columns_in_view"], true,
+            "{width} px: rank, contributor or score out of view: {m}"
+        );
+        if width >= 1024 {
+            assert_eq!(m["table_fits"], true, "{width} px: the table scrolls: {m}");
+        }
+    }
+    let _ = b.close().await;
+    let _ = std::fs::remove_dir_all(profile);
+    s.stop().await;
+}
