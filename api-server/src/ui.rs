@@ -8,7 +8,8 @@ use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::{Html, IntoResponse, Response};
 use chaos_domain::Challenge;
-use chaos_domain::scoring::{RULES_VERSION, statistic_names};
+use chaos_domain::scoring::judged::judged;
+use chaos_domain::scoring::{AnvilSample, LoadSample, RULES_VERSION, Rules, statistic_names};
 
 use crate::api::Paging;
 use crate::app::AppState;
@@ -363,6 +364,8 @@ pub fn chart(order: &[String], points: &[(String, i64, f64)]) -> String {
 }
 
 struct ScoreView {
+    /// What the rules judged, from the stored samples.
+    judged: Option<chaos_domain::scoring::judged::Judged>,
     official: bool,
     practice_reasons: Vec<String>,
     records: usize,
@@ -406,8 +409,16 @@ pub async fn run(
         Ok(None) => return error_page(StatusCode::NOT_FOUND, format!("There is no run {id:?}.")),
         Err(e) => return db_error(e),
     };
+    // The run reads as its newest record under the current rules (as in
+    // the API), else its newest.
     let (score, records) = match scores::records_for_run(&state.db, &id).await {
-        Ok(all) => (all.first().cloned(), all.len()),
+        Ok(all) => (
+            all.iter()
+                .find(|s| s.rules_version == i64::from(RULES_VERSION))
+                .or(all.first())
+                .cloned(),
+            all.len(),
+        ),
         Err(e) => return db_error(e),
     };
     let challenge = run
@@ -430,7 +441,15 @@ pub async fn run(
                 .map(Vec::len)
                 .unwrap_or(0)
         };
+        let rules = u32::try_from(s.rules_version)
+            .ok()
+            .and_then(Rules::from_version)
+            .unwrap_or(Rules::CURRENT);
+        let samples = |k: &str| s.evidence["samples"][k].clone();
+        let load: Vec<LoadSample> = serde_json::from_value(samples("load")).unwrap_or_default();
+        let anvil: Vec<AnvilSample> = serde_json::from_value(samples("anvil")).unwrap_or_default();
         ScoreView {
+            judged: judged(rules, challenge, &load, &anvil),
             official: s.official,
             practice_reasons: s.practice_reasons.clone(),
             records,

@@ -407,6 +407,11 @@ async fn samples_survive_a_restart_and_squeezed_runs_are_practice(db: String) {
         board(&c).await.is_empty(),
         "practice never reaches the board"
     );
+    // The run page shows what was judged, from the same samples, and
+    // offers the evidence as JSON.
+    let page = c.get("/runs/s1").await.text;
+    assert!(page.contains("id=\"judged\"") && page.contains("SLO met"), "{page}");
+    assert!(page.contains("download=\"run-s1.json\""), "{page}");
     s.stop().await;
     task.abort();
 }

@@ -13,6 +13,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::challenge::Challenge;
 
+pub mod judged;
 mod v2;
 
 /// The rules the board ranks by.

@@ -25,7 +25,7 @@ pub const MIN_SENT_SHARE: f64 = 0.9;
 
 /// How far a step is from its SLO: the worst of p95 / 250 ms, error ratio
 /// / 1 % and the unsent share / 10 %. At most 1 means the step met it.
-fn slo_margin(s: &Step) -> Option<f64> {
+pub(super) fn slo_margin(s: &Step) -> Option<f64> {
     let p95 = s.p95()?;
     let unsent = (1.0 - s.requests / (s.asked * s.seconds)).max(0.0);
     Some(
@@ -85,6 +85,64 @@ pub(super) fn robust_service(load: &[LoadSample], total: f64) -> Outcome {
 /// rate, 10 s spikes), so uptime is judged in slots of that size.
 pub const UPKEEP_SLOT_S: f64 = 10.0;
 
+/// One 10 s slot of a longest-upkeep window, as judged.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Slot {
+    /// Seconds since the load's start.
+    pub from_s: f64,
+    pub to_s: f64,
+    pub requests: f64,
+    pub success: f64,
+    /// Up, down, or no verdict (nothing completed from here to the end).
+    pub up: Option<bool>,
+    /// Whether the verdict was borrowed from the next slot with news.
+    pub borrowed: bool,
+}
+
+/// The load's span cut into judged slots (see [`longest_upkeep`]);
+/// `None` when no load was asked for.
+pub fn upkeep_slots(load: &[LoadSample]) -> Option<Vec<Slot>> {
+    let asked: Vec<&LoadSample> = load.iter().filter(|s| s.target_rps > 0.0).collect();
+    let (start, end) = (asked.first()?.t, asked.last()?.t);
+    let n = ((end - start) / UPKEEP_SLOT_S).ceil().max(1.0) as usize;
+    let mut slots: Vec<Slot> = (0..n)
+        .map(|i| {
+            let from = i as f64 * UPKEEP_SLOT_S;
+            Slot {
+                from_s: from,
+                to_s: (end - start).min(from + UPKEEP_SLOT_S).max(from),
+                requests: 0.0,
+                success: 0.0,
+                up: None,
+                borrowed: false,
+            }
+        })
+        .collect();
+    for w in load.windows(2) {
+        let (a, b) = (&w[0], &w[1]);
+        let mid = (a.t + b.t) / 2.0;
+        if b.t <= a.t || mid < start || mid > end {
+            continue;
+        }
+        let i = (((mid - start) / UPKEEP_SLOT_S) as usize).min(n - 1);
+        slots[i].requests += delta(a.requests, b.requests);
+        slots[i].success += delta(a.success, b.success);
+    }
+    // Judge each slot, slots without completions taking the next verdict.
+    let mut next = None;
+    for slot in slots.iter_mut().rev() {
+        if slot.requests > 0.0 {
+            let up = slot.success / slot.requests >= UP_SUCCESS_RATIO;
+            slot.up = Some(up);
+            next = Some(up);
+        } else {
+            slot.up = next;
+            slot.borrowed = next.is_some();
+        }
+    }
+    Some(slots)
+}
+
 /// Longest upkeep v2. The load's span (from the first to the last sample
 /// with a rate asked) is cut into 10 s slots from its start; each sample
 /// interval counts in the slot holding its middle. A slot is up when at
@@ -96,40 +154,11 @@ pub const UPKEEP_SLOT_S: f64 = 10.0;
 /// the successful requests. Where an edge falls inside a slot no longer
 /// moves the score: only a slot that changes sides does.
 pub(super) fn longest_upkeep(load: &[LoadSample]) -> Outcome {
-    let asked: Vec<&LoadSample> = load.iter().filter(|s| s.target_rps > 0.0).collect();
-    let (Some(first), Some(last)) = (asked.first(), asked.last()) else {
+    let Some(slots) = upkeep_slots(load) else {
         return super::no_data("no load was asked for in the window");
     };
-    let (start, end) = (first.t, last.t);
-    let slots = ((end - start) / UPKEEP_SLOT_S).ceil().max(1.0) as usize;
-    // (requests, success) per slot.
-    let mut counts = vec![(0.0, 0.0); slots];
-    for w in load.windows(2) {
-        let (a, b) = (&w[0], &w[1]);
-        let mid = (a.t + b.t) / 2.0;
-        if b.t <= a.t || mid < start || mid > end {
-            continue;
-        }
-        let i = (((mid - start) / UPKEEP_SLOT_S) as usize).min(slots - 1);
-        counts[i].0 += delta(a.requests, b.requests);
-        counts[i].1 += delta(a.success, b.success);
-    }
-    let length = |i: usize| {
-        let from = start + i as f64 * UPKEEP_SLOT_S;
-        (end.min(from + UPKEEP_SLOT_S) - from).max(0.0)
-    };
-    // Judge each slot, slots without completions taking the next verdict.
-    let mut verdicts: Vec<Option<bool>> = counts
-        .iter()
-        .map(|&(r, ok)| (r > 0.0).then(|| ok / r >= UP_SUCCESS_RATIO))
-        .collect();
-    let mut next = None;
-    for v in verdicts.iter_mut().rev() {
-        match v {
-            Some(up) => next = Some(*up),
-            None => *v = next,
-        }
-    }
+    let length = |i: usize| slots[i].to_s - slots[i].from_s;
+    let verdicts: Vec<Option<bool>> = slots.iter().map(|s| s.up).collect();
     let (mut longest_up, mut current_up) = (0.0f64, 0.0f64);
     let (mut downs, mut current_down) = (Vec::new(), 0.0f64);
     for (i, verdict) in verdicts.iter().enumerate() {
