@@ -7,6 +7,7 @@ pub mod api;
 pub mod app;
 pub mod auth;
 pub mod cache;
+pub mod charts;
 pub mod config;
 pub mod db;
 pub mod error;

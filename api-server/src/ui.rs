@@ -277,90 +277,21 @@ pub async fn leaderboard(
     }
 }
 
-const COLORS: [&str; 5] = ["#c2410c", "#1d4ed8", "#15803d", "#7e22ce", "#a16207"];
-
-fn escape(s: &str) -> String {
-    s.replace('&', "&amp;")
-        .replace('<', "&lt;")
-        .replace('>', "&gt;")
-        .replace('"', "&quot;")
-}
-
-/// An SVG line chart of score over time, one line per contributor.
+/// Score over time: one line per contributor, each official run at its end.
 pub fn chart(order: &[String], points: &[(String, i64, f64)]) -> String {
-    const W: f64 = 640.0;
-    const H: f64 = 220.0;
-    const PAD: f64 = 36.0;
-    if points.is_empty() {
-        return String::new();
-    }
-    let (t0, t1) = points
+    let series: Vec<crate::charts::Series> = order
         .iter()
-        .fold((i64::MAX, i64::MIN), |(a, b), p| (a.min(p.1), b.max(p.1)));
-    let max = points.iter().map(|p| p.2).fold(0.0f64, f64::max).max(1.0);
-    let x = |t: i64| {
-        PAD + (W - 2.0 * PAD)
-            * if t1 > t0 {
-                (t - t0) as f64 / (t1 - t0) as f64
-            } else {
-                0.5
-            }
-    };
-    let y = |v: f64| H - PAD - (H - 2.0 * PAD) * (v / max);
-    let mut svg = format!(
-        r##"<svg id="score-chart" viewBox="0 0 {W} {H}" width="100%" style="max-width:44rem" role="img" aria-label="Score over time">
-<line x1="{PAD}" y1="{}" x2="{}" y2="{}" stroke="#dde2ea"/><text x="4" y="{}">{}</text><text x="4" y="{}">0</text>"##,
-        H - PAD,
-        W - PAD,
-        H - PAD,
-        PAD + 4.0,
-        number(Some(max)),
-        H - PAD
-    );
-    let hhmm = |t: i64| {
-        short_time(&rfc3339(t))
-            .get(11..)
-            .unwrap_or_default()
-            .to_owned()
-    };
-    svg.push_str(&format!(
-        r#"<text x="{PAD}" y="{}">{}</text><text x="{}" y="{}" text-anchor="end">{}</text>"#,
-        H - PAD + 14.0,
-        hhmm(t0),
-        W - PAD,
-        H - PAD + 14.0,
-        hhmm(t1)
-    ));
-    for (i, name) in order.iter().enumerate() {
-        let color = COLORS[i % COLORS.len()];
-        let mine: Vec<(f64, f64)> = points
-            .iter()
-            .filter(|p| &p.0 == name)
-            .map(|p| (x(p.1), y(p.2)))
-            .collect();
-        if mine.is_empty() {
-            continue;
-        }
-        let line: Vec<String> = mine.iter().map(|(a, b)| format!("{a:.1},{b:.1}")).collect();
-        svg.push_str(&format!(
-            r#"<polyline class="series" data-contributor="{}" fill="none" stroke="{color}" stroke-width="2" points="{}"/>"#,
-            escape(name),
-            line.join(" ")
-        ));
-        for (a, b) in &mine {
-            svg.push_str(&format!(
-                r#"<circle cx="{a:.1}" cy="{b:.1}" r="3" fill="{color}"/>"#
-            ));
-        }
-        svg.push_str(&format!(
-            r#"<text x="{}" y="{}" style="fill:{color}">{}</text>"#,
-            PAD + 110.0 * i as f64,
-            H - 8.0,
-            escape(name)
-        ));
-    }
-    svg.push_str("</svg>");
-    svg
+        .map(|name| crate::charts::Series {
+            name: name.clone(),
+            points: points
+                .iter()
+                .filter(|p| &p.0 == name)
+                .map(|p| (p.1, p.2))
+                .collect(),
+        })
+        .filter(|s| !s.points.is_empty())
+        .collect();
+    crate::charts::time_series("score-chart", "Score over time", "score", &series)
 }
 
 struct ScoreView {

@@ -148,7 +148,7 @@ async fn the_leaderboard_shows_all_three_statistics_in_every_tab() {
         "{headers}"
     );
     assert_eq!(
-        b.find_all(Locator::Css("#score-chart polyline"))
+        b.find_all(Locator::Css("#score-chart polyline[stroke-width='2']"))
             .await
             .expect("chart")
             .len(),
@@ -311,7 +311,7 @@ async fn the_tracker_page_shows_targets_sessions_charts_and_regressions() {
         "{flagged:?}"
     );
     assert_eq!(
-        b.find_all(Locator::Css("svg polyline"))
+        b.find_all(Locator::Css("svg polyline[stroke-width='2']"))
             .await
             .expect("charts")
             .len(),

@@ -410,7 +410,10 @@ async fn samples_survive_a_restart_and_squeezed_runs_are_practice(db: String) {
     // The run page shows what was judged, from the same samples, and
     // offers the evidence as JSON.
     let page = c.get("/runs/s1").await.text;
-    assert!(page.contains("id=\"judged\"") && page.contains("SLO met"), "{page}");
+    assert!(
+        page.contains("id=\"judged\"") && page.contains("SLO met"),
+        "{page}"
+    );
     assert!(page.contains("download=\"run-s1.json\""), "{page}");
     s.stop().await;
     task.abort();

@@ -11,7 +11,8 @@ use serde::Deserialize;
 use super::regression::{BASELINE_RUNS, judge};
 use super::store::{self, TrackedRun};
 use super::{NOTICE, TrackerState};
-use crate::ui::{chart, number};
+use crate::charts::{Series, time_series};
+use crate::ui::number;
 
 /// Runs shown (and charted) per target.
 const SHOWN: i64 = 200;
@@ -153,19 +154,22 @@ async fn render(state: &TrackerState, q: PageQuery) -> anyhow::Result<String> {
     } else {
         store::sessions(&state.db, &user).await?
     };
-    let series = |names: &[&str], f: &dyn Fn(&TrackedRun, usize) -> Option<f64>| {
-        let order: Vec<String> = names.iter().map(|s| (*s).to_owned()).collect();
-        let points: Vec<(String, i64, f64)> = runs
-            .iter()
-            .flat_map(|r| {
-                names
-                    .iter()
-                    .enumerate()
-                    .filter_map(|(k, n)| f(r, k).map(|v| ((*n).to_owned(), r.run_at_ms, v)))
-            })
-            .collect();
-        chart(&order, &points)
-    };
+    let series =
+        |id: &str, y_name: &str, names: &[&str], f: &dyn Fn(&TrackedRun, usize) -> Option<f64>| {
+            let lines: Vec<Series> = names
+                .iter()
+                .enumerate()
+                .map(|(k, n)| Series {
+                    name: (*n).to_owned(),
+                    points: runs
+                        .iter()
+                        .filter_map(|r| f(r, k).map(|v| (r.run_at_ms, v)))
+                        .collect(),
+                })
+                .filter(|s| !s.points.is_empty())
+                .collect();
+            time_series(id, y_name, y_name, &lines)
+        };
     let page = TrackerPage {
         notice: NOTICE,
         users: user_names.iter().map(|u| (u.clone(), *u == user)).collect(),
@@ -192,11 +196,16 @@ async fn render(state: &TrackerState, q: PageQuery) -> anyhow::Result<String> {
                 last: short(&s.last_run_at),
             })
             .collect(),
-        latency_chart: series(&["p50", "p95", "p99"], &|r, k| {
-            [r.p50_ms, r.p95_ms, r.p99_ms][k]
+        latency_chart: series(
+            "latency-chart",
+            "latency (ms)",
+            &["p50", "p95", "p99"],
+            &|r, k| [r.p50_ms, r.p95_ms, r.p99_ms][k],
+        ),
+        rps_chart: series("rps-chart", "req/s", &["req/s"], &|r, _| Some(r.rps)),
+        error_chart: series("error-chart", "errors (%)", &["errors %"], &|r, _| {
+            Some(r.error_rate)
         }),
-        rps_chart: series(&["req/s"], &|r, _| Some(r.rps)),
-        error_chart: series(&["errors %"], &|r, _| Some(r.error_rate)),
         runs: rows(&runs),
         user,
         unknown_user,
