@@ -203,9 +203,11 @@ async fn contributor_and_run_on_a_real_api_server() {
         "spec": {"contributor": name, "challenge": "robust-service", "durationScale": 0.05},
     }))
     .expect("run");
-    runs.create(&PostParams::default(), &r)
+    let created = runs
+        .create(&PostParams::default(), &r)
         .await
         .expect("created");
+    let run_uid = created.metadata.uid.clone().unwrap_or_default();
     let run_status = eventually("the run's status", Duration::from_secs(60), || {
         let runs = runs.clone();
         async move {
@@ -227,6 +229,20 @@ async fn contributor_and_run_on_a_real_api_server() {
         matches!(changed, Err(kube::Error::Api(ref e)) if e.code == 422),
         "{changed:?}"
     );
+
+    // Deleting the run lets go of it once its window is closed: it is
+    // gone, and the API server does not keep it running.
+    runs.delete("first", &DeleteParams::default())
+        .await
+        .expect("run deleted");
+    eventually("the run to be gone", Duration::from_secs(60), || {
+        let runs = runs.clone();
+        async move { runs.get_opt("first").await.ok()?.is_none().then_some(()) }
+    })
+    .await;
+    if let Ok(remote) = platform.run(&run_uid).await {
+        assert_ne!(remote.state, "running", "{remote:?}");
+    }
 
     // Delete: deregistered, the namespace goes.
     contributors
