@@ -290,34 +290,62 @@ async fn the_tracker_page_shows_targets_sessions_charts_and_regressions() {
             .expect("post");
         assert_eq!(r.status(), reqwest::StatusCode::CREATED);
     }
+    // A profile run on the same target: another kind of test, charted apart.
+    let other = json!({
+        "schema_version": "1.0", "userId": "ada", "challengeType": "longest-upkeep", "metricName": "rps", "value": 800.0,
+        "timestamp": "2026-01-01T10:09:00Z", "labels": {"target": "api"},
+        "runDetails": {"target_url": "http://localhost:9000/api/test", "request_count": 100, "method": "POST",
+            "payload_urls": [], "total_requests": 100, "successful_requests": 100, "failed_requests": 0,
+            "avg_latency_ms": 5.0, "error_rate": 0.0, "rps": 800.0, "duration_s": 600.0, "test_type": "profile",
+            "commit_hash": "c9", "session_id": "evening",
+            "p50_latency_ms": 4.0, "p95_latency_ms": 9.0, "p99_latency_ms": 12.0}
+    });
+    let r = http
+        .post(format!("{tracker}/api/track"))
+        .header("x-api-key", "k")
+        .json(&other)
+        .send()
+        .await
+        .expect("post");
+    assert_eq!(r.status(), reqwest::StatusCode::CREATED);
     let profile =
         std::env::temp_dir().join(format!("chaos-chrome-{}", uuid::Uuid::new_v4().simple()));
     let b = driver.browser(&profile).await;
     b.goto(&format!("{tracker}/?user=ada")).await.expect("open");
     assert!(texts(&b, "#notice").await.join(" ").contains("UNOFFICIAL"));
     let tabs = texts(&b, "nav.tabs a").await;
-    assert_eq!(tabs, ["api (5)", "web (1)"]);
+    assert_eq!(tabs, ["api (6)", "web (1)"]);
     let sessions = texts(&b, "table#sessions tbody tr").await;
     assert_eq!(sessions.len(), 2);
     assert!(
         sessions[1].contains("c3, c4") && !sessions[1].contains("c5"),
         "commits of this target only: {sessions:?}"
     );
-    assert_eq!(texts(&b, "table#runs tbody tr").await.len(), 5);
+    assert_eq!(texts(&b, "table#runs tbody tr").await.len(), 6);
     let flagged = texts(&b, "table#runs tr.regressed").await;
     assert_eq!(flagged.len(), 1, "{flagged:?}");
     assert!(
         flagged[0].contains("REGRESSED") && flagged[0].contains("c4"),
         "{flagged:?}"
     );
-    assert_eq!(
-        b.find_all(Locator::Css("svg polyline[stroke-width='2']"))
+    // One set of charts per kind of test, each with its own lines.
+    let kinds = texts(&b, "section.kind h2").await;
+    assert_eq!(kinds.len(), 2, "{kinds:?}");
+    assert!(kinds[0].contains("load · robust-service (5 runs)"), "{kinds:?}");
+    assert!(kinds[1].contains("profile · longest-upkeep (1 run)"), "{kinds:?}");
+    for (i, runs_of_kind) in [(0, 5), (1, 1)] {
+        assert_eq!(
+            b.find_all(Locator::Css(&format!(
+                "section.kind:nth-of-type({}) svg polyline[stroke-width='2']",
+                i + 1
+            )))
             .await
             .expect("charts")
             .len(),
-        5,
-        "p50, p95, p99, req/s, errors"
-    );
+            5,
+            "p50, p95, p99, req/s, errors for the kind with {runs_of_kind} runs"
+        );
+    }
     if let Ok(dir) = std::env::var("CHAOS_SCREENSHOT_DIR") {
         std::fs::write(
             format!("{dir}/tracker.png"),

@@ -14,6 +14,15 @@ use super::{NOTICE, TrackerState};
 use crate::charts::{Series, time_series};
 use crate::ui::number;
 
+/// The charts of one kind of test.
+struct KindCharts {
+    title: String,
+    runs: usize,
+    latency: String,
+    rps: String,
+    errors: String,
+}
+
 /// Runs shown (and charted) per target.
 const SHOWN: i64 = 200;
 
@@ -64,9 +73,9 @@ struct TrackerPage {
     targets: Vec<TargetTab>,
     sessions: Vec<SessionRow>,
     runs: Vec<RunRow>,
-    latency_chart: String,
-    rps_chart: String,
-    error_chart: String,
+    /// One set of charts per kind of test: a closed-loop load and a
+    /// challenge profile are never drawn on one line.
+    charts: Vec<KindCharts>,
 }
 
 fn short(rfc: &str) -> String {
@@ -154,22 +163,57 @@ async fn render(state: &TrackerState, q: PageQuery) -> anyhow::Result<String> {
     } else {
         store::sessions(&state.db, &user).await?
     };
-    let series =
-        |id: &str, y_name: &str, names: &[&str], f: &dyn Fn(&TrackedRun, usize) -> Option<f64>| {
-            let lines: Vec<Series> = names
+    // Runs of one kind (test type and challenge) are comparable; a line
+    // never joins a closed-loop run to a profile run.
+    let mut kinds: Vec<(String, String)> = Vec::new();
+    for r in &runs {
+        let k = (r.test_type.clone(), r.challenge_type.clone());
+        if !kinds.contains(&k) {
+            kinds.push(k);
+        }
+    }
+    let charts: Vec<KindCharts> = kinds
+        .iter()
+        .enumerate()
+        .map(|(i, (test, challenge))| {
+            let mine: Vec<&TrackedRun> = runs
                 .iter()
-                .enumerate()
-                .map(|(k, n)| Series {
-                    name: (*n).to_owned(),
-                    points: runs
-                        .iter()
-                        .filter_map(|r| f(r, k).map(|v| (r.run_at_ms, v)))
-                        .collect(),
-                })
-                .filter(|s| !s.points.is_empty())
+                .filter(|r| &r.test_type == test && &r.challenge_type == challenge)
                 .collect();
-            time_series(id, y_name, y_name, &lines)
-        };
+            let series = |id: &str,
+                          y_name: &str,
+                          names: &[&str],
+                          f: &dyn Fn(&TrackedRun, usize) -> Option<f64>| {
+                let lines: Vec<Series> = names
+                    .iter()
+                    .enumerate()
+                    .map(|(k, n)| Series {
+                        name: (*n).to_owned(),
+                        points: mine
+                            .iter()
+                            .filter_map(|r| f(r, k).map(|v| (r.run_at_ms, v)))
+                            .collect(),
+                    })
+                    .filter(|s| !s.points.is_empty())
+                    .collect();
+                time_series(&format!("{id}-{i}"), y_name, y_name, &lines)
+            };
+            KindCharts {
+                title: format!("{test} · {challenge}"),
+                runs: mine.len(),
+                latency: series(
+                    "latency-chart",
+                    "latency (ms)",
+                    &["p50", "p95", "p99"],
+                    &|r, k| [r.p50_ms, r.p95_ms, r.p99_ms][k],
+                ),
+                rps: series("rps-chart", "req/s", &["req/s"], &|r, _| Some(r.rps)),
+                errors: series("error-chart", "errors (%)", &["errors %"], &|r, _| {
+                    Some(r.error_rate)
+                }),
+            }
+        })
+        .collect();
     let page = TrackerPage {
         notice: NOTICE,
         users: user_names.iter().map(|u| (u.clone(), *u == user)).collect(),
@@ -196,16 +240,7 @@ async fn render(state: &TrackerState, q: PageQuery) -> anyhow::Result<String> {
                 last: short(&s.last_run_at),
             })
             .collect(),
-        latency_chart: series(
-            "latency-chart",
-            "latency (ms)",
-            &["p50", "p95", "p99"],
-            &|r, k| [r.p50_ms, r.p95_ms, r.p99_ms][k],
-        ),
-        rps_chart: series("rps-chart", "req/s", &["req/s"], &|r, _| Some(r.rps)),
-        error_chart: series("error-chart", "errors (%)", &["errors %"], &|r, _| {
-            Some(r.error_rate)
-        }),
+        charts,
         runs: rows(&runs),
         user,
         unknown_user,
