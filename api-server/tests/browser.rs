@@ -331,8 +331,14 @@ async fn the_tracker_page_shows_targets_sessions_charts_and_regressions() {
     // One set of charts per kind of test, each with its own lines.
     let kinds = texts(&b, "section.kind h2").await;
     assert_eq!(kinds.len(), 2, "{kinds:?}");
-    assert!(kinds[0].contains("load · robust-service (5 runs)"), "{kinds:?}");
-    assert!(kinds[1].contains("profile · longest-upkeep (1 run)"), "{kinds:?}");
+    assert!(
+        kinds[0].contains("load · robust-service (5 runs)"),
+        "{kinds:?}"
+    );
+    assert!(
+        kinds[1].contains("profile · longest-upkeep (1 run)"),
+        "{kinds:?}"
+    );
     for (i, runs_of_kind) in [(0, 5), (1, 1)] {
         assert_eq!(
             b.find_all(Locator::Css(&format!(
