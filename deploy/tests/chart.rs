@@ -209,3 +209,71 @@ fn the_charts_crds_are_the_generated_ones() {
         );
     }
 }
+
+/// CPU millis of a quantity such as `250m` or `1`.
+fn millis(q: &Value) -> u64 {
+    let q = q
+        .as_str()
+        .map(str::to_owned)
+        .unwrap_or_else(|| q.to_string());
+    match q.strip_suffix('m') {
+        Some(m) => m.parse().expect("millis"),
+        None => (q.parse::<f64>().expect("cores") * 1000.0).round() as u64,
+    }
+}
+
+/// The CPU the scheduler sets aside for the platform, one contributor
+/// (url-anvil and an app at the Contributor's default of 250m) and one
+/// load Job, with the chart rendered from `values`.
+fn cpu_requested(values: Option<&Path>) -> u64 {
+    let dir = render(values);
+    let objects = objects(&manifests(&dir));
+    let _ = std::fs::remove_dir_all(dir);
+    let mut total = 250;
+    for o in &objects {
+        let kind = o["kind"].as_str().unwrap_or_default();
+        if !matches!(kind, "Deployment" | "StatefulSet") {
+            continue;
+        }
+        let replicas = o["spec"]["replicas"].as_u64().unwrap_or(1);
+        for c in o["spec"]["template"]["spec"]["containers"]
+            .as_array()
+            .expect("containers")
+        {
+            total += replicas * millis(&c["resources"]["requests"]["cpu"]);
+            for e in c["env"].as_array().into_iter().flatten() {
+                if matches!(
+                    e["name"].as_str(),
+                    Some("CHAOS_LOADGEN_RESOURCES" | "CHAOS_ANVIL_RESOURCES")
+                ) {
+                    let r: Value =
+                        serde_json::from_str(e["value"].as_str().expect("value")).expect("json");
+                    total += millis(&r["requests"]["cpu"]);
+                }
+            }
+        }
+    }
+    total
+}
+
+#[test]
+fn the_small_values_fit_a_2_cpu_kind_node_and_the_defaults_a_bare_one() {
+    if !tools() {
+        return;
+    }
+    // kind's own pods (API server, etcd, controller-manager, scheduler,
+    // two CoreDNS, kindnet) request 950m of a node's CPU.
+    const KIND_SYSTEM: u64 = 950;
+    let small = cpu_requested(Some(&repo().join("charts/sre-chaos/values-small.yaml")));
+    assert!(
+        KIND_SYSTEM + small <= 2000,
+        "values-small.yaml asks for {small}m: over a 2-CPU kind node"
+    );
+    let defaults = cpu_requested(None);
+    eprintln!("CPU requested: small {small}m (+{KIND_SYSTEM}m kind), defaults {defaults}m");
+    assert!(
+        defaults <= 2000,
+        "the defaults ask for {defaults}m: over a 2-CPU node"
+    );
+    assert!(small < defaults);
+}

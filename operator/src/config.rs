@@ -5,6 +5,16 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use clap::Parser;
+use k8s_openapi::api::core::v1::ResourceRequirements;
+
+/// Requests are what the scheduler sets aside; loadgen may use up to its
+/// limit when the node has it, so a small request still fits a 2-CPU node.
+pub const DEFAULT_LOADGEN_RESOURCES: &str =
+    r#"{"requests":{"cpu":"500m","memory":"128Mi"},"limits":{"cpu":"2","memory":"512Mi"}}"#;
+/// url-anvil's limits are part of the contest (every contributor's anvil
+/// has the same ceiling); the requests only place it.
+pub const DEFAULT_ANVIL_RESOURCES: &str =
+    r#"{"requests":{"cpu":"500m","memory":"256Mi"},"limits":{"cpu":"500m","memory":"256Mi"}}"#;
 
 /// chaos-operator: the Contributor and ChallengeRun controllers of SRE Chaos Challenge.
 #[derive(Debug, Clone, Parser)]
@@ -38,6 +48,16 @@ pub struct Config {
     #[arg(long, env = "CHAOS_ANVIL_ADMIN_TOKEN", hide_env_values = true)]
     pub anvil_admin_token: Option<String>,
 
+    /// url-anvil's container resources, as JSON (a Kubernetes
+    /// ResourceRequirements); the same for every contributor.
+    #[arg(
+        long,
+        env = "CHAOS_ANVIL_RESOURCES",
+        value_parser = container_resources,
+        default_value = DEFAULT_ANVIL_RESOURCES
+    )]
+    pub anvil_resources: ResourceRequirements,
+
     /// A file holding url-anvil's admin token.
     #[arg(long, env = "CHAOS_ANVIL_ADMIN_TOKEN_FILE")]
     pub anvil_admin_token_file: Option<PathBuf>,
@@ -49,6 +69,17 @@ pub struct Config {
         default_value = "sre-chaos/loadgen:dev"
     )]
     pub loadgen_image: String,
+
+    /// The load Job's container resources, as JSON (a Kubernetes
+    /// ResourceRequirements). A run whose Job no node can fit ends
+    /// `Unschedulable`, so on a small cluster ask for less.
+    #[arg(
+        long,
+        env = "CHAOS_LOADGEN_RESOURCES",
+        value_parser = container_resources,
+        default_value = DEFAULT_LOADGEN_RESOURCES
+    )]
+    pub loadgen_resources: ResourceRequirements,
 
     /// Runs under load at once; the others wait their turn, first in first out.
     #[arg(long, env = "CHAOS_MAX_CONCURRENT_RUNS", default_value_t = 1)]
@@ -110,4 +141,76 @@ fn secret(
         anyhow::bail!("{flag} must be at least 16 characters");
     }
     Ok(token)
+}
+
+/// Parses `--loadgen-resources` and `--anvil-resources`. Unknown keys and malformed quantities are
+/// refused here, at start, rather than by the API server at every run.
+pub fn container_resources(text: &str) -> Result<ResourceRequirements, String> {
+    let value: serde_json::Value =
+        serde_json::from_str(text).map_err(|e| format!("not JSON: {e}"))?;
+    let object = value
+        .as_object()
+        .ok_or("expected an object with \"requests\" and/or \"limits\"")?;
+    for (key, section) in object {
+        if key != "requests" && key != "limits" {
+            return Err(format!("unknown key {key:?}: expected requests or limits"));
+        }
+        let section = section
+            .as_object()
+            .ok_or(format!("{key} must be an object of quantities"))?;
+        for (resource, quantity) in section {
+            let q = quantity
+                .as_str()
+                .ok_or(format!("{key}.{resource} must be a string, e.g. \"500m\""))?;
+            if !is_quantity(q) {
+                return Err(format!("{key}.{resource}: {q:?} is not a quantity"));
+            }
+        }
+    }
+    serde_json::from_value(value).map_err(|e| e.to_string())
+}
+
+/// The common forms of a Kubernetes quantity: a decimal number with an
+/// optional SI or binary suffix (`500m`, `1.5`, `256Mi`, `1G`).
+fn is_quantity(q: &str) -> bool {
+    const SUFFIXES: [&str; 13] = [
+        "Ki", "Mi", "Gi", "Ti", "Pi", "Ei", "m", "k", "M", "G", "T", "P", "E",
+    ];
+    let number = SUFFIXES.iter().find_map(|s| q.strip_suffix(s)).unwrap_or(q);
+    let mut parts = number.splitn(2, '.');
+    let whole = parts.next().unwrap_or_default();
+    let fraction = parts.next();
+    !whole.is_empty()
+        && whole.bytes().all(|b| b.is_ascii_digit())
+        && fraction.is_none_or(|f| !f.is_empty() && f.bytes().all(|b| b.is_ascii_digit()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_default_load_resources_parse() {
+        let r = Config::defaults().loadgen_resources;
+        assert_eq!(r.requests.expect("requests")["cpu"].0, "500m");
+        let a = Config::defaults().anvil_resources;
+        assert_eq!(a.limits.expect("limits")["cpu"].0, "500m");
+    }
+
+    #[test]
+    fn bad_load_resources_are_named() {
+        for (text, says) in [
+            ("cpu=1", "not JSON"),
+            (r#"{"request": {}}"#, "unknown key"),
+            (r#"{"requests": {"cpu": 1}}"#, "must be a string"),
+            (r#"{"requests": {"cpu": "one"}}"#, "not a quantity"),
+            (r#"{"limits": {"memory": "1.Gi"}}"#, "not a quantity"),
+        ] {
+            let err = container_resources(text).expect_err(text);
+            assert!(err.contains(says), "{text}: {err}");
+        }
+        assert!(container_resources(r#"{"requests": {"cpu": "250m", "memory": "128Mi"}}"#).is_ok());
+        let parsed = Config::try_parse_from(["chaos-operator", "--loadgen-resources", "{}x"]);
+        assert!(parsed.is_err());
+    }
 }

@@ -4,6 +4,7 @@ use std::collections::HashMap;
 use std::sync::Mutex;
 use std::time::Duration;
 
+use k8s_openapi::api::core::v1::ResourceRequirements;
 use kube::Client;
 use kube::runtime::events::{Recorder, Reporter};
 
@@ -41,6 +42,8 @@ pub const RESYNC: Duration = Duration::from_secs(10 * 60);
 #[derive(Debug, Clone)]
 pub struct RunSettings {
     pub loadgen_image: String,
+    /// The load Job's container resources (`--loadgen-resources`).
+    pub loadgen_resources: ResourceRequirements,
     pub max_concurrent: u32,
     pub job_ttl: Duration,
 }

@@ -108,9 +108,11 @@ async fn contributor_and_run_on_a_real_api_server() {
             platform_namespace: platform_ns.clone(),
             anvil_image: "sre-chaos/url-anvil:dev".into(),
             anvil_admin_token: "e2e-anvil-token-0123456789".into(),
+            anvil_resources: chaos_operator::Config::defaults().anvil_resources,
         },
         RunSettings {
             loadgen_image: "sre-chaos/loadgen:dev".into(),
+            loadgen_resources: chaos_operator::Config::defaults().loadgen_resources,
             max_concurrent: 1,
             job_ttl: Duration::from_secs(60),
         },

@@ -5,6 +5,7 @@
 use std::process::Command;
 use std::time::Duration;
 
+use chaos_operator::context::RunSettings;
 use chaos_operator::contributor::desired::{Settings, api_key_secret, desired};
 use chaos_operator::crd::{
     AppSpec, ChallengeName, ChallengeRun, ChallengeRunSpec, Contributor, ContributorSpec,
@@ -45,6 +46,7 @@ fn built_objects_pass_strict_schema_validation() {
         platform_namespace: "sre-chaos".into(),
         anvil_image: "sre-chaos/url-anvil:1".into(),
         anvil_admin_token: "0123456789abcdef0123".into(),
+        anvil_resources: chaos_operator::Config::defaults().anvil_resources,
     };
     let d = desired(&c, &settings).expect("builds");
     let mut run = ChallengeRun::new(
@@ -57,7 +59,13 @@ fn built_objects_pass_strict_schema_validation() {
     );
     run.metadata.namespace = Some("sre-chaos".into());
     run.metadata.uid = Some("9a1b".into());
-    let job = load_job(&run, &c, "sre-chaos/loadgen:1", Duration::from_secs(600)).expect("job");
+    let settings = RunSettings {
+        loadgen_image: "sre-chaos/loadgen:1".into(),
+        loadgen_resources: chaos_operator::Config::defaults().loadgen_resources,
+        max_concurrent: 1,
+        job_ttl: Duration::from_secs(600),
+    };
+    let job = load_job(&run, &c, &settings).expect("job");
 
     let mut docs = vec![
         serde_yaml_ng::to_string(&d.namespace),

@@ -4,7 +4,9 @@
 use std::hash::{Hash, Hasher};
 
 use k8s_openapi::api::apps::v1::Deployment;
-use k8s_openapi::api::core::v1::{LimitRange, Namespace, ResourceQuota, Secret, Service};
+use k8s_openapi::api::core::v1::{
+    LimitRange, Namespace, ResourceQuota, ResourceRequirements, Secret, Service,
+};
 use k8s_openapi::api::networking::v1::NetworkPolicy;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::OwnerReference;
 use kube::Resource;
@@ -32,6 +34,9 @@ pub struct Settings {
     pub platform_namespace: String,
     pub anvil_image: String,
     pub anvil_admin_token: String,
+    /// url-anvil's container resources, the same for every contributor
+    /// (`--anvil-resources`).
+    pub anvil_resources: ResourceRequirements,
 }
 
 /// Everything the operator applies for one contributor, namespace first.
@@ -256,10 +261,7 @@ pub fn desired(c: &Contributor, s: &Settings) -> Result<Desired, serde_json::Err
                         "ports": [{"name": "http", "containerPort": ANVIL_PORT}],
                         "readinessProbe": {"httpGet": {"path": "/readyz", "port": "http"}, "periodSeconds": 2},
                         "livenessProbe": {"httpGet": {"path": "/healthz", "port": "http"}, "periodSeconds": 10, "failureThreshold": 6},
-                        "resources": {
-                            "requests": {"cpu": "500m", "memory": "256Mi"},
-                            "limits": {"cpu": "500m", "memory": "256Mi"},
-                        },
+                        "resources": s.anvil_resources,
                         "securityContext": restricted,
                         "volumeMounts": [{"name": "admin-token", "mountPath": "/run/secrets/url-anvil", "readOnly": true}],
                     }],
@@ -389,6 +391,7 @@ mod tests {
             platform_namespace: "sre-chaos".into(),
             anvil_image: "sre-chaos/url-anvil:1".into(),
             anvil_admin_token: "0123456789abcdef0123".into(),
+            anvil_resources: crate::Config::defaults().anvil_resources,
         }
     }
 

@@ -6,6 +6,7 @@ use k8s_openapi::api::batch::v1::Job;
 use kube::{Resource, ResourceExt};
 use serde_json::json;
 
+use crate::context::RunSettings;
 use crate::contributor::desired::{ANVIL, ANVIL_PORT, endpoint};
 use crate::crd::{ChallengeRun, Contributor};
 use crate::labels::{self, Role};
@@ -28,9 +29,10 @@ pub fn job_name(run: &ChallengeRun) -> String {
 pub fn load_job(
     run: &ChallengeRun,
     contributor: &Contributor,
-    loadgen_image: &str,
-    ttl: Duration,
+    settings: &RunSettings,
 ) -> Result<Job, serde_json::Error> {
+    let loadgen_image = &settings.loadgen_image;
+    let ttl = settings.job_ttl;
     let name = contributor.name_any();
     let run_id = run.uid().unwrap_or_default();
     let challenge = chaos_domain::Challenge::from(run.spec.challenge);
@@ -86,10 +88,7 @@ pub fn load_job(
                             "--no-progress",
                         ],
                         "ports": [{"name": "metrics", "containerPort": METRICS_PORT}],
-                        "resources": {
-                            "requests": {"cpu": "1", "memory": "256Mi"},
-                            "limits": {"cpu": "2", "memory": "512Mi"},
-                        },
+                        "resources": settings.loadgen_resources,
                         "securityContext": {
                             "runAsNonRoot": true,
                             "allowPrivilegeEscalation": false,
@@ -122,6 +121,18 @@ mod tests {
         r
     }
 
+    fn settings() -> RunSettings {
+        RunSettings {
+            loadgen_image: "loadgen:1".into(),
+            loadgen_resources: crate::config::container_resources(
+                r#"{"requests": {"cpu": "300m"}}"#,
+            )
+            .expect("valid"),
+            max_concurrent: 1,
+            job_ttl: Duration::from_secs(600),
+        }
+    }
+
     fn contributor() -> Contributor {
         Contributor::new(
             "ada",
@@ -141,13 +152,7 @@ mod tests {
 
     #[test]
     fn the_job_runs_the_profile_once_against_the_contributors_app() {
-        let job = load_job(
-            &run("r1", Some(0.5)),
-            &contributor(),
-            "loadgen:1",
-            Duration::from_secs(600),
-        )
-        .expect("builds");
+        let job = load_job(&run("r1", Some(0.5)), &contributor(), &settings()).expect("builds");
         assert_eq!(job.metadata.name.as_deref(), Some("load-r1"));
         assert_eq!(job.metadata.namespace.as_deref(), Some("sre-chaos"));
         let spec = job.spec.as_ref().expect("spec");
@@ -177,6 +182,16 @@ mod tests {
                 .map(|o| o[0].kind.as_str()),
             Some("ChallengeRun")
         );
+    }
+
+    #[test]
+    fn the_job_asks_for_the_configured_resources() {
+        let job = load_job(&run("r1", None), &contributor(), &settings()).expect("builds");
+        let pod = job.spec.and_then(|s| s.template.spec).expect("pod");
+        let resources = pod.containers[0].resources.clone().expect("resources");
+        let requests = resources.requests.expect("requests");
+        assert_eq!(requests["cpu"].0, "300m");
+        assert!(resources.limits.is_none());
     }
 
     #[test]

@@ -327,7 +327,7 @@ async fn queued(
     if let Err(e) = ctx.platform.start_run(&run_id, None).await {
         return Ok(platform_trouble(run, ctx, s, e, false, now));
     }
-    let job = desired::load_job(run, contributor, &ctx.runs.loadgen_image, ctx.runs.job_ttl)?;
+    let job = desired::load_job(run, contributor, &ctx.runs)?;
     apply_one(ctx, &job).await?;
     s.phase = Some(RunPhase::Running);
     s.run_id = Some(run_id);

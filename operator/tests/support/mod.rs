@@ -344,9 +344,11 @@ pub fn bare_context(client: Client, platform_url: &str, max_concurrent: u32) -> 
             platform_namespace: PLATFORM_NS.into(),
             anvil_image: "sre-chaos/url-anvil:test".into(),
             anvil_admin_token: ANVIL_TOKEN.into(),
+            anvil_resources: chaos_operator::Config::defaults().anvil_resources,
         },
         RunSettings {
             loadgen_image: "sre-chaos/loadgen:test".into(),
+            loadgen_resources: chaos_operator::Config::defaults().loadgen_resources,
             max_concurrent,
             job_ttl: Duration::from_secs(600),
         },

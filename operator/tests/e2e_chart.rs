@@ -1,0 +1,493 @@
+//! The whole Kubernetes path on a real cluster, as a competition runs it:
+//! charts/sre-chaos installed as a Helm release (the operator, the API
+//! server, PostgreSQL and Prometheus in pods), a Contributor with the
+//! starter app, one ChallengeRun per challenge scored from what the chart's
+//! Prometheus scraped, `helm upgrade`, then everything deleted.
+//!
+//! Opt-in: `CHAOS_KUBE_E2E=1`, `KUBECONFIG` pointing at a disposable
+//! cluster with no other sre-chaos operator (the operator watches
+//! Contributors cluster-wide), and the images loaded:
+//! `deploy/kube-install.sh --images-only` (kind or ../shared/k8s). Needs
+//! `kubectl` (port-forward) and PyPI `helm-python-sdk`.
+
+use std::process::Stdio;
+use std::time::{Duration, Instant};
+
+use chaos_operator::crd::{ChallengeRun, Contributor, RunPhase};
+use k8s_openapi::api::batch::v1::Job;
+use k8s_openapi::api::core::v1::{Event, Namespace, Pod, Secret};
+use kube::api::{Api, DeleteParams, ListParams, Patch, PatchParams, PostParams};
+use kube::{Client, ResourceExt};
+use serde_json::json;
+use tokio::io::{AsyncBufReadExt, BufReader};
+
+const RELEASE: &str = "sre-chaos-e2e";
+const CONTRIBUTOR: &str = "e2e-starter";
+const APP_IMAGE: &str = "sre-chaos/starter-app:dev";
+const CHALLENGES: [&str; 3] = ["robust-service", "longest-upkeep", "graceful-degradation"];
+
+fn enabled() -> bool {
+    std::env::var("CHAOS_KUBE_E2E").as_deref() == Ok("1")
+}
+
+fn repo() -> std::path::PathBuf {
+    std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("workspace")
+        .to_path_buf()
+}
+
+async fn eventually<T, F, Fut>(what: &str, within: Duration, mut f: F) -> T
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Option<T>>,
+{
+    let deadline = Instant::now() + within;
+    loop {
+        if let Some(v) = f().await {
+            return v;
+        }
+        assert!(Instant::now() < deadline, "timed out waiting for {what}");
+        tokio::time::sleep(Duration::from_secs(1)).await;
+    }
+}
+
+/// One `deploy/scripts/helm_release.py` action; its JSON line.
+fn helm(action: &str, extra: &[&str]) -> serde_json::Value {
+    let started = Instant::now();
+    let out = std::process::Command::new("python3")
+        .current_dir(repo())
+        .arg("deploy/scripts/helm_release.py")
+        .arg(action)
+        .args(["--name", RELEASE, "--namespace", RELEASE])
+        .args(extra)
+        .output()
+        .expect("python3");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "helm {action} failed:\n{stdout}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    eprintln!(
+        "[{:>5.1}s] helm {action}: {}",
+        started.elapsed().as_secs_f64(),
+        stdout
+            .lines()
+            .last()
+            .unwrap_or_default()
+            .chars()
+            .take(300)
+            .collect::<String>()
+    );
+    serde_json::from_str(stdout.lines().last().unwrap_or("{}")).unwrap_or_default()
+}
+
+/// `kubectl port-forward` to the API server's Service; its base URL. The
+/// process ends with the returned guard.
+async fn forward() -> (String, tokio::process::Child) {
+    let mut child = tokio::process::Command::new("kubectl")
+        .args(["-n", RELEASE, "port-forward", "--address", "127.0.0.1"])
+        .arg(format!("svc/{RELEASE}-api"))
+        .arg(":8081")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .kill_on_drop(true)
+        .spawn()
+        .expect("kubectl");
+    let stdout = child.stdout.take().expect("stdout");
+    let mut lines = BufReader::new(stdout).lines();
+    let line = tokio::time::timeout(Duration::from_secs(30), lines.next_line())
+        .await
+        .expect("port-forward started in time")
+        .expect("read")
+        .expect("a line");
+    // "Forwarding from 127.0.0.1:PORT -> 8081"
+    let port = line
+        .split("127.0.0.1:")
+        .nth(1)
+        .and_then(|r| r.split_whitespace().next())
+        .unwrap_or_else(|| panic!("unexpected port-forward output: {line}"))
+        .to_owned();
+    tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
+    (format!("http://127.0.0.1:{port}"), child)
+}
+
+async fn admin_token(client: &Client) -> String {
+    let secrets: Api<Secret> = Api::namespaced(client.clone(), RELEASE);
+    let s = secrets
+        .get(&format!("{RELEASE}-secrets"))
+        .await
+        .expect("the chart's Secret");
+    let bytes = s
+        .data
+        .and_then(|d| d.get("admin-token").cloned())
+        .expect("admin-token");
+    String::from_utf8(bytes.0).expect("utf-8")
+}
+
+async fn events_of(client: &Client, uid: &str) -> Vec<String> {
+    let events: Api<Event> = Api::namespaced(client.clone(), RELEASE);
+    let list = events
+        .list(&ListParams::default().fields(&format!("involvedObject.uid={uid}")))
+        .await
+        .expect("events");
+    list.items
+        .into_iter()
+        .map(|e| {
+            format!(
+                "{} {}",
+                e.reason.unwrap_or_default(),
+                e.message.unwrap_or_default()
+            )
+        })
+        .collect()
+}
+
+async fn anvil_pod_uids(client: &Client) -> Vec<String> {
+    let pods: Api<Pod> = Api::namespaced(client.clone(), &format!("contributor-{CONTRIBUTOR}"));
+    pods.list(&ListParams::default().labels("app.kubernetes.io/component=url-anvil"))
+        .await
+        .expect("pods")
+        .items
+        .iter()
+        .filter_map(|p| p.uid())
+        .collect()
+}
+
+/// Removes what an earlier, interrupted attempt left behind.
+async fn clear(client: &Client) {
+    let contributors: Api<Contributor> = Api::all(client.clone());
+    let _ = contributors
+        .delete(CONTRIBUTOR, &DeleteParams::default())
+        .await;
+    let runs: Api<ChallengeRun> = Api::namespaced(client.clone(), RELEASE);
+    let _ = runs
+        .delete_collection(&DeleteParams::default(), &ListParams::default())
+        .await;
+    eventually("leftovers to go", Duration::from_secs(120), || {
+        let (c, r) = (contributors.clone(), runs.clone());
+        async move {
+            let none_c = c.get_opt(CONTRIBUTOR).await.ok()?.is_none();
+            let none_r = r
+                .list(&ListParams::default())
+                .await
+                .map(|l| l.items.is_empty())
+                .unwrap_or(true);
+            (none_c && none_r).then_some(())
+        }
+    })
+    .await;
+    helm("uninstall", &[]);
+    let namespaces: Api<Namespace> = Api::all(client.clone());
+    let _ = namespaces.delete(RELEASE, &DeleteParams::default()).await;
+    eventually("the old namespace to go", Duration::from_secs(120), || {
+        let n = namespaces.clone();
+        async move { n.get_opt(RELEASE).await.ok()?.is_none().then_some(()) }
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_chart_runs_a_competition_on_a_real_cluster() {
+    if !enabled() {
+        eprintln!(
+            "SKIPPED: set CHAOS_KUBE_E2E=1 and KUBECONFIG to a disposable cluster with the images loaded (deploy/kube-install.sh --images-only)"
+        );
+        return;
+    }
+    let t0 = Instant::now();
+    let stamp = |what: &str| eprintln!("[{:>5.1}s] {what}", t0.elapsed().as_secs_f64());
+    let client = Client::try_default().await.expect("KUBECONFIG");
+    clear(&client).await;
+    stamp("cleared");
+
+    // 1. A real Helm release with the small-cluster values, and helm test.
+    // ClusterIP Services: the e2e must not take the kind NodePorts.
+    helm(
+        "install",
+        &[
+            "-f",
+            "charts/sre-chaos/values-small.yaml",
+            "--set-json",
+            r#"api.service={"type":"ClusterIP"}"#,
+            "--set-json",
+            r#"prometheus.internal.service={"type":"ClusterIP"}"#,
+        ],
+    );
+    stamp("installed");
+    helm("test", &[]);
+    stamp("helm test passed");
+    let token = admin_token(&client).await;
+    let (base, forward_guard) = forward().await;
+    let platform = chaos_client::Client::new(&base)
+        .expect("url")
+        .with_admin_token(&token);
+
+    // 2. A Contributor with the starter app: Ready with real pods.
+    let contributors: Api<Contributor> = Api::all(client.clone());
+    let c: Contributor = serde_json::from_value(json!({
+        "apiVersion": "srechaos.dev/v1alpha1", "kind": "Contributor",
+        "metadata": {"name": CONTRIBUTOR},
+        "spec": {"challenge": "robust-service", "app": {"image": APP_IMAGE, "port": 8080}},
+    }))
+    .expect("contributor");
+    contributors
+        .patch(
+            CONTRIBUTOR,
+            &PatchParams::apply("chaos-e2e").force(),
+            &Patch::Apply(&c),
+        )
+        .await
+        .expect("applied");
+    eventually(
+        "the contributor to be Ready",
+        Duration::from_secs(180),
+        || {
+            let api = contributors.clone();
+            async move {
+                let s = api.get(CONTRIBUTOR).await.ok()?.status?;
+                s.conditions
+                    .iter()
+                    .any(|c| c.type_ == "Ready" && c.status == "True")
+                    .then_some(())
+            }
+        },
+    )
+    .await;
+    stamp("contributor Ready");
+    let pods: Api<Pod> = Api::namespaced(client.clone(), &format!("contributor-{CONTRIBUTOR}"));
+    let running = pods
+        .list(&ListParams::default())
+        .await
+        .expect("pods")
+        .items
+        .iter()
+        .filter(|p| p.status.as_ref().and_then(|s| s.phase.as_deref()) == Some("Running"))
+        .count();
+    assert!(running >= 2, "url-anvil and the app run: {running} pod(s)");
+    let anvil_before = anvil_pod_uids(&client).await;
+    assert_eq!(
+        platform
+            .contributor(CONTRIBUTOR)
+            .await
+            .expect("registered")
+            .name,
+        CONTRIBUTOR
+    );
+
+    // 3. One run per challenge, a tenth of the profile each; they queue.
+    let runs: Api<ChallengeRun> = Api::namespaced(client.clone(), RELEASE);
+    let mut uids = Vec::new();
+    for challenge in CHALLENGES {
+        let r: ChallengeRun = serde_json::from_value(json!({
+            "apiVersion": "srechaos.dev/v1alpha1", "kind": "ChallengeRun",
+            "metadata": {"name": challenge, "namespace": RELEASE},
+            "spec": {"contributor": CONTRIBUTOR, "challenge": challenge, "durationScale": 0.1},
+        }))
+        .expect("run");
+        let created = runs
+            .create(&PostParams::default(), &r)
+            .await
+            .expect("created");
+        uids.push(created.uid().expect("uid"));
+    }
+    let mut anvil_after_upkeep = Vec::new();
+    for (challenge, uid) in CHALLENGES.iter().zip(&uids) {
+        let run = eventually(
+            &format!("the {challenge} run to finish"),
+            Duration::from_secs(420),
+            || {
+                let runs = runs.clone();
+                async move {
+                    let r = runs.get(challenge).await.ok()?;
+                    let phase = r.status.as_ref()?.phase?;
+                    phase.is_finished().then_some(r)
+                }
+            },
+        )
+        .await;
+        let s = run.status.clone().expect("status");
+        let events = events_of(&client, uid).await;
+        stamp(&format!(
+            "{challenge}: {:?}, score {:?}, stats {:?} {:?} {:?}",
+            s.phase, s.score, s.stat1, s.stat2, s.stat3
+        ));
+        assert_eq!(
+            s.phase,
+            Some(RunPhase::Succeeded),
+            "{challenge}: {:?}\nconditions: {:#?}\nevents: {events:#?}",
+            s.message,
+            s.conditions
+        );
+        assert_eq!(s.statistics.len(), 3, "{s:?}");
+        assert!(
+            s.stat1.is_some() && s.stat2.is_some() && s.stat3.is_some(),
+            "{s:?}"
+        );
+        let score = s.score.expect("score");
+        let remote = platform.run(uid).await.expect("the API server's run");
+        assert_eq!(remote.state, "scored", "{remote:?}");
+        let board = platform
+            .leaderboard(challenge.parse().expect("challenge"), 1, 50)
+            .await
+            .expect("leaderboard");
+        let entry = board
+            .entries
+            .iter()
+            .find(|e| e.contributor == CONTRIBUTOR)
+            .unwrap_or_else(|| panic!("{challenge}: not on the board: {board:?}"));
+        assert!((entry.score - score).abs() < 1e-6, "{entry:?} vs {score}");
+        assert_eq!(&entry.run_id, uid);
+        match *challenge {
+            "longest-upkeep" => {
+                assert!(
+                    events.iter().any(|e| e.contains("deleted url-anvil's pod")),
+                    "{events:#?}"
+                );
+                anvil_after_upkeep = anvil_pod_uids(&client).await;
+                assert!(
+                    anvil_after_upkeep.iter().all(|u| !anvil_before.contains(u)),
+                    "url-anvil's pod was replaced: {anvil_before:?} → {anvil_after_upkeep:?}"
+                );
+            }
+            "graceful-degradation" => {
+                let injected = events.iter().filter(|e| e.contains("injected")).count();
+                assert!(injected >= 1, "{events:#?}");
+                assert!(
+                    !events
+                        .iter()
+                        .any(|e| e.contains("refused") || e.contains("unreachable")),
+                    "{events:#?}"
+                );
+                assert_eq!(
+                    s.chaos_applied.map(|n| n as usize),
+                    Some(injected),
+                    "{events:#?}"
+                );
+            }
+            _ => {}
+        }
+    }
+    assert!(!anvil_after_upkeep.is_empty());
+    drop(forward_guard);
+
+    // 4. helm upgrade keeps the secrets and the data: the API server and
+    // PostgreSQL pods are replaced, the board is the same.
+    helm(
+        "upgrade",
+        &[
+            "--set-json",
+            r#"api.publicUrl="http://leaderboard.e2e.invalid""#,
+        ],
+    );
+    let db: Api<Pod> = Api::namespaced(client.clone(), RELEASE);
+    let _ = db
+        .delete_collection(
+            &DeleteParams::default(),
+            &ListParams::default().labels("app.kubernetes.io/component=postgres"),
+        )
+        .await;
+    assert_eq!(
+        admin_token(&client).await,
+        token,
+        "the admin token survives helm upgrade"
+    );
+    stamp("upgraded");
+    let (base, forward_guard) = eventually(
+        "the API server after the upgrade",
+        Duration::from_secs(180),
+        || async {
+            let (base, guard) = forward().await;
+            let p = chaos_client::Client::new(&base).ok()?;
+            let board = p
+                .leaderboard("robust-service".parse().ok()?, 1, 50)
+                .await
+                .ok()?;
+            board
+                .entries
+                .iter()
+                .any(|e| e.contributor == CONTRIBUTOR)
+                .then_some((base, guard))
+        },
+    )
+    .await;
+    let platform = chaos_client::Client::new(&base)
+        .expect("url")
+        .with_admin_token(&token);
+    for (challenge, uid) in CHALLENGES.iter().zip(&uids) {
+        let board = platform
+            .leaderboard(challenge.parse().expect("challenge"), 1, 50)
+            .await
+            .expect("leaderboard");
+        assert!(
+            board.entries.iter().any(|e| &e.run_id == uid),
+            "{challenge} lost its score across the upgrade: {board:?}"
+        );
+    }
+    stamp("data kept");
+
+    // 5. Delete everything; nothing is left behind.
+    runs.delete_collection(&DeleteParams::default(), &ListParams::default())
+        .await
+        .expect("runs deleted");
+    contributors
+        .delete(CONTRIBUTOR, &DeleteParams::default())
+        .await
+        .expect("contributor deleted");
+    let namespaces: Api<Namespace> = Api::all(client.clone());
+    eventually(
+        "the contributor and its namespace to go",
+        Duration::from_secs(180),
+        || {
+            let (c, n) = (contributors.clone(), namespaces.clone());
+            async move {
+                let gone = c.get_opt(CONTRIBUTOR).await.ok()?.is_none()
+                    && n.get_opt(&format!("contributor-{CONTRIBUTOR}"))
+                        .await
+                        .ok()?
+                        .is_none();
+                gone.then_some(())
+            }
+        },
+    )
+    .await;
+    let jobs: Api<Job> = Api::namespaced(client.clone(), RELEASE);
+    eventually("the load Jobs to go", Duration::from_secs(60), || {
+        let jobs = jobs.clone();
+        async move {
+            jobs.list(&ListParams::default().labels("srechaos.dev/role=load"))
+                .await
+                .ok()?
+                .items
+                .is_empty()
+                .then_some(())
+        }
+    })
+    .await;
+    let left = platform.runs(Some(CONTRIBUTOR), None).await.expect("runs");
+    assert!(left.iter().all(|r| r.state != "running"), "{left:?}");
+    assert!(
+        platform
+            .contributor(CONTRIBUTOR)
+            .await
+            .expect("kept")
+            .deregistered
+    );
+    drop(forward_guard);
+    helm("uninstall", &[]);
+    namespaces
+        .delete(RELEASE, &DeleteParams::default())
+        .await
+        .expect("namespace deleted");
+    eventually(
+        "the release namespace to go",
+        Duration::from_secs(180),
+        || {
+            let n = namespaces.clone();
+            async move { n.get_opt(RELEASE).await.ok()?.is_none().then_some(()) }
+        },
+    )
+    .await;
+    stamp("all gone");
+}
