@@ -612,12 +612,10 @@ async fn deleting_a_run_under_load_interrupts_its_window_and_stops_the_job() {
         fake.get(&format!("{JOBS}/load-r1")).is_none(),
         "the Job is gone"
     );
-    let stored = fake.get(&format!("{RUNS}/r1")).expect("stored");
-    assert_eq!(
-        stored["metadata"]["finalizers"],
-        json!([]),
-        "the finalizer is released once the window is closed"
-    );
+    // The finalizer released once the window is closed, the API server
+    // lets the marked run go.
+    let left = fake.get(&format!("{RUNS}/r1"));
+    assert!(left.is_none(), "the finalizer is held: {left:?}");
     api.stop().await;
     let _ = std::fs::remove_dir_all(dir);
 }

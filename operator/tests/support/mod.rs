@@ -1,21 +1,32 @@
 //! A mocked Kubernetes API server on tower-test's mock service: a small
-//! in-memory object store answering GET, LIST, server-side apply, JSON
-//! patch, DELETE and Event POSTs, recording every request so scenarios
-//! can assert exactly what the reconciler asked for. The API server side
-//! (contributors, runs, scores) is a real chaos-api on SQLite.
+//! in-memory object store answering GET, LIST, WATCH, server-side apply,
+//! JSON patch, DELETE and Event POSTs, recording every request so
+//! scenarios can assert exactly what the reconciler asked for. A watch
+//! streams every later change to an object of its collection, so the real
+//! controllers (their watches, filters and mappers) run against it too.
+//! The API server side (contributors, runs, scores) is a real chaos-api on
+//! SQLite.
 #![allow(dead_code)]
 
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use bytes::Bytes;
 use chaos_operator::context::{Context, RunSettings};
 use chaos_operator::contributor::desired::Settings;
 use chaos_operator::telemetry::Metrics;
 use http::{Request, Response};
+use http_body::Frame;
+use http_body_util::combinators::UnsyncBoxBody;
+use http_body_util::{BodyExt, Full, StreamBody};
 use kube::Client;
 use kube::client::Body;
 use serde_json::{Value, json};
+use tokio::sync::mpsc;
+
+/// What the fake answers with: a whole JSON document, or a watch's stream.
+type FakeBody = UnsyncBoxBody<Bytes, std::convert::Infallible>;
 
 pub const ADMIN: &str = "operator-test-admin-token";
 pub const ANVIL_TOKEN: &str = "operator-test-anvil-token";
@@ -40,12 +51,20 @@ impl Call {
 pub struct FakeKube {
     pub calls: Arc<Mutex<Vec<Call>>>,
     pub objects: Arc<Mutex<BTreeMap<String, Value>>>,
+    watches: Arc<Mutex<Vec<Watch>>>,
+}
+
+/// An open watch: its collection, label selector and stream.
+struct Watch {
+    collection: String,
+    selector: Vec<(String, Option<String>)>,
+    events: mpsc::UnboundedSender<Bytes>,
 }
 
 impl FakeKube {
     /// A client whose every request this fake answers.
     pub fn start() -> (FakeKube, Client) {
-        let (service, mut handle) = tower_test::mock::pair::<Request<Body>, Response<Body>>();
+        let (service, mut handle) = tower_test::mock::pair::<Request<Body>, Response<FakeBody>>();
         let fake = FakeKube::default();
         let me = fake.clone();
         tokio::spawn(async move {
@@ -61,11 +80,18 @@ impl FakeKube {
                     query: query.clone(),
                     body: body.clone(),
                 });
+                if parts.method == http::Method::GET && is_watch(&query) {
+                    send.send_response(me.watch(&path, &query));
+                    continue;
+                }
                 let (status, answer) = me.answer(parts.method.as_str(), &path, &query, body);
                 let response = Response::builder()
                     .status(status)
                     .header("content-type", "application/json")
-                    .body(Body::from(serde_json::to_vec(&answer).unwrap_or_default()))
+                    .body(
+                        Full::new(Bytes::from(serde_json::to_vec(&answer).unwrap_or_default()))
+                            .boxed_unsync(),
+                    )
                     .expect("response");
                 send.send_response(response);
             }
@@ -73,11 +99,63 @@ impl FakeKube {
         (fake, Client::new(service, "default"))
     }
 
+    /// Stores an object as a client of the API server would (a user, the
+    /// kubelet): open watches see it.
     pub fn put(&self, path: &str, object: Value) {
-        self.objects
+        let before = self
+            .objects
             .lock()
             .expect("objects")
-            .insert(path.to_owned(), object);
+            .insert(path.to_owned(), object.clone());
+        let kind = if before.is_some() {
+            "MODIFIED"
+        } else {
+            "ADDED"
+        };
+        self.notify(kind, path, &object);
+    }
+
+    /// How many watches are open on `collection`.
+    pub fn watching(&self, collection: &str) -> usize {
+        self.watches
+            .lock()
+            .expect("watches")
+            .iter()
+            .filter(|w| w.collection == collection && !w.events.is_closed())
+            .count()
+    }
+
+    fn watch(&self, path: &str, query: &str) -> Response<FakeBody> {
+        let (tx, rx) = mpsc::unbounded_channel::<Bytes>();
+        self.watches.lock().expect("watches").push(Watch {
+            collection: path.to_owned(),
+            selector: label_selector(query),
+            events: tx,
+        });
+        let stream = futures::stream::unfold(rx, |mut rx| async move {
+            let line = rx.recv().await?;
+            Some((Ok::<_, std::convert::Infallible>(Frame::data(line)), rx))
+        });
+        Response::builder()
+            .status(200)
+            .header("content-type", "application/json")
+            .body(StreamBody::new(stream).boxed_unsync())
+            .expect("response")
+    }
+
+    /// Tells every watch of the object's collection what happened to it.
+    fn notify(&self, kind: &str, path: &str, object: &Value) {
+        let mut line =
+            serde_json::to_vec(&json!({"type": kind, "object": object})).unwrap_or_default();
+        line.push(b'\n');
+        let line = Bytes::from(line);
+        self.watches.lock().expect("watches").retain(|w| {
+            if in_collection(&w.collection, path) && matches(object, &w.selector) {
+                w.events.send(line.clone()).is_ok()
+            } else {
+                !w.events.is_closed()
+            }
+        });
     }
 
     pub fn get(&self, path: &str) -> Option<Value> {
@@ -96,11 +174,10 @@ impl FakeKube {
                     return (200, o.clone());
                 }
                 // A collection: every stored object right under the path.
-                let prefix = format!("{path}/");
                 let selector = label_selector(query);
                 let items: Vec<Value> = objects
                     .iter()
-                    .filter(|(k, _)| k.starts_with(&prefix) && !k[prefix.len()..].contains('/'))
+                    .filter(|(k, _)| in_collection(path, k))
                     .map(|(_, v)| v.clone())
                     .filter(|v| matches(v, &selector))
                     .collect();
@@ -150,6 +227,18 @@ impl FakeKube {
                         );
                     }
                     bump(&mut current);
+                    // Like the real server, an object marked for deletion
+                    // goes when its last finalizer does.
+                    if current["metadata"]["deletionTimestamp"].is_string()
+                        && current["metadata"]["finalizers"]
+                            .as_array()
+                            .is_none_or(Vec::is_empty)
+                    {
+                        objects.remove(&object_path);
+                        self.notify("DELETED", &object_path, &current);
+                        return (200, current);
+                    }
+                    self.notify("MODIFIED", &object_path, &current);
                     objects.insert(object_path, current.clone());
                     return (200, current);
                 }
@@ -204,6 +293,12 @@ impl FakeKube {
                     }
                 }
                 bump(&mut current);
+                let kind = if objects.contains_key(&object_path) {
+                    "MODIFIED"
+                } else {
+                    "ADDED"
+                };
+                self.notify(kind, &object_path, &current);
                 objects.insert(object_path, current.clone());
                 (200, current)
             }
@@ -212,7 +307,24 @@ impl FakeKube {
                 (201, body)
             }
             "DELETE" => {
+                if let Some(o) = objects.get_mut(path) {
+                    // Like the real server, finalizers hold the object,
+                    // marked, until they are gone.
+                    if o["metadata"]["finalizers"]
+                        .as_array()
+                        .is_some_and(|f| !f.is_empty())
+                    {
+                        if !o["metadata"]["deletionTimestamp"].is_string() {
+                            o["metadata"]["deletionTimestamp"] = json!("2026-01-01T00:00:00Z");
+                            bump(o);
+                            let o = o.clone();
+                            self.notify("MODIFIED", path, &o);
+                        }
+                        return (200, o.clone());
+                    }
+                }
                 if let Some(o) = objects.remove(path) {
+                    self.notify("DELETED", path, &o);
                     return (200, o);
                 }
                 let prefix = format!("{path}/");
@@ -225,7 +337,14 @@ impl FakeKube {
                 if doomed.is_empty() && !looks_like_collection(path) {
                     return not_found(path);
                 }
-                let items: Vec<Value> = doomed.iter().filter_map(|k| objects.remove(k)).collect();
+                let items: Vec<Value> = doomed
+                    .iter()
+                    .filter_map(|k| {
+                        let o = objects.remove(k)?;
+                        self.notify("DELETED", k, &o);
+                        Some(o)
+                    })
+                    .collect();
                 (
                     200,
                     json!({"apiVersion": "v1", "kind": "List", "metadata": {}, "items": items}),
@@ -265,6 +384,36 @@ fn base64(bytes: &[u8]) -> String {
         }
     }
     out
+}
+
+fn is_watch(query: &str) -> bool {
+    query
+        .split('&')
+        .any(|kv| kv == "watch=true" || kv == "watch=1")
+}
+
+/// Whether the object at `object` belongs to the list at `collection`:
+/// right under it (`.../namespaces/ns/jobs` holds `.../namespaces/ns/jobs/x`),
+/// or across namespaces (`/apis/apps/v1/deployments` holds
+/// `/apis/apps/v1/namespaces/ns/deployments/x`).
+fn in_collection(collection: &str, object: &str) -> bool {
+    if let Some(rest) = object
+        .strip_prefix(collection)
+        .and_then(|r| r.strip_prefix('/'))
+    {
+        return !rest.is_empty() && !rest.contains('/');
+    }
+    let Some((group, plural)) = collection.rsplit_once('/') else {
+        return false;
+    };
+    let Some(rest) = object
+        .strip_prefix(group)
+        .and_then(|r| r.strip_prefix("/namespaces/"))
+    else {
+        return false;
+    };
+    let parts: Vec<&str> = rest.split('/').collect();
+    matches!(parts.as_slice(), [_, p, _] if *p == plural)
 }
 
 fn looks_like_collection(path: &str) -> bool {
