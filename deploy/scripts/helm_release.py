@@ -59,12 +59,11 @@ def summary(release):
     r = release.get("release", release) if isinstance(release, dict) else release
     if not isinstance(r, dict):
         return {"result": str(r)}
-    info = r.get("info") or {}
     return {
         "name": r.get("name"),
         "namespace": r.get("namespace"),
-        "revision": r.get("version"),
-        "status": info.get("status", r.get("status")),
+        "revision": r.get("revision"),
+        "status": r.get("status"),
     }
 
 

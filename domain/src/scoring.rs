@@ -363,6 +363,14 @@ struct Step {
     /// The rate asked for during the step (rounded to whole req/s).
     asked: f64,
     seconds: f64,
+    /// (seconds into the step, requests so far) at the first and the last
+    /// sample in which the request counter moved. Samples finer than the
+    /// scrape interval repeat a counter until the next scrape, and a step's
+    /// last increase falls in the next step's first (left out) interval, so
+    /// requests over `seconds` understate the rate sent by up to a scrape
+    /// interval's worth; between two moves of the counter they do not.
+    first_move: Option<(f64, f64)>,
+    last_move: Option<(f64, f64)>,
     requests: f64,
     success: f64,
     buckets: Vec<(f64, f64)>,
@@ -375,6 +383,16 @@ impl Step {
 
     fn error_ratio(&self) -> f64 {
         1.0 - self.success / self.requests
+    }
+
+    /// Requests completed over requests asked for, between the first and
+    /// the last move of the counter (over the whole step when it moved
+    /// only once).
+    fn sent_share(&self) -> f64 {
+        match (self.first_move, self.last_move) {
+            (Some((t0, n0)), Some((t1, n1))) if t1 > t0 => (n1 - n0) / (self.asked * (t1 - t0)),
+            _ => self.requests / (self.asked * self.seconds),
+        }
     }
 }
 
@@ -400,6 +418,8 @@ fn steps(load: &[LoadSample]) -> Vec<Step> {
             steps.push(Step {
                 asked: target,
                 seconds: 0.0,
+                first_move: None,
+                last_move: None,
                 requests: 0.0,
                 success: 0.0,
                 buckets: Vec::new(),
@@ -409,7 +429,12 @@ fn steps(load: &[LoadSample]) -> Vec<Step> {
         let buckets = bucket_delta(&a.latency_buckets, &b.latency_buckets);
         let Some(s) = steps.last_mut() else { continue };
         s.seconds += dt;
-        s.requests += delta(a.requests, b.requests);
+        let moved = delta(a.requests, b.requests);
+        s.requests += moved;
+        if moved > 0.0 {
+            s.first_move = s.first_move.or(Some((s.seconds, s.requests)));
+            s.last_move = Some((s.seconds, s.requests));
+        }
         s.success += delta(a.success, b.success);
         if s.buckets.is_empty() {
             s.buckets = buckets;

@@ -31,7 +31,9 @@ pub struct Context {
     /// wait on it instead of listing every run every few seconds.
     pub runs_cache: std::sync::OnceLock<kube::runtime::reflector::Store<crate::crd::ChallengeRun>>,
     failures: Mutex<HashMap<String, u32>>,
-    applied: Mutex<HashMap<String, std::time::Instant>>,
+    /// Per Contributor: when this process last applied its children, and
+    /// the digest it applied.
+    applied: Mutex<HashMap<String, Applied>>,
 }
 
 /// The default resync period; each Contributor's is spread over up to a
@@ -46,6 +48,11 @@ pub struct RunSettings {
     pub loadgen_resources: ResourceRequirements,
     pub max_concurrent: u32,
     pub job_ttl: Duration,
+}
+
+struct Applied {
+    at: std::time::Instant,
+    digest: Option<String>,
 }
 
 impl Context {
@@ -86,17 +93,40 @@ impl Context {
     /// key, so a restart does not re-apply every Contributor at once.
     pub fn resync_due(&self, key: &str) -> bool {
         let mut applied = self.applied.lock().unwrap_or_else(|p| p.into_inner());
-        let since = *applied
+        let since = applied
             .entry(key.to_owned())
-            .or_insert_with(std::time::Instant::now);
+            .or_insert_with(|| Applied {
+                at: std::time::Instant::now(),
+                digest: None,
+            })
+            .at;
         since.elapsed() >= self.resync_period(key)
     }
 
-    pub fn applied(&self, key: &str) {
+    pub fn applied(&self, key: &str, digest: &str) {
         self.applied
             .lock()
             .unwrap_or_else(|p| p.into_inner())
-            .insert(key.to_owned(), std::time::Instant::now());
+            .insert(
+                key.to_owned(),
+                Applied {
+                    at: std::time::Instant::now(),
+                    digest: Some(digest.to_owned()),
+                },
+            );
+    }
+
+    /// Whether this process has applied exactly `digest` for `key`. The
+    /// Contributor a reconcile starts from comes from the watch cache and
+    /// may not show the status written by the pass before (a Deployment's
+    /// event can come first), so this, not only the status, says whether an
+    /// apply pass is needed.
+    pub fn has_applied(&self, key: &str, digest: &str) -> bool {
+        self.applied
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .get(key)
+            .is_some_and(|a| a.digest.as_deref() == Some(digest))
     }
 
     pub fn forget(&self, key: &str) {

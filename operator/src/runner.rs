@@ -9,8 +9,9 @@ use k8s_openapi::api::apps::v1::Deployment;
 use k8s_openapi::api::batch::v1::Job;
 use kube::Resource;
 use kube::api::Api;
+use kube::core::PartialObjectMeta;
 use kube::runtime::reflector::{self, ObjectRef};
-use kube::runtime::{Controller, WatchStreamExt, watcher};
+use kube::runtime::{Controller, WatchStreamExt, metadata_watcher, watcher};
 use kube::{Client, ResourceExt};
 use tokio_util::sync::CancellationToken;
 
@@ -25,11 +26,14 @@ pub async fn controllers(ctx: Arc<Context>, platform_namespace: &str, stop: Canc
     // Only spec and lifecycle changes start a reconcile of the resource
     // itself: the operator's own status writes do not loop.
     let (contributors, writer) = reflector::store();
+    // The cache holds what reconciles read; managedFields are not read and
+    // are often the larger part of an object.
     let contributor_stream = watcher(
         Api::<Contributor>::all(client.clone()),
         watcher::Config::default(),
     )
     .default_backoff()
+    .modify(|c: &mut Contributor| c.managed_fields_mut().clear())
     .reflect(writer)
     .applied_objects()
     .predicate_filter(spec_or_lifecycle, Default::default());
@@ -38,10 +42,17 @@ pub async fn controllers(ctx: Arc<Context>, platform_namespace: &str, stop: Canc
         // Not `owns`: the owner is cluster-scoped and its children are
         // namespaced, and `owns` would look the owner up in the child's
         // namespace. The contributor label names it instead.
-        .watches(
-            Api::<Deployment>::all(client.clone()),
-            watcher::Config::default().labels(crate::labels::CONTRIBUTOR),
-            |d: Deployment| {
+        // Only their labels are read (the reconcile GETs the Deployments
+        // it judges), so a metadata-only watch: a thousand contributors'
+        // Deployments are not held or decoded in full.
+        .watches_stream(
+            metadata_watcher(
+                Api::<Deployment>::all(client.clone()),
+                watcher::Config::default().labels(crate::labels::CONTRIBUTOR),
+            )
+            .default_backoff()
+            .touched_objects(),
+            |d: PartialObjectMeta<Deployment>| {
                 d.labels()
                     .get(crate::labels::CONTRIBUTOR)
                     .map(|name| ObjectRef::<Contributor>::new(name))
@@ -63,6 +74,7 @@ pub async fn controllers(ctx: Arc<Context>, platform_namespace: &str, stop: Canc
     let (runs, writer) = reflector::store();
     let run_stream = watcher(runs_api, watcher::Config::default())
         .default_backoff()
+        .modify(|r: &mut ChallengeRun| r.managed_fields_mut().clear())
         .reflect(writer)
         .applied_objects()
         .predicate_filter(spec_or_lifecycle, Default::default());
@@ -74,10 +86,14 @@ pub async fn controllers(ctx: Arc<Context>, platform_namespace: &str, stop: Canc
             watcher::Config::default().labels(crate::labels::RUN_ID),
         )
         // A Contributor's change (Ready, deleted) concerns the runs naming it.
-        .watches(
-            Api::<Contributor>::all(client.clone()),
-            watcher::Config::default(),
-            move |c: Contributor| {
+        .watches_stream(
+            metadata_watcher(
+                Api::<Contributor>::all(client.clone()),
+                watcher::Config::default(),
+            )
+            .default_backoff()
+            .touched_objects(),
+            move |c: PartialObjectMeta<Contributor>| {
                 let name = kube::ResourceExt::name_any(&c);
                 store
                     .state()

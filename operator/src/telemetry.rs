@@ -29,6 +29,7 @@ pub struct Metrics {
     reconciles: Family<ControllerLabel, Counter>,
     failures: Family<ControllerLabel, Counter>,
     duration: Family<ControllerLabel, Histogram>,
+    applies: Family<ControllerLabel, Counter>,
     /// Ready once the controllers run (and, with leader election, lead).
     pub ready: Arc<AtomicBool>,
 }
@@ -52,11 +53,18 @@ impl Default for Metrics {
             "How long reconciles took",
             duration.clone(),
         );
+        let applies = Family::<ControllerLabel, Counter>::default();
+        registry.register(
+            "apply_passes",
+            "Passes that applied a resource's children (the costly part of a reconcile)",
+            applies.clone(),
+        );
         Metrics {
             registry: Arc::new(registry),
             reconciles,
             failures,
             duration,
+            applies,
             ready: Arc::new(AtomicBool::new(false)),
         }
     }
@@ -74,6 +82,23 @@ impl Metrics {
             label,
             start: Instant::now(),
         }
+    }
+
+    pub fn applied(&self, controller: &str) {
+        self.applies
+            .get_or_create(&ControllerLabel {
+                controller: controller.into(),
+            })
+            .inc();
+    }
+
+    /// Apply passes counted so far for `controller`.
+    pub fn apply_passes(&self, controller: &str) -> u64 {
+        self.applies
+            .get_or_create(&ControllerLabel {
+                controller: controller.into(),
+            })
+            .get()
     }
 
     pub fn failed(&self, controller: &str) {

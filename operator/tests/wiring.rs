@@ -97,6 +97,9 @@ async fn a_bare_contributor_and_a_bare_run_move_on_watch_events_alone() {
         (condition(&c, "Ready").as_deref() == Some("True")).then_some(())
     })
     .await;
+    // However many events came (its finalizer, its status, two Deployments
+    // created and then available), the children were applied once.
+    assert_eq!(ctx.metrics.apply_passes("contributor"), 1);
 
     // A bare run: its finalizer, then the queue, then its Job and window.
     fake.put(

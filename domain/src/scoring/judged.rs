@@ -83,7 +83,7 @@ fn robust_service(rules: Rules, load: &[LoadSample]) -> Judged {
                 }
                 Rules::V2 => {
                     let margin = v2::slo_margin(s);
-                    cells.push(n(s.requests / (s.asked * s.seconds) * 100.0, 1));
+                    cells.push(n(s.sent_share() * 100.0, 1));
                     cells.push(margin.map_or("–".into(), |m| n(m, 2)));
                     margin.is_some_and(|m| m <= 1.0)
                 }

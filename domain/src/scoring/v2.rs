@@ -27,7 +27,7 @@ pub const MIN_SENT_SHARE: f64 = 0.9;
 /// / 1 % and the unsent share / 10 %. At most 1 means the step met it.
 pub(super) fn slo_margin(s: &Step) -> Option<f64> {
     let p95 = s.p95()?;
-    let unsent = (1.0 - s.requests / (s.asked * s.seconds)).max(0.0);
+    let unsent = (1.0 - s.sent_share()).max(0.0);
     Some(
         (p95 / SLO_P95_SECONDS)
             .max(s.error_ratio() / SLO_MAX_ERROR_RATIO)
@@ -194,7 +194,7 @@ pub(super) fn longest_upkeep(load: &[LoadSample]) -> Outcome {
 
 #[cfg(test)]
 mod tests {
-    use super::super::{AnvilSample, Rules, score_under};
+    use super::super::{AnvilSample, Rules, score_under, steps};
     use super::*;
     use crate::Challenge;
 
@@ -292,6 +292,69 @@ mod tests {
             v1(&stepped(&[(200.0, 0.1), (400.0, 0.26), (600.0, 0.5)])),
         );
         assert_eq!((v1a, v1b), (400.0, 200.0));
+    }
+
+    /// Steps of 20 s, everything sent on time at `le` latency, as a query
+    /// with a 1 s step reads a Prometheus that scrapes every `scrape` s:
+    /// each sample repeats the last scrape's values.
+    fn scraped(steps: &[(f64, f64)], scrape: f64) -> Vec<LoadSample> {
+        let total = steps.len() as f64 * 20.0;
+        let rate_at = |t: f64| steps[((t / 20.0) as usize).min(steps.len() - 1)].0;
+        // The true counters at time t (the rate integrated up to t).
+        let sent_by = |t: f64| {
+            let mut n = 0.0;
+            for (i, &(rate, _)) in steps.iter().enumerate() {
+                let from = i as f64 * 20.0;
+                n += rate * (t.min(from + 20.0) - from).max(0.0);
+            }
+            n
+        };
+        let le = steps[0].1;
+        (0..=total as usize)
+            .map(|sec| {
+                let t = sec as f64;
+                let last_scrape = (t / scrape).floor() * scrape;
+                let n = sent_by(last_scrape);
+                LoadSample {
+                    t: 1000.0 + t,
+                    target_rps: rate_at(last_scrape),
+                    requests: n,
+                    success: n,
+                    graceful_in_time: n,
+                    latency_buckets: BOUNDS
+                        .iter()
+                        .map(|&b| (b, if b >= le { n } else { 0.0 }))
+                        .collect(),
+                }
+            })
+            .collect()
+    }
+
+    #[test]
+    fn a_coarse_scrape_does_not_count_as_unsent_load() {
+        // Prometheus every 5 s (the chart's), read at a 1 s step: each
+        // step's last increase lands in the next step's first interval.
+        // Counted over the seconds its counter moved in, all was sent.
+        let load = scraped(&[(100.0, 0.05), (200.0, 0.05), (400.0, 0.05)], 5.0);
+        let s = robust(&load);
+        assert_eq!(s.score, 400.0, "{s:?}");
+        for st in steps(&load) {
+            let share = st.sent_share();
+            assert!(
+                (0.99..=1.01).contains(&share),
+                "{} req/s: sent {share}",
+                st.asked
+            );
+        }
+        // The same run scraped every second scores the same.
+        assert_eq!(
+            robust(&scraped(
+                &[(100.0, 0.05), (200.0, 0.05), (400.0, 0.05)],
+                1.0
+            ))
+            .score,
+            400.0
+        );
     }
 
     #[test]

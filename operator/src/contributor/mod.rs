@@ -84,14 +84,16 @@ async fn apply(c: &Contributor, ctx: &Context) -> Result<Action, Error> {
     // NetworkPolicy, its ResourceQuota) is restored. Applying what is
     // already there changes nothing on the server, so no resourceVersion
     // moves and no watch fires.
-    let stale = status.applied_digest.as_deref() != Some(digest.as_str())
-        || status.observed_generation != generation
+    let recorded = status.applied_digest.as_deref() == Some(digest.as_str())
+        && status.observed_generation == generation;
+    let stale = !(recorded || ctx.has_applied(&name, &digest))
         || anvil.is_none()
         || app.is_none()
         || ctx.resync_due(&name);
     if stale {
         apply_all(ctx, &want).await?;
-        ctx.applied(&name);
+        ctx.applied(&name, &digest);
+        ctx.metrics.applied(CONTROLLER);
         anvil = deployments.get_opt(desired::ANVIL).await?;
         app = deployments.get_opt(desired::APP).await?;
         status.applied_digest = Some(digest);

@@ -1,0 +1,139 @@
+#!/usr/bin/env bash
+# The operator at scale on a real API server: N Contributors created at
+# once, then measured until every one is Applied, then left idle.
+#
+#   KUBECONFIG=… bench/operator-scale.sh [N]        (N defaults to 1000)
+#
+# Needs a disposable cluster with no other sre-chaos operator (kind, or the
+# single-node cluster of ../shared/k8s), kubectl, python3, and release
+# binaries (cargo build --release -p chaos-api -p chaos-operator). The
+# operator and a chaos-api on SQLite run here, as processes, so that the
+# operator's memory can be read from /proc; the cluster does the rest.
+# Contributor pods mostly stay Pending (N url-anvils do not fit a node):
+# what is measured is the operator's side.
+#
+# Prints, and appends to bench/results/operator-scale.txt:
+#   create_s      how long kubectl took to create the N Contributors
+#   applied_s     from the end of creation until every one is Applied
+#   apply_passes  apply passes per Contributor (the target is exactly 1)
+#   reconciles    reconciles per Contributor
+#   failures      reconciles that ended in an error, in all
+#   rss_peak_mb   the operator's peak resident memory (VmHWM)
+#   rss_mb        its resident memory at the end
+#   idle_writes   writes to the API server in 60 s of idle, by anyone, to
+#                 the kinds the operator writes (apiserver_request_total)
+#   idle_passes   apply passes in those 60 s
+set -euo pipefail
+cd "$(dirname "$0")/.."
+N=${1:-1000}
+R=${CARGO_TARGET_DIR:-target}/release
+for b in chaos-api chaos-operator; do
+    [ -x "$R/$b" ] || { echo "missing $R/$b: cargo build --release -p chaos-api -p chaos-operator" >&2; exit 1; }
+done
+command -v kubectl >/dev/null || { echo "kubectl is required" >&2; exit 1; }
+kubectl version >/dev/null || { echo "no cluster in KUBECONFIG" >&2; exit 1; }
+
+work=$(mktemp -d)
+NS=sre-chaos-bench
+api_port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+op_port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+TOKEN=bench-admin-token-0123456789
+pids=()
+cleanup() {
+    for p in "${pids[@]}"; do kill -TERM "$p" 2>/dev/null || true; done
+    wait 2>/dev/null || true
+    rm -rf "$work"
+}
+trap cleanup EXIT
+say() { printf '[operator-scale %s] %s\n' "$(date +%H:%M:%S)" "$*" >&2; }
+
+kubectl apply --server-side -f crds/ >/dev/null
+kubectl wait --for condition=established crd/contributors.srechaos.dev --timeout=60s >/dev/null
+kubectl create namespace "$NS" --dry-run=client -o yaml | kubectl apply -f - >/dev/null
+
+CHAOS_API_LISTEN=127.0.0.1:$api_port DATABASE_URL="$work/chaos.db" CHAOS_ADMIN_TOKEN=$TOKEN \
+    "$R/chaos-api" >"$work/api.log" 2>&1 &
+pids+=($!)
+for _ in $(seq 100); do curl -sf "http://127.0.0.1:$api_port/readyz" >/dev/null && break; sleep 0.1; done
+"$R/chaos-operator" --platform-namespace "$NS" --api-url "http://127.0.0.1:$api_port" \
+    --admin-token $TOKEN --anvil-admin-token bench-anvil-token-0123456789 \
+    --listen "127.0.0.1:$op_port" >"$work/operator.log" 2>&1 &
+op=$!
+pids+=($op)
+for _ in $(seq 300); do curl -sf "http://127.0.0.1:$op_port/readyz" >/dev/null && break; sleep 0.1; done
+
+metric() { # metric NAME -> value for controller="contributor", 0 if absent
+    curl -sf "http://127.0.0.1:$op_port/metrics" \
+        | awk -v m="chaos_operator_$1" '$1 ~ "^"m"(_total)?\\{controller=\"contributor\"\\}$" {print $2}' | head -1 | grep . || echo 0
+}
+writes() { # writes to the kinds the operator writes, by anyone, so far
+    kubectl get --raw /metrics | awk '
+        /^apiserver_request_total\{/ && /verb="(APPLY|PATCH|POST|PUT|UPDATE|DELETE)"/ &&
+        /resource="(contributors|namespaces|services|secrets|resourcequotas|limitranges|networkpolicies|deployments)"/ &&
+        !/resource="deployments".*subresource="status"/ { s += $NF } END { print s + 0 }'
+}
+applied_count() {
+    kubectl get contributors -l srechaos.dev/bench=1 -o json | python3 -c '
+import json, sys
+items = json.load(sys.stdin)["items"]
+print(sum(1 for c in items if any(x["type"] == "Applied" and x["status"] == "True"
+                                  for x in (c.get("status") or {}).get("conditions", []))))'
+}
+
+python3 - "$N" >"$work/contributors.yaml" <<'PY'
+import sys
+for i in range(int(sys.argv[1])):
+    print(f"""---
+apiVersion: srechaos.dev/v1alpha1
+kind: Contributor
+metadata:
+  name: bench-{i:04d}
+  labels: {{srechaos.dev/bench: "1"}}
+spec:
+  challenge: robust-service
+  app: {{image: sre-chaos/starter-app:dev, port: 8080}}""")
+PY
+
+say "creating $N Contributors"
+t0=$(date +%s.%N)
+kubectl create -f "$work/contributors.yaml" >/dev/null
+t1=$(date +%s.%N)
+say "created in $(python3 -c "print(round($t1-$t0,1))") s; waiting for Applied"
+deadline=$((SECONDS + 900))
+while :; do
+    n=$(applied_count)
+    [ "$n" -ge "$N" ] && break
+    [ $SECONDS -lt $deadline ] || { say "only $n of $N Applied after 15 min"; break; }
+    sleep 1
+done
+t2=$(date +%s.%N)
+passes=$(metric apply_passes)
+reconciles=$(metric reconciles)
+failures=$(metric reconcile_failures)
+say "all Applied $(python3 -c "print(round($t2-$t1,1))") s after creation; idle for 60 s"
+w0=$(writes)
+p0=$passes
+sleep 60
+w1=$(writes)
+p1=$(metric apply_passes)
+rss=$(awk '/VmRSS/ {print $2}' /proc/$op/status)
+hwm=$(awk '/VmHWM/ {print $2}' /proc/$op/status)
+line=$(python3 - <<PY
+n=$N
+print(f"$(date -u +%FT%TZ) N={n} create_s={round($t1-$t0,1)} applied_s={round($t2-$t1,1)} "
+      f"apply_passes={round($passes/n,3)} reconciles={round($reconciles/n,2)} failures=$failures "
+      f"rss_peak_mb={round($hwm/1024,1)} rss_mb={round($rss/1024,1)} "
+      f"idle_writes={$w1-$w0} idle_passes={$p1-$p0}")
+PY
+)
+echo "$line"
+mkdir -p bench/results
+echo "$line" >> bench/results/operator-scale.txt
+
+say "deleting the Contributors (their namespaces go in the background)"
+kubectl delete contributors -l srechaos.dev/bench=1 --wait=false >/dev/null
+for _ in $(seq 600); do
+    [ "$(kubectl get contributors -l srechaos.dev/bench=1 -o name | wc -l)" -eq 0 ] && break
+    sleep 1
+done
+say "done"
