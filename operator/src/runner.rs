@@ -11,7 +11,7 @@ use kube::Resource;
 use kube::api::Api;
 use kube::core::PartialObjectMeta;
 use kube::runtime::reflector::{self, ObjectRef};
-use kube::runtime::{Controller, WatchStreamExt, metadata_watcher, watcher};
+use kube::runtime::{Controller, WatchStreamExt, watcher};
 use kube::{Client, ResourceExt};
 use tokio_util::sync::CancellationToken;
 
@@ -46,8 +46,8 @@ pub async fn controllers(ctx: Arc<Context>, platform_namespace: &str, stop: Canc
         // it judges), so a metadata-only watch: a thousand contributors'
         // Deployments are not held or decoded in full.
         .watches_stream(
-            metadata_watcher(
-                Api::<Deployment>::all(client.clone()),
+            watcher(
+                Api::<PartialObjectMeta<Deployment>>::all(client.clone()),
                 watcher::Config::default().labels(crate::labels::CONTRIBUTOR),
             )
             .default_backoff()
@@ -87,8 +87,8 @@ pub async fn controllers(ctx: Arc<Context>, platform_namespace: &str, stop: Canc
         )
         // A Contributor's change (Ready, deleted) concerns the runs naming it.
         .watches_stream(
-            metadata_watcher(
-                Api::<Contributor>::all(client.clone()),
+            watcher(
+                Api::<PartialObjectMeta<Contributor>>::all(client.clone()),
                 watcher::Config::default(),
             )
             .default_backoff()

@@ -512,7 +512,11 @@ async fn running(
     let mut applied = s.chaos_applied.unwrap_or(0) as usize;
     for i in schedule::due(&profile.chaos, elapsed, applied) {
         let detail = inject(ctx, &run.spec.contributor, &profile.chaos[i]).await;
-        publish(ctx, run, EventType::Normal, "Chaos", &detail).await;
+        // An action per step: Events that share reason and action are
+        // folded into one series that keeps only the first note, and each
+        // step's note says what was done.
+        let action = format!("ChaosStep{}", i + 1);
+        publish_as(ctx, run, EventType::Normal, "Chaos", &action, &detail).await;
         applied = i + 1;
     }
     s.chaos_applied = Some(applied as u32);
@@ -883,11 +887,22 @@ async fn write_status(
 }
 
 async fn publish(ctx: &Context, run: &ChallengeRun, type_: EventType, reason: &str, note: &str) {
+    publish_as(ctx, run, type_, reason, "Reconcile", note).await;
+}
+
+async fn publish_as(
+    ctx: &Context,
+    run: &ChallengeRun,
+    type_: EventType,
+    reason: &str,
+    action: &str,
+    note: &str,
+) {
     let event = KubeEvent {
         type_,
         reason: reason.into(),
         note: Some(note.chars().take(1000).collect()),
-        action: "Reconcile".into(),
+        action: action.into(),
         secondary: None,
     };
     if let Err(e) = ctx.recorder.publish(&event, &run.object_ref(&())).await {
