@@ -14,6 +14,7 @@ use std::process::Stdio;
 use std::time::{Duration, Instant};
 
 use chaos_operator::crd::{ChallengeRun, Contributor, RunPhase};
+use k8s_openapi::api::apps::v1::Deployment;
 use k8s_openapi::api::batch::v1::Job;
 use k8s_openapi::api::core::v1::{Event, Namespace, Pod, Secret};
 use kube::api::{Api, DeleteParams, ListParams, Patch, PatchParams, PostParams};
@@ -431,11 +432,20 @@ async fn the_chart_runs_a_competition_on_a_real_cluster() {
             r#"api.publicUrl="http://leaderboard.e2e.invalid""#,
         ],
     );
-    let db: Api<Pod> = Api::namespaced(client.clone(), RELEASE);
-    let _ = db
+    let pods: Api<Pod> = Api::namespaced(client.clone(), RELEASE);
+    let postgres = "app.kubernetes.io/component=postgres";
+    let old_db: Vec<String> = pods
+        .list(&ListParams::default().labels(postgres))
+        .await
+        .expect("pods")
+        .items
+        .iter()
+        .filter_map(|p| p.uid())
+        .collect();
+    let _ = pods
         .delete_collection(
             &DeleteParams::default(),
-            &ListParams::default().labels("app.kubernetes.io/component=postgres"),
+            &ListParams::default().labels(postgres),
         )
         .await;
     assert_eq!(
@@ -443,22 +453,50 @@ async fn the_chart_runs_a_competition_on_a_real_cluster() {
         token,
         "the admin token survives helm upgrade"
     );
-    stamp("upgraded");
+    // The new API server pod alone, and a new PostgreSQL pod, both ready.
+    let deployments: Api<Deployment> = Api::namespaced(client.clone(), RELEASE);
+    eventually(
+        "the upgraded API server and a new database",
+        Duration::from_secs(240),
+        || {
+            let (d, p, old_db) = (deployments.clone(), pods.clone(), old_db.clone());
+            async move {
+                let api = d.get(&format!("{RELEASE}-api")).await.ok()?;
+                let s = api.status?;
+                let rolled = s.observed_generation == api.metadata.generation
+                    && s.updated_replicas == Some(1)
+                    && s.replicas == Some(1)
+                    && s.available_replicas == Some(1);
+                let db_ready = p
+                    .list(&ListParams::default().labels(postgres))
+                    .await
+                    .ok()?
+                    .items
+                    .iter()
+                    .any(|pod| {
+                        !old_db.contains(&pod.uid().unwrap_or_default())
+                            && pod
+                                .status
+                                .as_ref()
+                                .and_then(|s| s.conditions.as_ref())
+                                .is_some_and(|c| {
+                                    c.iter().any(|c| c.type_ == "Ready" && c.status == "True")
+                                })
+                    });
+                (rolled && db_ready).then_some(())
+            }
+        },
+    )
+    .await;
+    stamp("upgraded: a new API server pod and a new database pod");
     let (base, forward_guard) = eventually(
         "the API server after the upgrade",
-        Duration::from_secs(180),
+        Duration::from_secs(120),
         || async {
             let (base, guard) = forward().await;
             let p = chaos_client::Client::new(&base).ok()?;
-            let board = p
-                .leaderboard("robust-service".parse().ok()?, 1, 50)
-                .await
-                .ok()?;
-            board
-                .entries
-                .iter()
-                .any(|e| e.contributor == CONTRIBUTOR)
-                .then_some((base, guard))
+            p.run(uids.first()?).await.ok()?;
+            Some((base, guard))
         },
     )
     .await;
@@ -469,6 +507,14 @@ async fn the_chart_runs_a_competition_on_a_real_cluster() {
         let run = platform.run(uid).await.expect("kept across the upgrade");
         assert_eq!(run.state, "scored", "{run:?}");
     }
+    let board = platform
+        .leaderboard("robust-service".parse().expect("challenge"), 1, 50)
+        .await
+        .expect("leaderboard");
+    assert!(
+        board.entries.iter().any(|e| e.run_id == uids[0]),
+        "the ranked run is gone: {board:?}"
+    );
     stamp("data kept");
 
     // 5. Delete everything; nothing is left behind.
@@ -511,13 +557,12 @@ async fn the_chart_runs_a_competition_on_a_real_cluster() {
     .await;
     let left = platform.runs(Some(CONTRIBUTOR), None).await.expect("runs");
     assert!(left.iter().all(|r| r.state != "running"), "{left:?}");
-    assert!(
-        platform
-            .contributor(CONTRIBUTOR)
-            .await
-            .expect("kept")
-            .deregistered
-    );
+    let gone = platform
+        .contributor(CONTRIBUTOR)
+        .await
+        .expect_err("deregistered");
+    assert_eq!(gone.status(), Some(404), "{gone}");
+    assert!(gone.to_string().contains("deregistered"), "{gone}");
     drop(forward_guard);
     helm("uninstall", &[]);
     namespaces

@@ -261,13 +261,9 @@ async fn contributor_and_run_on_a_real_api_server() {
         },
     )
     .await;
-    assert!(
-        platform
-            .contributor(&name)
-            .await
-            .expect("kept")
-            .deregistered
-    );
+    let gone = platform.contributor(&name).await.expect_err("deregistered");
+    assert_eq!(gone.status(), Some(404), "{gone}");
+    assert!(gone.to_string().contains("deregistered"), "{gone}");
 
     stop.cancel();
     let _ = controllers.await;

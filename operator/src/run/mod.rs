@@ -3,6 +3,8 @@
 //! every transition is a condition and an Event.
 
 pub mod desired;
+mod effects;
+mod phase;
 pub mod queue;
 pub mod schedule;
 
@@ -10,28 +12,25 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use chaos_client::NewRun;
-use chaos_domain::{ChallengeProfile, FaultKind};
+use chaos_domain::ChallengeProfile;
 use k8s_openapi::api::batch::v1::Job;
-use k8s_openapi::api::core::v1::Pod;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
-use kube::api::{Api, DeleteParams, ListParams};
+use kube::api::{Api, ListParams};
 use kube::runtime::controller::Action;
-use kube::runtime::events::{Event as KubeEvent, EventType};
+use kube::runtime::events::EventType;
 use kube::runtime::finalizer::{Event as FinalizerEvent, finalizer};
 use kube::{Resource, ResourceExt};
 
 use crate::conditions;
 use crate::context::Context;
 use crate::contributor::apply_one;
-use crate::contributor::desired::{ANVIL, anvil_url, namespace_name};
-use crate::crd::{ChallengeRun, ChallengeRunStatus, Contributor, ContributorPhase, RunPhase};
+use crate::crd::{ChallengeRun, ChallengeRunStatus, Contributor, RunPhase};
 use crate::error::Error;
-use crate::labels;
+use effects::{delete_job, inject, load_pod, publish, publish_as, stop, write_status};
+use phase::{Next, PENDING_LIMIT, age, age_since, describe, fail, pending, waiting};
 
 pub const CONTROLLER: &str = "challengerun";
 
-/// How long a run may wait for its contributor to become Ready.
-const PENDING_LIMIT: Duration = Duration::from_secs(30 * 60);
 /// Past the profile's length, how long the load may take to finish.
 const RUNNING_SLACK: Duration = Duration::from_secs(10 * 60);
 /// How long the load Job's pod may stay unschedulable (a node too small
@@ -127,14 +126,6 @@ fn key(run: &ChallengeRun) -> String {
     )
 }
 
-/// What one pass decided: the new status and when to look again.
-struct Next {
-    status: ChallengeRunStatus,
-    action: Action,
-    /// The API server could not be reached in this pass.
-    platform_down: bool,
-}
-
 async fn step(run: &ChallengeRun, ctx: &Context) -> Result<Action, Error> {
     let old = run.status.clone().unwrap_or_default();
     let phase = old.phase.unwrap_or(RunPhase::Pending);
@@ -144,7 +135,7 @@ async fn step(run: &ChallengeRun, ctx: &Context) -> Result<Action, Error> {
     let contributors: Api<Contributor> = Api::all(ctx.client.clone());
     let contributor = contributors.get_opt(&run.spec.contributor).await?;
     let next = match phase {
-        RunPhase::Pending => pending(run, &old, contributor.as_ref()),
+        RunPhase::Pending => pending(run, &old, contributor.as_ref(), conditions::now()),
         RunPhase::Queued => queued(run, ctx, &old, contributor.as_ref()).await?,
         RunPhase::Running => running(run, ctx, &old, contributor.as_ref()).await?,
         RunPhase::Scoring => scoring(run, ctx, &old).await?,
@@ -185,54 +176,6 @@ async fn step(run: &ChallengeRun, ctx: &Context) -> Result<Action, Error> {
     }
     write_status(ctx, run, &old, &next.status).await?;
     Ok(next.action)
-}
-
-fn pending(run: &ChallengeRun, old: &ChallengeRunStatus, c: Option<&Contributor>) -> Next {
-    let mut s = old.clone();
-    let now = conditions::now();
-    s.phase = Some(RunPhase::Pending);
-    let ready = c.is_some_and(|c| {
-        c.status.as_ref().and_then(|s| s.phase) == Some(ContributorPhase::Ready)
-            && c.meta().deletion_timestamp.is_none()
-    });
-    if ready {
-        s.phase = Some(RunPhase::Queued);
-        s.queued_at = Some(now.clone());
-        s.message = Some("waiting for its turn".into());
-        describe(
-            run,
-            &mut s,
-            "ContributorReady",
-            "the contributor is Ready; the run is queued",
-            now,
-        );
-        return Next {
-            status: s,
-            action: Action::requeue(Duration::from_secs(1)),
-            platform_down: false,
-        };
-    }
-    let waited = age(run);
-    let why = match c {
-        None => format!("contributor {:?} does not exist", run.spec.contributor),
-        Some(_) => format!("contributor {:?} is not Ready", run.spec.contributor),
-    };
-    if waited > PENDING_LIMIT {
-        return fail(
-            run,
-            s,
-            "ContributorNotReady",
-            &format!("{why} after {} min", PENDING_LIMIT.as_secs() / 60),
-            now,
-        );
-    }
-    s.message = Some(format!("{why}; the clock starts once it is"));
-    describe(run, &mut s, "WaitingForContributor", &why, now);
-    Next {
-        status: s,
-        action: Action::requeue(Duration::from_secs(10)),
-        platform_down: false,
-    }
 }
 
 async fn queued(
@@ -610,15 +553,6 @@ async fn scoring(
     }
 }
 
-fn waiting(mut s: ChallengeRunStatus, position: usize) -> Next {
-    s.message = Some(format!("queued: {position} run(s) ahead"));
-    Next {
-        status: s,
-        action: Action::requeue(Duration::from_secs(10)),
-        platform_down: false,
-    }
-}
-
 /// The API server could not be reached (retry) or refused (fail).
 fn platform_trouble(
     run: &ChallengeRun,
@@ -653,259 +587,4 @@ fn platform_trouble(
     let mut next = fail(run, s, reason, &e.to_string(), now);
     next.platform_down = e.is_transient();
     next
-}
-
-fn fail(
-    run: &ChallengeRun,
-    mut s: ChallengeRunStatus,
-    reason: &str,
-    message: &str,
-    now: Time,
-) -> Next {
-    s.phase = Some(RunPhase::Failed);
-    s.message = Some(message.to_owned());
-    describe(run, &mut s, reason, message, now);
-    Next {
-        status: s,
-        action: Action::await_change(),
-        platform_down: false,
-    }
-}
-
-/// The conditions, per the API conventions, describe the run's state
-/// now: `Progressing` while it is not finished (the reason says at what),
-/// `Complete` once it succeeded, `Failed` once it failed. Each is reset
-/// when it stops being true, so `kubectl wait --for=condition=Complete`
-/// and `condition=Failed` work and never both hold.
-fn describe(
-    run: &ChallengeRun,
-    s: &mut ChallengeRunStatus,
-    reason: &str,
-    message: &str,
-    now: Time,
-) {
-    let phase = s.phase.unwrap_or(RunPhase::Pending);
-    let generation = run.metadata.generation;
-    // Conditions of earlier operator versions, one per phase, left True.
-    s.conditions.retain(|c| {
-        !matches!(
-            c.type_.as_str(),
-            "Queued" | "Running" | "Scoring" | "Succeeded"
-        )
-    });
-    let (progress_reason, progress_message) = match phase {
-        RunPhase::Succeeded => ("Succeeded", "the run finished and was scored"),
-        RunPhase::Failed => ("Failed", "the run stopped; see the Failed condition"),
-        _ => (reason, message),
-    };
-    conditions::set(
-        &mut s.conditions,
-        "Progressing",
-        !phase.is_finished(),
-        progress_reason,
-        progress_message,
-        generation,
-        now.clone(),
-    );
-    let (complete_reason, complete_message) = match phase {
-        RunPhase::Succeeded => (reason, message),
-        RunPhase::Failed => ("Failed", "the run failed"),
-        _ => ("InProgress", "the run has not finished"),
-    };
-    conditions::set(
-        &mut s.conditions,
-        "Complete",
-        phase == RunPhase::Succeeded,
-        complete_reason,
-        complete_message,
-        generation,
-        now.clone(),
-    );
-    let (failed_reason, failed_message) = match phase {
-        RunPhase::Failed => (reason, message),
-        RunPhase::Succeeded => ("Succeeded", "the run succeeded"),
-        _ => ("InProgress", "the run has not finished"),
-    };
-    conditions::set(
-        &mut s.conditions,
-        "Failed",
-        phase == RunPhase::Failed,
-        failed_reason,
-        failed_message,
-        generation,
-        now,
-    );
-}
-
-fn age(run: &ChallengeRun) -> Duration {
-    age_since(run.meta().creation_timestamp.as_ref(), &conditions::now())
-}
-
-fn age_since(t: Option<&Time>, now: &Time) -> Duration {
-    t.map(|t| {
-        let d = now.0.as_millisecond() - t.0.as_millisecond();
-        Duration::from_millis(d.max(0) as u64)
-    })
-    .unwrap_or_default()
-}
-
-/// What the load Job's pod is doing.
-struct LoadPod {
-    /// When its container started, plus loadgen's metrics wait.
-    started: Option<Time>,
-    /// The scheduler's reason, while it cannot place the pod.
-    unschedulable: Option<String>,
-}
-
-async fn load_pod(ctx: &Context, ns: &str, job: &str) -> Result<LoadPod, Error> {
-    let pods: Api<Pod> = Api::namespaced(ctx.client.clone(), ns);
-    let list = pods
-        .list(&ListParams::default().labels(&format!("job-name={job}")))
-        .await?;
-    let started = list.items.iter().find_map(|p| {
-        p.status
-            .as_ref()?
-            .container_statuses
-            .as_ref()?
-            .iter()
-            .find_map(|c| c.state.as_ref()?.running.as_ref()?.started_at.clone())
-    });
-    let unschedulable = list.items.iter().find_map(|p| {
-        p.status
-            .as_ref()?
-            .conditions
-            .as_ref()?
-            .iter()
-            .find_map(|c| {
-                (c.type_ == "PodScheduled"
-                    && c.status == "False"
-                    && c.reason.as_deref() == Some("Unschedulable"))
-                .then(|| {
-                    c.message
-                        .clone()
-                        .unwrap_or_else(|| "no reason given".into())
-                })
-            })
-    });
-    Ok(LoadPod {
-        started: started.map(|t| {
-            let wait = k8s_openapi::jiff::SignedDuration::from_secs(
-                desired::METRICS_WAIT.as_secs() as i64,
-            );
-            Time(t.0.checked_add(wait).unwrap_or(t.0))
-        }),
-        unschedulable,
-    })
-}
-
-/// Carries out one chaos step; never fails the run (a fault that could
-/// not be injected is reported as such).
-async fn inject(ctx: &Context, contributor: &str, step: &chaos_domain::ChaosStep) -> String {
-    let ns = namespace_name(contributor);
-    if step.fault.kind == FaultKind::Crash {
-        let pods: Api<Pod> = Api::namespaced(ctx.client.clone(), &ns);
-        let selector = format!("{}={ANVIL}", labels::COMPONENT);
-        return match pods
-            .delete_collection(
-                &DeleteParams::default(),
-                &ListParams::default().labels(&selector),
-            )
-            .await
-        {
-            Ok(_) => format!("at {} s: deleted url-anvil's pod", step.at_s.round()),
-            Err(e) => format!(
-                "at {} s: could not delete url-anvil's pod: {e}",
-                step.at_s.round()
-            ),
-        };
-    }
-    let url = format!("{}/admin/faults", anvil_url(contributor));
-    let token = ctx.settings.anvil_admin_token.as_str();
-    match ctx
-        .http
-        .post(&url)
-        .bearer_auth(token)
-        .json(&step.fault)
-        .send()
-        .await
-    {
-        Ok(r) if r.status().is_success() => {
-            format!("at {} s: injected {:?}", step.at_s.round(), step.fault.kind)
-        }
-        Ok(r) => format!(
-            "at {} s: url-anvil refused the fault ({})",
-            step.at_s.round(),
-            r.status()
-        ),
-        Err(e) => format!(
-            "at {} s: url-anvil unreachable for the fault: {e}",
-            step.at_s.round()
-        ),
-    }
-}
-
-/// Ends a run that cannot go on: its Job (when given) is deleted so no
-/// load outlives it, its window is closed on the API server as
-/// interrupted (best effort: the run fails either way), and it is marked
-/// Failed.
-#[allow(clippy::too_many_arguments)]
-async fn stop(
-    ctx: &Context,
-    run: &ChallengeRun,
-    s: ChallengeRunStatus,
-    run_id: &str,
-    job: Option<(&Api<Job>, &str)>,
-    reason: &str,
-    message: &str,
-    now: Time,
-) -> Result<Next, Error> {
-    if let Some((jobs, name)) = job {
-        delete_job(jobs, name).await?;
-    }
-    // Interrupted, not ended: a run cut short is never scored.
-    let _ = ctx.platform.interrupt_run(run_id, message).await;
-    Ok(fail(run, s, reason, message, now))
-}
-
-async fn delete_job(jobs: &Api<Job>, name: &str) -> Result<(), Error> {
-    match jobs.delete(name, &DeleteParams::background()).await {
-        Ok(_) => Ok(()),
-        Err(kube::Error::Api(e)) if e.code == 404 => Ok(()),
-        Err(e) => Err(e.into()),
-    }
-}
-
-async fn write_status(
-    ctx: &Context,
-    run: &ChallengeRun,
-    old: &ChallengeRunStatus,
-    new: &ChallengeRunStatus,
-) -> Result<(), Error> {
-    let api: Api<ChallengeRun> =
-        Api::namespaced(ctx.client.clone(), &run.namespace().unwrap_or_default());
-    crate::status::write(&api, run, old, new).await
-}
-
-async fn publish(ctx: &Context, run: &ChallengeRun, type_: EventType, reason: &str, note: &str) {
-    publish_as(ctx, run, type_, reason, "Reconcile", note).await;
-}
-
-async fn publish_as(
-    ctx: &Context,
-    run: &ChallengeRun,
-    type_: EventType,
-    reason: &str,
-    action: &str,
-    note: &str,
-) {
-    let event = KubeEvent {
-        type_,
-        reason: reason.into(),
-        note: Some(note.chars().take(1000).collect()),
-        action: action.into(),
-        secondary: None,
-    };
-    if let Err(e) = ctx.recorder.publish(&event, &run.object_ref(&())).await {
-        tracing::debug!(error = %e, "event not recorded");
-    }
 }

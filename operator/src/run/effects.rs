@@ -1,0 +1,189 @@
+//! What a ChallengeRun pass does to the world: the load pod's state,
+//! chaos, stopping a run, status writes and Events.
+
+use chaos_domain::FaultKind;
+use k8s_openapi::api::batch::v1::Job;
+use k8s_openapi::api::core::v1::Pod;
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
+use kube::api::{Api, DeleteParams, ListParams};
+use kube::runtime::events::{Event as KubeEvent, EventType};
+use kube::{Resource, ResourceExt};
+
+use super::desired;
+use super::phase::{Next, fail};
+use crate::context::Context;
+use crate::contributor::desired::{ANVIL, anvil_url, namespace_name};
+use crate::crd::{ChallengeRun, ChallengeRunStatus};
+use crate::error::Error;
+use crate::labels;
+
+/// What the load Job's pod is doing.
+pub(super) struct LoadPod {
+    /// When its container started, plus loadgen's metrics wait.
+    pub(super) started: Option<Time>,
+    /// The scheduler's reason, while it cannot place the pod.
+    pub(super) unschedulable: Option<String>,
+}
+
+pub(super) async fn load_pod(ctx: &Context, ns: &str, job: &str) -> Result<LoadPod, Error> {
+    let pods: Api<Pod> = Api::namespaced(ctx.client.clone(), ns);
+    let list = pods
+        .list(&ListParams::default().labels(&format!("job-name={job}")))
+        .await?;
+    let started = list.items.iter().find_map(|p| {
+        p.status
+            .as_ref()?
+            .container_statuses
+            .as_ref()?
+            .iter()
+            .find_map(|c| c.state.as_ref()?.running.as_ref()?.started_at.clone())
+    });
+    let unschedulable = list.items.iter().find_map(|p| {
+        p.status
+            .as_ref()?
+            .conditions
+            .as_ref()?
+            .iter()
+            .find_map(|c| {
+                (c.type_ == "PodScheduled"
+                    && c.status == "False"
+                    && c.reason.as_deref() == Some("Unschedulable"))
+                .then(|| {
+                    c.message
+                        .clone()
+                        .unwrap_or_else(|| "no reason given".into())
+                })
+            })
+    });
+    Ok(LoadPod {
+        started: started.map(|t| {
+            let wait = k8s_openapi::jiff::SignedDuration::from_secs(
+                desired::METRICS_WAIT.as_secs() as i64,
+            );
+            Time(t.0.checked_add(wait).unwrap_or(t.0))
+        }),
+        unschedulable,
+    })
+}
+
+/// Carries out one chaos step; never fails the run (a fault that could
+/// not be injected is reported as such).
+pub(super) async fn inject(
+    ctx: &Context,
+    contributor: &str,
+    step: &chaos_domain::ChaosStep,
+) -> String {
+    let ns = namespace_name(contributor);
+    if step.fault.kind == FaultKind::Crash {
+        let pods: Api<Pod> = Api::namespaced(ctx.client.clone(), &ns);
+        let selector = format!("{}={ANVIL}", labels::COMPONENT);
+        return match pods
+            .delete_collection(
+                &DeleteParams::default(),
+                &ListParams::default().labels(&selector),
+            )
+            .await
+        {
+            Ok(_) => format!("at {} s: deleted url-anvil's pod", step.at_s.round()),
+            Err(e) => format!(
+                "at {} s: could not delete url-anvil's pod: {e}",
+                step.at_s.round()
+            ),
+        };
+    }
+    let url = format!("{}/admin/faults", anvil_url(contributor));
+    let token = ctx.settings.anvil_admin_token.as_str();
+    match ctx
+        .http
+        .post(&url)
+        .bearer_auth(token)
+        .json(&step.fault)
+        .send()
+        .await
+    {
+        Ok(r) if r.status().is_success() => {
+            format!("at {} s: injected {:?}", step.at_s.round(), step.fault.kind)
+        }
+        Ok(r) => format!(
+            "at {} s: url-anvil refused the fault ({})",
+            step.at_s.round(),
+            r.status()
+        ),
+        Err(e) => format!(
+            "at {} s: url-anvil unreachable for the fault: {e}",
+            step.at_s.round()
+        ),
+    }
+}
+
+/// Ends a run that cannot go on: its Job (when given) is deleted so no
+/// load outlives it, its window is closed on the API server as
+/// interrupted (best effort: the run fails either way), and it is marked
+/// Failed.
+#[allow(clippy::too_many_arguments)]
+pub(super) async fn stop(
+    ctx: &Context,
+    run: &ChallengeRun,
+    s: ChallengeRunStatus,
+    run_id: &str,
+    job: Option<(&Api<Job>, &str)>,
+    reason: &str,
+    message: &str,
+    now: Time,
+) -> Result<Next, Error> {
+    if let Some((jobs, name)) = job {
+        delete_job(jobs, name).await?;
+    }
+    // Interrupted, not ended: a run cut short is never scored.
+    let _ = ctx.platform.interrupt_run(run_id, message).await;
+    Ok(fail(run, s, reason, message, now))
+}
+
+pub(super) async fn delete_job(jobs: &Api<Job>, name: &str) -> Result<(), Error> {
+    match jobs.delete(name, &DeleteParams::background()).await {
+        Ok(_) => Ok(()),
+        Err(kube::Error::Api(e)) if e.code == 404 => Ok(()),
+        Err(e) => Err(e.into()),
+    }
+}
+
+pub(super) async fn write_status(
+    ctx: &Context,
+    run: &ChallengeRun,
+    old: &ChallengeRunStatus,
+    new: &ChallengeRunStatus,
+) -> Result<(), Error> {
+    let api: Api<ChallengeRun> =
+        Api::namespaced(ctx.client.clone(), &run.namespace().unwrap_or_default());
+    crate::status::write(&api, run, old, new).await
+}
+
+pub(super) async fn publish(
+    ctx: &Context,
+    run: &ChallengeRun,
+    type_: EventType,
+    reason: &str,
+    note: &str,
+) {
+    publish_as(ctx, run, type_, reason, "Reconcile", note).await;
+}
+
+pub(super) async fn publish_as(
+    ctx: &Context,
+    run: &ChallengeRun,
+    type_: EventType,
+    reason: &str,
+    action: &str,
+    note: &str,
+) {
+    let event = KubeEvent {
+        type_,
+        reason: reason.into(),
+        note: Some(note.chars().take(1000).collect()),
+        action: action.into(),
+        secondary: None,
+    };
+    if let Err(e) = ctx.recorder.publish(&event, &run.object_ref(&())).await {
+        tracing::debug!(error = %e, "event not recorded");
+    }
+}
