@@ -10,6 +10,8 @@
 //! `deploy/kube-install.sh --images-only` (kind or ../shared/k8s). Needs
 //! `kubectl` (port-forward) and PyPI `helm-python-sdk`.
 
+mod support;
+
 use std::process::Stdio;
 use std::time::{Duration, Instant};
 
@@ -20,6 +22,7 @@ use k8s_openapi::api::core::v1::{Event, Namespace, Pod, Secret};
 use kube::api::{Api, DeleteParams, ListParams, Patch, PatchParams, PostParams};
 use kube::{Client, ResourceExt};
 use serde_json::json;
+use support::{e2e_enabled as enabled, eventually};
 use tokio::io::{AsyncBufReadExt, BufReader};
 
 const RELEASE: &str = "sre-chaos-e2e";
@@ -28,30 +31,11 @@ const APP_IMAGE: &str = "sre-chaos/starter-app:dev";
 const CHALLENGES: [&str; 3] = ["robust-service", "longest-upkeep", "graceful-degradation"];
 const SCALES: [f64; 3] = [1.0, 0.1, 0.1];
 
-fn enabled() -> bool {
-    std::env::var("CHAOS_KUBE_E2E").as_deref() == Ok("1")
-}
-
 fn repo() -> std::path::PathBuf {
     std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
         .parent()
         .expect("workspace")
         .to_path_buf()
-}
-
-async fn eventually<T, F, Fut>(what: &str, within: Duration, mut f: F) -> T
-where
-    F: FnMut() -> Fut,
-    Fut: std::future::Future<Output = Option<T>>,
-{
-    let deadline = Instant::now() + within;
-    loop {
-        if let Some(v) = f().await {
-            return v;
-        }
-        assert!(Instant::now() < deadline, "timed out waiting for {what}");
-        tokio::time::sleep(Duration::from_secs(1)).await;
-    }
 }
 
 /// One `deploy/scripts/helm_release.py` action; its JSON line.

@@ -4,8 +4,10 @@
 //! process with a local chaos-api, applies a Contributor and a
 //! ChallengeRun, and checks what the API server holds; then cleans up.
 
+mod support;
+
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use chaos_operator::context::{Context, RunSettings};
 use chaos_operator::contributor::desired::Settings;
@@ -17,28 +19,10 @@ use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomRe
 use kube::api::{Api, DeleteParams, Patch, PatchParams, PostParams};
 use kube::{Client, ResourceExt};
 use serde_json::json;
+use support::{e2e_enabled as enabled, eventually};
 use tokio_util::sync::CancellationToken;
 
 const ADMIN: &str = "e2e-admin-token-0123456789";
-
-fn enabled() -> bool {
-    std::env::var("CHAOS_KUBE_E2E").as_deref() == Ok("1")
-}
-
-async fn eventually<T, F, Fut>(what: &str, within: Duration, mut f: F) -> T
-where
-    F: FnMut() -> Fut,
-    Fut: std::future::Future<Output = Option<T>>,
-{
-    let deadline = Instant::now() + within;
-    loop {
-        if let Some(v) = f().await {
-            return v;
-        }
-        assert!(Instant::now() < deadline, "timed out waiting for {what}");
-        tokio::time::sleep(Duration::from_millis(500)).await;
-    }
-}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn contributor_and_run_on_a_real_api_server() {

@@ -512,3 +512,28 @@ pub fn paths(calls: &[Call], method: &str) -> Vec<String> {
         .map(|c| c.path.clone())
         .collect()
 }
+
+/// Whether the opt-in real-cluster tests run (`CHAOS_KUBE_E2E=1`).
+pub fn e2e_enabled() -> bool {
+    std::env::var("CHAOS_KUBE_E2E").as_deref() == Ok("1")
+}
+
+/// Polls `f` every half second until it gives a value, failing the test
+/// after `within`.
+pub async fn eventually<T, F, Fut>(what: &str, within: Duration, mut f: F) -> T
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Option<T>>,
+{
+    let deadline = std::time::Instant::now() + within;
+    loop {
+        if let Some(v) = f().await {
+            return v;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "timed out waiting for {what}"
+        );
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    }
+}
