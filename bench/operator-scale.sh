@@ -22,7 +22,10 @@
 #   rss_mb        its resident memory at the end
 #   idle_writes   writes to the API server in 60 s of idle, by anyone, to
 #                 the kinds the operator writes (apiserver_request_total)
+#   op_idle_writes  of those, the operator's own (its kube_api_requests
+#                 counter; the API server's counters name no client)
 #   idle_passes   apply passes in those 60 s
+# and, after the line, the idle writes by resource, subresource and verb.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 N=${1:-1000}
@@ -66,11 +69,21 @@ metric() { # metric NAME -> value for controller="contributor", 0 if absent
     curl -sf "http://127.0.0.1:$op_port/metrics" \
         | awk -v m="chaos_operator_$1" '$1 ~ "^"m"(_total)?\\{controller=\"contributor\"\\}$" {print $2}' | head -1 | grep . || echo 0
 }
-writes() { # writes to the kinds the operator writes, by anyone, so far
+write_lines() { # writes to the kinds the operator writes, by anyone, so far: "resource/subresource verb count"
     kubectl get --raw /metrics | awk '
         /^apiserver_request_total\{/ && /verb="(APPLY|PATCH|POST|PUT|UPDATE|DELETE)"/ &&
         /resource="(contributors|namespaces|services|secrets|resourcequotas|limitranges|networkpolicies|deployments)"/ &&
-        !/resource="deployments".*subresource="status"/ { s += $NF } END { print s + 0 }'
+        !/resource="deployments".*subresource="status"/ {
+            match($0, /resource="[^"]*"/); r = substr($0, RSTART + 10, RLENGTH - 11)
+            sub_ = ""; if (match($0, /subresource="[^"]*"/)) sub_ = substr($0, RSTART + 13, RLENGTH - 14)
+            match($0, /verb="[^"]*"/); v = substr($0, RSTART + 6, RLENGTH - 7)
+            n[r "/" sub_ " " v] += $NF
+        } END { for (k in n) print k, n[k] }'
+}
+writes() { write_lines | awk '{ s += $3 } END { print s + 0 }'; }
+op_writes() { # the operator's own writes so far
+    curl -sf "http://127.0.0.1:$op_port/metrics" \
+        | awk '/^chaos_operator_kube_api_requests_total\{method="(POST|PUT|PATCH|DELETE)"\}/ { s += $2 } END { print s + 0 }'
 }
 applied_count() {
     kubectl get contributors -l srechaos.dev/bench=1 -o json | python3 -c '
@@ -111,10 +124,12 @@ passes=$(metric apply_passes)
 reconciles=$(metric reconciles)
 failures=$(metric reconcile_failures)
 say "all Applied $(python3 -c "print(round($t2-$t1,1))") s after creation; idle for 60 s"
-w0=$(writes)
+write_lines >"$work/writes0"
+w0=$(writes); o0=$(op_writes)
 p0=$passes
 sleep 60
-w1=$(writes)
+write_lines >"$work/writes1"
+w1=$(writes); o1=$(op_writes)
 p1=$(metric apply_passes)
 rss=$(awk '/VmRSS/ {print $2}' /proc/$op/status)
 hwm=$(awk '/VmHWM/ {print $2}' /proc/$op/status)
@@ -123,12 +138,27 @@ n=$N
 print(f"$(date -u +%FT%TZ) N={n} create_s={round($t1-$t0,1)} applied_s={round($t2-$t1,1)} "
       f"apply_passes={round($passes/n,3)} reconciles={round($reconciles/n,2)} failures=$failures "
       f"rss_peak_mb={round($hwm/1024,1)} rss_mb={round($rss/1024,1)} "
-      f"idle_writes={$w1-$w0} idle_passes={$p1-$p0}")
+      f"idle_writes={$w1-$w0} op_idle_writes={$o1-$o0} idle_passes={$p1-$p0}")
 PY
 )
 echo "$line"
 mkdir -p bench/results
 echo "$line" >> bench/results/operator-scale.txt
+# Where the idle writes went (by anyone): resource/subresource verb count.
+python3 - "$work/writes0" "$work/writes1" <<'PY' | tee -a bench/results/operator-scale.txt
+import sys
+def read(path):
+    out = {}
+    for line in open(path):
+        key, verb, n = line.split()
+        out[(key, verb)] = float(n)
+    return out
+a, b = read(sys.argv[1]), read(sys.argv[2])
+for (key, verb), n in sorted(b.items(), key=lambda kv: -(kv[1] - a.get(kv[0], 0))):
+    d = n - a.get((key, verb), 0)
+    if d > 0:
+        print(f"    idle {key.rstrip('/')} {verb}: {int(d)}")
+PY
 
 say "deleting the Contributors (their namespaces go in the background)"
 kubectl delete contributors -l srechaos.dev/bench=1 --wait=false >/dev/null

@@ -21,7 +21,7 @@ async fn main() -> anyhow::Result<()> {
     let database = args.first().ok_or_else(|| anyhow::anyhow!(usage))?;
     let n_contributors: usize = args.get(1).ok_or_else(|| anyhow::anyhow!(usage))?.parse()?;
     let n_runs: usize = args.get(2).ok_or_else(|| anyhow::anyhow!(usage))?.parse()?;
-    let (pool, backend) = db::connect(database).await?;
+    let (pool, backend) = db::connect(database, std::time::Duration::ZERO).await?;
 
     let existing: i64 = sqlx::query("SELECT COUNT(*) AS n FROM contributors")
         .fetch_one(&pool)

@@ -276,7 +276,7 @@ impl Running {
 /// Opens the database, starts scoring and serves on `listener`.
 pub async fn start(config: &Config, listener: TcpListener) -> anyhow::Result<Running> {
     let addr = listener.local_addr()?;
-    let (db, backend) = db::connect(&config.database).await?;
+    let (db, backend) = db::connect(&config.database, config.database_wait).await?;
     let prometheus = config
         .prometheus_url
         .as_deref()

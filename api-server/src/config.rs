@@ -19,6 +19,12 @@ pub struct Config {
     #[arg(long, env = "DATABASE_URL", default_value = "chaos.db")]
     pub database: String,
 
+    /// How long to keep trying a PostgreSQL server that cannot be reached
+    /// yet at start (a pod whose database starts beside it), before giving
+    /// up. A refused password or a bad URL fails at once.
+    #[arg(long, env = "CHAOS_DATABASE_WAIT", value_parser = humantime::parse_duration, default_value = "60s")]
+    pub database_wait: Duration,
+
     /// Token for admin and operator actions (register contributors, runs, scoring).
     #[arg(long, env = "CHAOS_ADMIN_TOKEN", hide_env_values = true)]
     pub admin_token: Option<String>,
@@ -81,6 +87,7 @@ impl Config {
         Config {
             listen: SocketAddr::from(([0, 0, 0, 0], 8081)),
             database: "chaos.db".into(),
+            database_wait: Duration::from_secs(60),
             admin_token: None,
             admin_token_file: None,
             prometheus_url: None,

@@ -64,8 +64,9 @@ fn create_private_sqlite(_: &str) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// Connects, configures and migrates.
-pub async fn connect(database: &str) -> anyhow::Result<(Db, Backend)> {
+/// Connects, configures and migrates. A database server that cannot be
+/// reached yet is tried again for up to `wait`.
+pub async fn connect(database: &str, wait: Duration) -> anyhow::Result<(Db, Backend)> {
     install_default_drivers();
     let (url, backend) = database_url(database);
     if backend == Backend::Sqlite {
@@ -85,15 +86,38 @@ pub async fn connect(database: &str) -> anyhow::Result<(Db, Backend)> {
                 Ok(())
             })
         });
-    let pool = options
-        .connect(&url)
-        .await
-        .map_err(|e| anyhow::anyhow!("cannot open the database {}: {e}", redact(database)))?;
+    let deadline = std::time::Instant::now() + wait;
+    let mut pause = Duration::from_millis(250);
+    let pool = loop {
+        match options.clone().connect(&url).await {
+            Ok(pool) => break pool,
+            Err(e) if not_up_yet(&e) && std::time::Instant::now() + pause < deadline => {
+                tracing::warn!(database = %redact(database), error = %e, "the database is not up yet; retrying in {pause:?}");
+                tokio::time::sleep(pause).await;
+                pause = (pause * 2).min(Duration::from_secs(5));
+            }
+            Err(e) => {
+                anyhow::bail!("cannot open the database {}: {e}", redact(database))
+            }
+        }
+    };
     sqlx::migrate!("./migrations")
         .run(&pool)
         .await
         .map_err(|e| anyhow::anyhow!("database migrations failed: {e}"))?;
     Ok((pool, backend))
+}
+
+/// Whether a failed connection may work a moment later: nothing listening
+/// yet, a name not resolving yet, or a server still starting. A refused
+/// login or a missing database will not change by waiting.
+fn not_up_yet(e: &sqlx::Error) -> bool {
+    match e {
+        sqlx::Error::Io(_) | sqlx::Error::PoolTimedOut => true,
+        // 57P03: the database system is starting up / shutting down.
+        sqlx::Error::Database(db) => db.code().as_deref() == Some("57P03"),
+        _ => false,
+    }
 }
 
 /// A database URL without its password, for messages.

@@ -85,6 +85,23 @@ pub struct Config {
     #[arg(long, env = "CHAOS_MAX_CONCURRENT_RUNS", default_value_t = 1)]
     pub max_concurrent_runs: u32,
 
+    /// Reconciles in flight at once, per controller. Each holds connections
+    /// and buffers to the API server: unbounded, a thousand new Contributors
+    /// meant a thousand at once, most of the operator's memory, and
+    /// timeouts on the API server's side.
+    #[arg(
+        long,
+        env = "CHAOS_RECONCILE_CONCURRENCY",
+        default_value_t = 16,
+        value_parser = clap::value_parser!(u16).range(1..=1024)
+    )]
+    pub reconcile_concurrency: u16,
+
+    /// How long a load Job's pod may wait for a node that can fit it before
+    /// its run fails `Unschedulable`, with the scheduler's reason.
+    #[arg(long, env = "CHAOS_UNSCHEDULABLE_AFTER", value_parser = humantime::parse_duration, default_value = "3m")]
+    pub unschedulable_after: Duration,
+
     /// How long finished load Jobs are kept.
     #[arg(long, env = "CHAOS_JOB_TTL", value_parser = humantime::parse_duration, default_value = "10m")]
     pub job_ttl: Duration,

@@ -27,6 +27,8 @@ pub struct Context {
     /// How often every child of a Contributor is applied again, so one
     /// deleted by hand (a NetworkPolicy, a ResourceQuota) comes back.
     pub resync: Duration,
+    /// Reconciles in flight at once, per controller.
+    pub concurrency: u16,
     /// The controller's cache of ChallengeRuns, once it runs: queued runs
     /// wait on it instead of listing every run every few seconds.
     pub runs_cache: std::sync::OnceLock<kube::runtime::reflector::Store<crate::crd::ChallengeRun>>,
@@ -48,11 +50,15 @@ pub struct RunSettings {
     pub loadgen_resources: ResourceRequirements,
     pub max_concurrent: u32,
     pub job_ttl: Duration,
+    /// How long the load Job's pod may stay unschedulable.
+    pub unschedulable_after: Duration,
 }
 
 struct Applied {
     at: std::time::Instant,
     digest: Option<String>,
+    /// The children as the server answered the apply.
+    children: Option<crate::contributor::Fingerprints>,
 }
 
 impl Context {
@@ -82,6 +88,7 @@ impl Context {
                 .build()
                 .unwrap_or_default(),
             resync: RESYNC,
+            concurrency: 16,
             runs_cache: std::sync::OnceLock::new(),
             failures: Mutex::new(HashMap::new()),
             applied: Mutex::new(HashMap::new()),
@@ -98,12 +105,13 @@ impl Context {
             .or_insert_with(|| Applied {
                 at: std::time::Instant::now(),
                 digest: None,
+                children: None,
             })
             .at;
         since.elapsed() >= self.resync_period(key)
     }
 
-    pub fn applied(&self, key: &str, digest: &str) {
+    pub fn applied(&self, key: &str, digest: &str, children: crate::contributor::Fingerprints) {
         self.applied
             .lock()
             .unwrap_or_else(|p| p.into_inner())
@@ -112,8 +120,30 @@ impl Context {
                 Applied {
                     at: std::time::Instant::now(),
                     digest: Some(digest.to_owned()),
+                    children: Some(children),
                 },
             );
+    }
+
+    /// The children as this process last applied them for `key`.
+    pub fn applied_children(&self, key: &str) -> Option<crate::contributor::Fingerprints> {
+        self.applied
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .get(key)
+            .and_then(|a| a.children.clone())
+    }
+
+    /// A resync found `key`'s children as applied: the next is a period away.
+    pub fn resynced(&self, key: &str) {
+        if let Some(a) = self
+            .applied
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .get_mut(key)
+        {
+            a.at = std::time::Instant::now();
+        }
     }
 
     /// Whether this process has applied exactly `digest` for `key`. The

@@ -3,6 +3,7 @@
 //! contributor's app; a `ChallengeRun` becomes a queued, scored run with
 //! its load Job and chaos schedule.
 
+pub mod apply;
 pub mod conditions;
 pub mod config;
 pub mod context;
@@ -10,6 +11,9 @@ pub mod contributor;
 pub mod crd;
 pub mod crdgen;
 pub mod error;
+pub mod events;
+#[cfg(test)]
+pub(crate) mod fixtures;
 pub mod labels;
 pub mod run;
 pub mod runner;

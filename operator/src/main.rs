@@ -45,10 +45,14 @@ async fn run(config: Config) -> anyhow::Result<()> {
     let admin_token = config.admin_token()?;
     let anvil_token = config.anvil_admin_token()?;
     let platform = chaos_client::Client::new(&config.api_url)?.with_admin_token(admin_token);
-    let client = kube::Client::try_default().await.map_err(|e| {
-        anyhow::anyhow!("cannot reach the Kubernetes API (KUBECONFIG or in-cluster): {e}")
-    })?;
     let metrics = Metrics::default();
+    let kube_config = kube::Config::infer().await.map_err(|e| {
+        anyhow::anyhow!("cannot find the Kubernetes API (KUBECONFIG or in-cluster): {e}")
+    })?;
+    let client = kube::client::ClientBuilder::try_from(kube_config)
+        .map_err(|e| anyhow::anyhow!("cannot set up the Kubernetes client: {e}"))?
+        .with_layer(&metrics.count_kube_requests())
+        .build();
     let stop = CancellationToken::new();
     tokio::spawn({
         let stop = stop.clone();
@@ -63,7 +67,7 @@ async fn run(config: Config) -> anyhow::Result<()> {
         metrics.clone(),
         stop.clone(),
     ));
-    let ctx = Arc::new(Context::new(
+    let mut context = Context::new(
         client.clone(),
         platform,
         Settings {
@@ -77,9 +81,12 @@ async fn run(config: Config) -> anyhow::Result<()> {
             loadgen_resources: config.loadgen_resources.clone(),
             max_concurrent: config.max_concurrent_runs.max(1),
             job_ttl: config.job_ttl,
+            unschedulable_after: config.unschedulable_after,
         },
         metrics,
-    ));
+    );
+    context.concurrency = config.reconcile_concurrency;
+    let ctx = Arc::new(context);
 
     if config.leader_election {
         let identity = std::env::var("POD_NAME")

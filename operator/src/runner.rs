@@ -11,7 +11,7 @@ use kube::Resource;
 use kube::api::Api;
 use kube::core::PartialObjectMeta;
 use kube::runtime::reflector::{self, ObjectRef};
-use kube::runtime::{Controller, WatchStreamExt, watcher};
+use kube::runtime::{Controller, WatchStreamExt, controller, watcher};
 use kube::{Client, ResourceExt};
 use tokio_util::sync::CancellationToken;
 
@@ -37,7 +37,9 @@ pub async fn controllers(ctx: Arc<Context>, platform_namespace: &str, stop: Canc
     .reflect(writer)
     .applied_objects()
     .predicate_filter(spec_or_lifecycle, Default::default());
+    let bounded = controller::Config::default().concurrency(ctx.concurrency);
     let contributor_ctl = Controller::for_stream(contributor_stream, contributors)
+        .with_config(bounded.clone())
         // Readiness of the two Deployments moves the Contributor's phase.
         // Not `owns`: the owner is cluster-scoped and its children are
         // namespaced, and `owns` would look the owner up in the child's
@@ -81,6 +83,7 @@ pub async fn controllers(ctx: Arc<Context>, platform_namespace: &str, stop: Canc
     let store = runs.clone();
     let _ = ctx.runs_cache.set(runs.clone());
     let run_ctl = Controller::for_stream(run_stream, runs)
+        .with_config(bounded)
         .owns(
             Api::<Job>::namespaced(client.clone(), platform_namespace),
             watcher::Config::default().labels(crate::labels::RUN_ID),
@@ -135,30 +138,11 @@ pub fn spec_or_lifecycle<K: Resource>(obj: &K) -> Option<u64> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::crd::{AppSpec, ChallengeName, ContributorSpec};
-
-    fn contributor() -> Contributor {
-        let mut c = Contributor::new(
-            "ada",
-            ContributorSpec {
-                display_name: None,
-                challenge: ChallengeName::RobustService,
-                app: AppSpec {
-                    image: "ghcr.io/ada/app:1".into(),
-                    port: 8080,
-                    replicas: 1,
-                    cpu_millis: None,
-                    memory_mib: None,
-                },
-            },
-        );
-        c.metadata.generation = Some(1);
-        c
-    }
+    use crate::fixtures::contributor;
 
     #[test]
     fn the_finalizer_and_deletion_pass_the_filter_and_status_does_not() {
-        let bare = contributor();
+        let bare = contributor("ada");
         let mut finalized = bare.clone();
         finalized.metadata.finalizers = Some(vec!["srechaos.dev/cleanup".into()]);
         assert_ne!(

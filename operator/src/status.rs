@@ -16,7 +16,8 @@ use kube::{Resource, ResourceExt};
 use serde::Serialize;
 use serde_json::json;
 
-use crate::context::MANAGER;
+use crate::apply::Scoped;
+use crate::context::{Context, MANAGER};
 use crate::error::Error;
 
 /// How soon a pass whose status write lost the race looks again.
@@ -24,14 +25,16 @@ pub const AFTER_STALE: Duration = Duration::from_millis(500);
 
 /// Writes `status` unless it equals `old`. `Err(Error::Stale)` when the
 /// object changed since it was read.
-pub async fn write<K, S>(api: &Api<K>, obj: &K, old: &S, status: &S) -> Result<(), Error>
+pub async fn write<K, S>(ctx: &Context, obj: &K, old: &S, status: &S) -> Result<(), Error>
 where
     K: Resource<DynamicType = ()> + Clone + serde::de::DeserializeOwned + std::fmt::Debug,
+    K::Scope: Scoped,
     S: Serialize + PartialEq,
 {
     if old == status {
         return Ok(());
     }
+    let api: Api<K> = K::Scope::api(ctx.client.clone(), obj.meta().namespace.as_deref());
     api.patch_status(
         &obj.name_any(),
         &PatchParams::apply(MANAGER).force(),
@@ -65,18 +68,12 @@ where
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::crd::{ChallengeName, ChallengeRun, ChallengeRunSpec, ChallengeRunStatus};
+    use crate::crd::ChallengeRunStatus;
 
     #[test]
     fn the_patch_carries_the_version_it_was_decided_from() {
-        let mut r = ChallengeRun::new(
-            "r1",
-            ChallengeRunSpec {
-                contributor: "ada".into(),
-                challenge: ChallengeName::RobustService,
-                duration_scale: None,
-            },
-        );
+        let mut r = crate::fixtures::run("r1");
+        r.metadata.resource_version = None;
         let s = ChallengeRunStatus::default();
         assert!(patch(&r, &s).get("metadata").is_none());
         r.metadata.resource_version = Some("41".into());

@@ -23,6 +23,14 @@ pub struct ControllerLabel {
     pub controller: String,
 }
 
+/// A request the operator made to the Kubernetes API, by HTTP method: the
+/// writes (POST, PUT, PATCH, DELETE) are what idle cost is judged by, and
+/// the API server's own counters do not say which client made them.
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct MethodLabel {
+    pub method: String,
+}
+
 #[derive(Clone)]
 pub struct Metrics {
     registry: Arc<Registry>,
@@ -30,6 +38,7 @@ pub struct Metrics {
     failures: Family<ControllerLabel, Counter>,
     duration: Family<ControllerLabel, Histogram>,
     applies: Family<ControllerLabel, Counter>,
+    api_requests: Family<MethodLabel, Counter>,
     /// Ready once the controllers run (and, with leader election, lead).
     pub ready: Arc<AtomicBool>,
 }
@@ -59,8 +68,15 @@ impl Default for Metrics {
             "Passes that applied a resource's children (the costly part of a reconcile)",
             applies.clone(),
         );
+        let api_requests = Family::<MethodLabel, Counter>::default();
+        registry.register(
+            "kube_api_requests",
+            "Requests this process sent to the Kubernetes API, by HTTP method",
+            api_requests.clone(),
+        );
         Metrics {
             registry: Arc::new(registry),
+            api_requests,
             reconciles,
             failures,
             duration,
@@ -68,6 +84,15 @@ impl Default for Metrics {
             ready: Arc::new(AtomicBool::new(false)),
         }
     }
+}
+
+/// `controller`'s counter in `family`.
+fn of(family: &Family<ControllerLabel, Counter>, controller: &str) -> Counter {
+    family
+        .get_or_create(&ControllerLabel {
+            controller: controller.into(),
+        })
+        .clone()
 }
 
 impl Metrics {
@@ -85,28 +110,46 @@ impl Metrics {
     }
 
     pub fn applied(&self, controller: &str) {
-        self.applies
-            .get_or_create(&ControllerLabel {
-                controller: controller.into(),
-            })
-            .inc();
+        of(&self.applies, controller).inc();
     }
 
     /// Apply passes counted so far for `controller`.
     pub fn apply_passes(&self, controller: &str) -> u64 {
-        self.applies
-            .get_or_create(&ControllerLabel {
-                controller: controller.into(),
-            })
-            .get()
+        of(&self.applies, controller).get()
     }
 
     pub fn failed(&self, controller: &str) {
-        self.failures
-            .get_or_create(&ControllerLabel {
-                controller: controller.into(),
+        of(&self.failures, controller).inc();
+    }
+
+    /// A layer for the Kubernetes client that counts its requests.
+    pub fn count_kube_requests<B>(
+        &self,
+    ) -> tower::util::MapRequestLayer<impl Fn(http::Request<B>) -> http::Request<B> + Clone + use<B>>
+    {
+        let requests = self.api_requests.clone();
+        tower::util::MapRequestLayer::new(move |request: http::Request<B>| {
+            requests
+                .get_or_create(&MethodLabel {
+                    method: request.method().as_str().to_owned(),
+                })
+                .inc();
+            request
+        })
+    }
+
+    /// Writes (anything but GET) sent to the Kubernetes API so far.
+    pub fn kube_writes(&self) -> u64 {
+        ["POST", "PUT", "PATCH", "DELETE"]
+            .iter()
+            .map(|m| {
+                self.api_requests
+                    .get_or_create(&MethodLabel {
+                        method: (*m).to_owned(),
+                    })
+                    .get()
             })
-            .inc();
+            .sum()
     }
 
     pub fn encode(&self) -> String {

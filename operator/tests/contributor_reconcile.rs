@@ -438,6 +438,38 @@ async fn a_child_deleted_by_hand_is_restored_by_the_resync() {
     let policy =
         "/apis/networking.k8s.io/v1/namespaces/contributor-ada/networkpolicies/default-deny";
     let quota = "/api/v1/namespaces/contributor-ada/resourcequotas/contributor-quota";
+    // A resync that finds everything as applied only reads.
+    fake.take_calls();
+    tokio::time::sleep(std::time::Duration::from_millis(400)).await;
+    contributor::reconcile(Arc::new(stored(&fake, &c)), ctx.clone())
+        .await
+        .expect("quiet resync");
+    let calls = fake.take_calls();
+    assert!(
+        calls.iter().any(|c| c.path == quota),
+        "the resync looked: {calls:#?}"
+    );
+    assert!(
+        calls.iter().all(|c| c.method == "GET"),
+        "nothing changed, nothing written: {calls:#?}"
+    );
+    assert_eq!(ctx.metrics.apply_passes("contributor"), 1);
+
+    // The quota raised by hand goes back to the platform's.
+    let wanted = fake.get(quota).expect("quota");
+    let mut raised = wanted.clone();
+    raised["spec"]["hard"]["limits.cpu"] = serde_json::json!("64");
+    fake.put(quota, raised);
+    tokio::time::sleep(std::time::Duration::from_millis(400)).await;
+    contributor::reconcile(Arc::new(stored(&fake, &c)), ctx.clone())
+        .await
+        .expect("resync after an edit");
+    assert_eq!(
+        fake.get(quota).expect("quota")["spec"],
+        wanted["spec"],
+        "restored"
+    );
+
     fake.objects.lock().expect("objects").remove(policy);
     fake.objects.lock().expect("objects").remove(quota);
     fake.take_calls();

@@ -205,6 +205,26 @@ async fn the_chart_runs_a_competition_on_a_real_cluster() {
     stamp("installed");
     helm("test", &[]);
     stamp("helm test passed");
+    // The API server starts beside PostgreSQL and waits for it: no restart.
+    let platform_pods: Api<Pod> = Api::namespaced(client.clone(), RELEASE);
+    for p in platform_pods
+        .list(&ListParams::default().labels("app.kubernetes.io/component=api"))
+        .await
+        .expect("api pods")
+        .items
+    {
+        let restarts: i32 = p
+            .status
+            .iter()
+            .flat_map(|s| s.container_statuses.iter().flatten())
+            .map(|c| c.restart_count)
+            .sum();
+        assert_eq!(
+            restarts, 0,
+            "the API server restarted at install: {:?}",
+            p.metadata.name
+        );
+    }
     let token = admin_token(&client).await;
     let (base, forward_guard) = forward().await;
     let platform = chaos_client::Client::new(&base)
@@ -408,12 +428,18 @@ async fn the_chart_runs_a_competition_on_a_real_cluster() {
     drop(forward_guard);
 
     // 4. helm upgrade keeps the secrets and the data: the API server and
-    // PostgreSQL pods are replaced, the board is the same.
+    // PostgreSQL pods are replaced, the board is the same. The upgrade
+    // also asks for a load Job no node can fit, to see the next run fail
+    // saying so (4b).
     helm(
         "upgrade",
         &[
             "--set-json",
             r#"api.publicUrl="http://leaderboard.e2e.invalid""#,
+            "--set-json",
+            r#"operator.loadJob.resources={"requests":{"cpu":"64","memory":"128Mi"},"limits":{"cpu":"64","memory":"512Mi"}}"#,
+            "--set-json",
+            r#"operator.loadJob.unschedulableAfter="20s""#,
         ],
     );
     let pods: Api<Pod> = Api::namespaced(client.clone(), RELEASE);
@@ -501,6 +527,56 @@ async fn the_chart_runs_a_competition_on_a_real_cluster() {
     );
     stamp("data kept");
 
+    // 4b. A run whose load Job no node can fit ends Unschedulable, quoting
+    // the scheduler, its Job deleted and its window closed unscored.
+    let r: ChallengeRun = serde_json::from_value(json!({
+        "apiVersion": "srechaos.dev/v1alpha1", "kind": "ChallengeRun",
+        "metadata": {"name": "too-big", "namespace": RELEASE},
+        "spec": {"contributor": CONTRIBUTOR, "challenge": "robust-service", "durationScale": 0.1},
+    }))
+    .expect("run");
+    let too_big = runs
+        .create(&PostParams::default(), &r)
+        .await
+        .expect("created");
+    let failed = eventually(
+        "the unschedulable run to fail",
+        Duration::from_secs(180),
+        || {
+            let runs = runs.clone();
+            async move {
+                let s = runs.get("too-big").await.ok()?.status?;
+                (s.phase == Some(RunPhase::Failed)).then_some(s)
+            }
+        },
+    )
+    .await;
+    let condition = failed
+        .conditions
+        .iter()
+        .find(|c| c.type_ == "Failed")
+        .expect("a Failed condition");
+    assert_eq!(condition.status, "True");
+    assert_eq!(condition.reason, "Unschedulable", "{failed:?}");
+    assert!(
+        condition.message.contains("Insufficient cpu"),
+        "the scheduler's reason: {}",
+        condition.message
+    );
+    let jobs: Api<Job> = Api::namespaced(client.clone(), RELEASE);
+    let job = failed.job_name.clone().expect("job name");
+    eventually("its Job to go", Duration::from_secs(60), || {
+        let (jobs, job) = (jobs.clone(), job.clone());
+        async move { jobs.get_opt(&job).await.ok()?.is_none().then_some(()) }
+    })
+    .await;
+    let remote = platform
+        .run(&too_big.uid().expect("uid"))
+        .await
+        .expect("registered");
+    assert_eq!(remote.state, "interrupted", "{remote:?}");
+    stamp("an unschedulable run failed saying why");
+
     // 5. Delete everything; nothing is left behind.
     runs.delete_collection(&DeleteParams::default(), &ListParams::default())
         .await
@@ -526,7 +602,6 @@ async fn the_chart_runs_a_competition_on_a_real_cluster() {
         },
     )
     .await;
-    let jobs: Api<Job> = Api::namespaced(client.clone(), RELEASE);
     eventually("the load Jobs to go", Duration::from_secs(60), || {
         let jobs = jobs.clone();
         async move {

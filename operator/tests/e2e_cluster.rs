@@ -15,11 +15,10 @@ use chaos_operator::crd::{ChallengeRun, Contributor};
 use chaos_operator::telemetry::Metrics;
 use k8s_openapi::api::apps::v1::Deployment;
 use k8s_openapi::api::core::v1::Namespace;
-use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition;
 use kube::api::{Api, DeleteParams, Patch, PatchParams, PostParams};
 use kube::{Client, ResourceExt};
 use serde_json::json;
-use support::{e2e_enabled as enabled, eventually};
+use support::{e2e_enabled as enabled, eventually, install_crds};
 use tokio_util::sync::CancellationToken;
 
 const ADMIN: &str = "e2e-admin-token-0123456789";
@@ -35,32 +34,7 @@ async fn contributor_and_run_on_a_real_api_server() {
     let platform_ns = format!("sre-chaos-e2e-{suffix}");
     let name = format!("e2e-{suffix}");
 
-    // CRDs, applied the way the chart installs them.
-    let crds: Api<CustomResourceDefinition> = Api::all(client.clone());
-    for (_, yaml) in chaos_operator::crdgen::documents().expect("crds") {
-        let crd: CustomResourceDefinition = serde_yaml_ng::from_str(&yaml).expect("yaml");
-        crds.patch(
-            &crd.name_any(),
-            &PatchParams::apply("chaos-e2e").force().validation_strict(),
-            &Patch::Apply(&crd),
-        )
-        .await
-        .expect("the API server accepts the CRD");
-        let n = crd.name_any();
-        eventually("the CRD to be established", Duration::from_secs(30), || {
-            let crds = crds.clone();
-            let n = n.clone();
-            async move {
-                let c = crds.get(&n).await.ok()?;
-                c.status?
-                    .conditions?
-                    .iter()
-                    .any(|c| c.type_ == "Established" && c.status == "True")
-                    .then_some(())
-            }
-        })
-        .await;
-    }
+    install_crds(&client).await;
     let namespaces: Api<Namespace> = Api::all(client.clone());
     namespaces
         .create(
@@ -99,6 +73,7 @@ async fn contributor_and_run_on_a_real_api_server() {
             loadgen_resources: chaos_operator::Config::defaults().loadgen_resources,
             max_concurrent: 1,
             job_ttl: Duration::from_secs(60),
+            unschedulable_after: Duration::from_secs(180),
         },
         Metrics::default(),
     ));

@@ -64,6 +64,7 @@ fn built_objects_pass_strict_schema_validation() {
         loadgen_resources: chaos_operator::Config::defaults().loadgen_resources,
         max_concurrent: 1,
         job_ttl: Duration::from_secs(600),
+        unschedulable_after: Duration::from_secs(180),
     };
     let job = load_job(&run, &c, &settings).expect("job");
 

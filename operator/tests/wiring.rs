@@ -100,6 +100,25 @@ async fn a_bare_contributor_and_a_bare_run_move_on_watch_events_alone() {
     // However many events came (its finalizer, its status, two Deployments
     // created and then available), the children were applied once.
     assert_eq!(ctx.metrics.apply_passes("contributor"), 1);
+    // Then nothing: a Ready Contributor costs no writes until its resync.
+    let writes = |f: &FakeKube| {
+        f.calls
+            .lock()
+            .expect("calls")
+            .iter()
+            .filter(|c| c.method != "GET")
+            .map(|c| format!("{} {}", c.method, c.path))
+            .collect::<Vec<_>>()
+    };
+    let before = writes(&fake).len();
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    let after = writes(&fake);
+    assert_eq!(
+        after.len(),
+        before,
+        "writes while idle: {:#?}",
+        &after[before..]
+    );
 
     // A bare run: its finalizer, then the queue, then its Job and window.
     fake.put(

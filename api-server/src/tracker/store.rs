@@ -459,9 +459,12 @@ mod tests {
     async fn a_sqlite_batch_is_all_or_nothing() {
         let dir = std::env::temp_dir().join(format!("tracker-batch-{}", uuid::Uuid::new_v4()));
         std::fs::create_dir_all(&dir).expect("dir");
-        let (db, _) = crate::db::connect(&dir.join("t.db").display().to_string())
-            .await
-            .expect("db");
+        let (db, _) = crate::db::connect(
+            &dir.join("t.db").display().to_string(),
+            std::time::Duration::ZERO,
+        )
+        .await
+        .expect("db");
         // Twenty runs over three statements, the last one a duplicate id.
         let mut batch: Vec<NewRun> = (0..19).map(|i| run(&format!("r{i}"))).collect();
         batch.push(run("r3"));

@@ -67,6 +67,11 @@ fn find_pg_bin() -> Option<PathBuf> {
 
 impl Pg {
     pub fn start() -> Option<Pg> {
+        Pg::start_on(free_port())
+    }
+
+    /// A cluster on `port`, for a test that connects before it exists.
+    pub fn start_on(port: u16) -> Option<Pg> {
         let bin = find_pg_bin()?;
         let as_postgres = is_root();
         let dir = std::env::temp_dir().join(format!("chaos-pg-{}", uuid::Uuid::new_v4().simple()));
@@ -77,7 +82,6 @@ impl Pg {
                 .status()
                 .ok()?;
         }
-        let port = free_port();
         let data = dir.join("data");
         let pg = Pg {
             dir: dir.clone(),

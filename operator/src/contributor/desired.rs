@@ -364,25 +364,13 @@ fn typed<T: DeserializeOwned>(v: Value) -> Result<T, serde_json::Error> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::crd::{AppSpec, ChallengeName, ContributorSpec};
     use k8s_openapi::api::core::v1::{Container, PodSpec};
 
     fn contributor(name: &str) -> Contributor {
-        let mut c = Contributor::new(
-            name,
-            ContributorSpec {
-                display_name: None,
-                challenge: ChallengeName::RobustService,
-                app: AppSpec {
-                    image: "ghcr.io/ada/app:1".into(),
-                    port: 8081,
-                    replicas: 2,
-                    cpu_millis: Some(500),
-                    memory_mib: None,
-                },
-            },
-        );
-        c.metadata.uid = Some("uid-1".into());
+        let mut c = crate::fixtures::contributor(name);
+        c.spec.app.port = 8081;
+        c.spec.app.replicas = 2;
+        c.spec.app.cpu_millis = Some(500);
         c
     }
 

@@ -2,6 +2,8 @@
 //! contributor with the API server, follows readiness, and on delete
 //! deregisters and removes what it made (scores stay on the server).
 
+mod children;
+pub use children::Fingerprints;
 pub mod desired;
 
 use std::sync::Arc;
@@ -10,17 +12,18 @@ use std::time::Duration;
 use chaos_domain::contributor::{NAME_RULE, is_valid_name};
 use k8s_openapi::api::apps::v1::Deployment;
 use k8s_openapi::api::core::v1::{Namespace, Secret};
-use kube::api::{Api, DeleteParams, Patch, PatchParams};
+use kube::ResourceExt;
+use kube::api::{Api, DeleteParams};
 use kube::runtime::controller::Action;
-use kube::runtime::events::{Event as KubeEvent, EventType};
+use kube::runtime::events::EventType;
 use kube::runtime::finalizer::{Event, finalizer};
-use kube::{Resource, ResourceExt};
-use serde::Serialize;
 
+use crate::apply::apply_one;
 use crate::conditions;
-use crate::context::{Context, MANAGER};
+use crate::context::Context;
 use crate::crd::{ChallengeName, Contributor, ContributorPhase, ContributorStatus};
 use crate::error::Error;
+use crate::events::publish;
 use desired::{API_KEY_SECRET, Desired, namespace_name};
 
 pub const FINALIZER: &str = "srechaos.dev/cleanup";
@@ -70,7 +73,7 @@ async fn apply(c: &Contributor, ctx: &Context) -> Result<Action, Error> {
             generation,
             now,
         );
-        write_status(ctx, c, &old, &status).await?;
+        crate::status::write(ctx, c, &old, &status).await?;
         return Ok(Action::await_change());
     }
 
@@ -80,19 +83,28 @@ async fn apply(c: &Contributor, ctx: &Context) -> Result<Action, Error> {
     let deployments: Api<Deployment> = Api::namespaced(ctx.client.clone(), &ns);
     let mut anvil = deployments.get_opt(desired::ANVIL).await?;
     let mut app = deployments.get_opt(desired::APP).await?;
-    // Applied again on a schedule too: a child deleted by hand (its
-    // NetworkPolicy, its ResourceQuota) is restored. Applying what is
-    // already there changes nothing on the server, so no resourceVersion
-    // moves and no watch fires.
     let recorded = status.applied_digest.as_deref() == Some(digest.as_str())
         && status.observed_generation == generation;
-    let stale = !(recorded || ctx.has_applied(&name, &digest))
-        || anvil.is_none()
-        || app.is_none()
-        || ctx.resync_due(&name);
+    let mut stale =
+        !(recorded || ctx.has_applied(&name, &digest)) || anvil.is_none() || app.is_none();
+    // Checked on a schedule too: a child deleted or changed by hand (its
+    // NetworkPolicy, its ResourceQuota) is restored. The check reads; it
+    // writes only when something differs from what this process applied
+    // (after a restart it has no record, and applies once).
+    if !stale && ctx.resync_due(&name) {
+        let unchanged = match ctx.applied_children(&name) {
+            Some(before) => children::current(ctx, &want).await? == before,
+            None => false,
+        };
+        if unchanged {
+            ctx.resynced(&name);
+        } else {
+            stale = true;
+        }
+    }
     if stale {
-        apply_all(ctx, &want).await?;
-        ctx.applied(&name, &digest);
+        let children = children::apply_all(ctx, &want).await?;
+        ctx.applied(&name, &digest, children);
         ctx.metrics.applied(CONTROLLER);
         anvil = deployments.get_opt(desired::ANVIL).await?;
         app = deployments.get_opt(desired::APP).await?;
@@ -158,7 +170,7 @@ async fn apply(c: &Contributor, ctx: &Context) -> Result<Action, Error> {
         generation,
         now,
     );
-    write_status(ctx, c, &old, &status).await?;
+    crate::status::write(ctx, c, &old, &status).await?;
     ctx.succeeded(&format!("contributor/{name}"));
     // Deployment changes wake the controller up; besides, one pass per
     // resync period re-applies the children.
@@ -356,87 +368,4 @@ fn available(d: Option<&Deployment>) -> bool {
     d.and_then(|d| d.status.as_ref())
         .and_then(|s| s.available_replicas)
         .is_some_and(|n| n >= 1)
-}
-
-async fn apply_all(ctx: &Context, d: &Desired) -> Result<(), Error> {
-    apply_one(ctx, &d.namespace).await?;
-    apply_one(ctx, &d.quota).await?;
-    apply_one(ctx, &d.limits).await?;
-    for p in &d.policies {
-        apply_one(ctx, p).await?;
-    }
-    apply_one(ctx, &d.anvil_secret).await?;
-    apply_one(ctx, &d.anvil).await?;
-    apply_one(ctx, &d.anvil_service).await?;
-    apply_one(ctx, &d.app).await?;
-    apply_one(ctx, &d.app_service).await?;
-    Ok(())
-}
-
-/// Server-side apply under the operator's field manager.
-pub async fn apply_one<K>(ctx: &Context, obj: &K) -> Result<(), Error>
-where
-    K: Resource<DynamicType = ()>
-        + Clone
-        + Serialize
-        + serde::de::DeserializeOwned
-        + std::fmt::Debug,
-    K::Scope: ApplyScope,
-{
-    let api: Api<K> = K::Scope::api(ctx.client.clone(), obj.meta().namespace.as_deref());
-    let name = obj.meta().name.clone().unwrap_or_default();
-    api.patch(
-        &name,
-        &PatchParams::apply(MANAGER).force(),
-        &Patch::Apply(obj),
-    )
-    .await?;
-    Ok(())
-}
-
-/// Picks `Api::all` or `Api::namespaced` by the resource's scope.
-pub trait ApplyScope {
-    fn api<K>(client: kube::Client, namespace: Option<&str>) -> Api<K>
-    where
-        K: Resource<DynamicType = (), Scope = Self>;
-}
-
-impl ApplyScope for k8s_openapi::ClusterResourceScope {
-    fn api<K>(client: kube::Client, _: Option<&str>) -> Api<K>
-    where
-        K: Resource<DynamicType = (), Scope = Self>,
-    {
-        Api::all(client)
-    }
-}
-
-impl ApplyScope for k8s_openapi::NamespaceResourceScope {
-    fn api<K>(client: kube::Client, namespace: Option<&str>) -> Api<K>
-    where
-        K: Resource<DynamicType = (), Scope = Self>,
-    {
-        Api::namespaced(client, namespace.unwrap_or("default"))
-    }
-}
-
-async fn write_status(
-    ctx: &Context,
-    c: &Contributor,
-    old: &ContributorStatus,
-    new: &ContributorStatus,
-) -> Result<(), Error> {
-    crate::status::write(&Api::<Contributor>::all(ctx.client.clone()), c, old, new).await
-}
-
-async fn publish(ctx: &Context, c: &Contributor, type_: EventType, reason: &str, note: &str) {
-    let event = KubeEvent {
-        type_,
-        reason: reason.into(),
-        note: Some(note.into()),
-        action: "Reconcile".into(),
-        secondary: None,
-    };
-    if let Err(e) = ctx.recorder.publish(&event, &c.object_ref(&())).await {
-        tracing::debug!(error = %e, "event not recorded");
-    }
 }

@@ -105,19 +105,12 @@ pub fn load_job(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::crd::{AppSpec, ChallengeName, ChallengeRunSpec, ContributorSpec};
+    use crate::crd::ChallengeName;
 
     pub fn run(name: &str, scale: Option<f64>) -> ChallengeRun {
-        let mut r = ChallengeRun::new(
-            name,
-            ChallengeRunSpec {
-                contributor: "ada".into(),
-                challenge: ChallengeName::GracefulDegradation,
-                duration_scale: scale,
-            },
-        );
-        r.metadata.namespace = Some("sre-chaos".into());
-        r.metadata.uid = Some("run-uid-1".into());
+        let mut r = crate::fixtures::run(name);
+        r.spec.challenge = ChallengeName::GracefulDegradation;
+        r.spec.duration_scale = scale;
         r
     }
 
@@ -130,24 +123,15 @@ mod tests {
             .expect("valid"),
             max_concurrent: 1,
             job_ttl: Duration::from_secs(600),
+            unschedulable_after: Duration::from_secs(180),
         }
     }
 
     fn contributor() -> Contributor {
-        Contributor::new(
-            "ada",
-            ContributorSpec {
-                display_name: None,
-                challenge: ChallengeName::RobustService,
-                app: AppSpec {
-                    image: "app:1".into(),
-                    port: 8081,
-                    replicas: 1,
-                    cpu_millis: None,
-                    memory_mib: None,
-                },
-            },
-        )
+        let mut c = crate::fixtures::contributor("ada");
+        c.spec.app.image = "app:1".into();
+        c.spec.app.port = 8081;
+        c
     }
 
     #[test]

@@ -1,29 +1,20 @@
 //! What a ChallengeRun pass does to the world: the load pod's state,
-//! chaos, stopping a run, status writes and Events.
+//! chaos, stopping a run and its Job. Status writes and Events are
+//! shared with the Contributor controller (`status`, `events`).
 
 use chaos_domain::FaultKind;
 use k8s_openapi::api::batch::v1::Job;
 use k8s_openapi::api::core::v1::Pod;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
 use kube::api::{Api, DeleteParams, ListParams};
-use kube::runtime::events::{Event as KubeEvent, EventType};
-use kube::{Resource, ResourceExt};
 
 use super::desired;
-use super::phase::{Next, fail};
+use super::phase::{LoadPod, Next, fail};
 use crate::context::Context;
 use crate::contributor::desired::{ANVIL, anvil_url, namespace_name};
 use crate::crd::{ChallengeRun, ChallengeRunStatus};
 use crate::error::Error;
 use crate::labels;
-
-/// What the load Job's pod is doing.
-pub(super) struct LoadPod {
-    /// When its container started, plus loadgen's metrics wait.
-    pub(super) started: Option<Time>,
-    /// The scheduler's reason, while it cannot place the pod.
-    pub(super) unschedulable: Option<String>,
-}
 
 pub(super) async fn load_pod(ctx: &Context, ns: &str, job: &str) -> Result<LoadPod, Error> {
     let pods: Api<Pod> = Api::namespaced(ctx.client.clone(), ns);
@@ -144,46 +135,5 @@ pub(super) async fn delete_job(jobs: &Api<Job>, name: &str) -> Result<(), Error>
         Ok(_) => Ok(()),
         Err(kube::Error::Api(e)) if e.code == 404 => Ok(()),
         Err(e) => Err(e.into()),
-    }
-}
-
-pub(super) async fn write_status(
-    ctx: &Context,
-    run: &ChallengeRun,
-    old: &ChallengeRunStatus,
-    new: &ChallengeRunStatus,
-) -> Result<(), Error> {
-    let api: Api<ChallengeRun> =
-        Api::namespaced(ctx.client.clone(), &run.namespace().unwrap_or_default());
-    crate::status::write(&api, run, old, new).await
-}
-
-pub(super) async fn publish(
-    ctx: &Context,
-    run: &ChallengeRun,
-    type_: EventType,
-    reason: &str,
-    note: &str,
-) {
-    publish_as(ctx, run, type_, reason, "Reconcile", note).await;
-}
-
-pub(super) async fn publish_as(
-    ctx: &Context,
-    run: &ChallengeRun,
-    type_: EventType,
-    reason: &str,
-    action: &str,
-    note: &str,
-) {
-    let event = KubeEvent {
-        type_,
-        reason: reason.into(),
-        note: Some(note.chars().take(1000).collect()),
-        action: action.into(),
-        secondary: None,
-    };
-    if let Err(e) = ctx.recorder.publish(&event, &run.object_ref(&())).await {
-        tracing::debug!(error = %e, "event not recorded");
     }
 }

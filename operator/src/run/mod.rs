@@ -21,21 +21,20 @@ use kube::runtime::events::EventType;
 use kube::runtime::finalizer::{Event as FinalizerEvent, finalizer};
 use kube::{Resource, ResourceExt};
 
+use crate::apply::apply_one;
 use crate::conditions;
 use crate::context::Context;
-use crate::contributor::apply_one;
 use crate::crd::{ChallengeRun, ChallengeRunStatus, Contributor, RunPhase};
 use crate::error::Error;
-use effects::{delete_job, inject, load_pod, publish, publish_as, stop, write_status};
-use phase::{Next, PENDING_LIMIT, age, age_since, describe, fail, pending, waiting};
+use crate::events::{publish, publish_as};
+use effects::{delete_job, inject, load_pod, stop};
+use phase::{
+    Limits, LoadJob, Next, PENDING_LIMIT, UnderLoad, age, age_since, describe, fail, pending,
+    under_load, waiting,
+};
 
 pub const CONTROLLER: &str = "challengerun";
 
-/// Past the profile's length, how long the load may take to finish.
-const RUNNING_SLACK: Duration = Duration::from_secs(10 * 60);
-/// How long the load Job's pod may stay unschedulable (a node too small
-/// for the Job's requests) before the run fails saying so.
-const UNSCHEDULABLE_LIMIT: Duration = Duration::from_secs(3 * 60);
 /// How long scoring may take (Prometheus down included).
 const SCORING_LIMIT: Duration = Duration::from_secs(30 * 60);
 
@@ -174,7 +173,7 @@ async fn step(run: &ChallengeRun, ctx: &Context) -> Result<Action, Error> {
             conditions::now(),
         );
     }
-    write_status(ctx, run, &old, &next.status).await?;
+    crate::status::write(ctx, run, &old, &next.status).await?;
     Ok(next.action)
 }
 
@@ -307,150 +306,56 @@ async fn running(
         .clone()
         .unwrap_or_else(|| run.uid().unwrap_or_default());
 
-    if c.is_none_or(|c| c.meta().deletion_timestamp.is_some()) {
-        return stop(
-            ctx,
-            run,
-            s,
-            &run_id,
-            Some((&jobs, job_name.as_str())),
-            "ContributorDeleted",
-            "the contributor was deleted during the run; the load was stopped",
-            now,
-        )
-        .await;
-    }
-    let Some(job) = jobs.get_opt(&job_name).await? else {
-        return stop(
-            ctx,
-            run,
-            s,
-            &run_id,
-            None,
-            "JobMissing",
-            "the load Job disappeared before it finished",
-            now,
-        )
-        .await;
-    };
-    let job_status = job.status.clone().unwrap_or_default();
-    let job_condition = |t: &str| {
-        job_status
-            .conditions
-            .iter()
-            .flatten()
-            .any(|c| c.type_ == t && c.status == "True")
-    };
-    if job_condition("Failed") {
-        return stop(
-            ctx,
-            run,
-            s,
-            &run_id,
-            None,
-            "JobFailed",
-            "the load Job failed; see its pod's log",
-            now,
-        )
-        .await;
-    }
-    if job_condition("Complete") {
-        let end = job_status.completion_time.clone().unwrap_or(now.clone());
-        let at = end.0.to_string();
-        if let Err(e) = ctx.platform.end_run(&run_id, Some(&at)).await {
-            if !e.is_transient() && e.status() != Some(409) {
-                return Ok(fail(run, s, "ApiServerRefused", &e.to_string(), now));
-            }
-            if e.is_transient() {
-                return Ok(platform_trouble(run, ctx, s, e, false, now));
-            }
+    let contributor_gone = c.is_none_or(|c| c.meta().deletion_timestamp.is_some());
+    let job = jobs
+        .get_opt(&job_name)
+        .await?
+        .map(|j| LoadJob::of(&j, &now));
+    // The pod matters only while the Job runs.
+    let pod = match &job {
+        Some(j) if !contributor_gone && !j.failed && j.completed.is_none() => {
+            Some(load_pod(ctx, &ns, &job_name).await?)
         }
-        if let Err(e) = ctx.platform.score_run(&run_id).await {
-            return Ok(platform_trouble(run, ctx, s, e, false, now));
-        }
-        s.phase = Some(RunPhase::Scoring);
-        s.ended_at = Some(end);
-        s.message = Some("the load finished; the API server is scoring it".into());
-        describe(
-            run,
-            &mut s,
-            "LoadFinished",
-            "the run window closed; scoring asked for",
-            now,
-        );
-        return Ok(Next {
-            status: s,
-            action: Action::requeue(Duration::from_secs(5)),
-            platform_down: false,
-        });
-    }
-
-    // The profile's clock: loadgen's first request, after its metrics wait.
+        _ => None,
+    };
     let scale = run.spec.duration_scale.unwrap_or(1.0).clamp(0.05, 1.0);
     let profile = ChallengeProfile::current(run.spec.challenge.into()).scaled(scale, 1.0);
-    let pod = load_pod(ctx, &ns, &job_name).await?;
-    let Some(load_start) = pod.started else {
-        if let Some(why) = pod.unschedulable {
-            let waited = age_since(job.metadata.creation_timestamp.as_ref(), &now);
-            if waited > UNSCHEDULABLE_LIMIT {
-                return stop(
-                    ctx,
-                    run,
-                    s,
-                    &run_id,
-                    Some((&jobs, job_name.as_str())),
-                    "Unschedulable",
-                    &format!(
-                        "the load Job's pod could not be scheduled for {} min: {why}",
-                        UNSCHEDULABLE_LIMIT.as_secs() / 60
-                    ),
-                    now,
-                )
-                .await;
+    let limits = Limits {
+        profile_length: Duration::from_secs_f64(profile.duration_s()),
+        unschedulable: ctx.runs.unschedulable_after,
+    };
+    let (start, elapsed) = match under_load(
+        &s,
+        contributor_gone,
+        job.as_ref(),
+        pod.as_ref(),
+        limits,
+        &now,
+    ) {
+        UnderLoad::Stop {
+            reason,
+            message,
+            delete_job,
+        } => {
+            let job = delete_job.then_some((&jobs, job_name.as_str()));
+            return stop(ctx, run, s, &run_id, job, reason, &message, now).await;
+        }
+        UnderLoad::Finished { end } => return finished(run, ctx, s, &run_id, end, now).await,
+        UnderLoad::NotStarted { message, recheck } => {
+            if message.is_some() {
+                s.message = message;
             }
-            s.message = Some(format!("the load Job's pod cannot be scheduled yet: {why}"));
             return Ok(Next {
                 status: s,
-                action: Action::requeue(Duration::from_secs(5)),
+                action: Action::requeue(recheck),
                 platform_down: false,
             });
         }
-        if age_since(s.started_at.as_ref().or(s.queued_at.as_ref()), &now) > RUNNING_SLACK {
-            return stop(
-                ctx,
-                run,
-                s,
-                &run_id,
-                Some((&jobs, job_name.as_str())),
-                "JobNotStarted",
-                "the load Job's pod did not start within 10 minutes",
-                now,
-            )
-            .await;
-        }
-        return Ok(Next {
-            status: s,
-            action: Action::requeue(Duration::from_secs(2)),
-            platform_down: false,
-        });
+        UnderLoad::Loading { start, elapsed } => (start, elapsed),
     };
     if s.started_at.is_none() {
-        s.started_at = Some(load_start.clone());
+        s.started_at = Some(start);
         s.message = Some(format!("under load ({} s)", profile.duration_s().round()));
-    }
-    let elapsed = age_since(Some(&load_start), &now);
-    if elapsed > Duration::from_secs_f64(profile.duration_s()) + RUNNING_SLACK {
-        return stop(
-            ctx,
-            run,
-            s,
-            &run_id,
-            Some((&jobs, job_name.as_str())),
-            "Timeout",
-            "the load ran past its profile's length and 10 minutes",
-            now,
-        )
-        .await;
     }
     let mut applied = s.chaos_applied.unwrap_or(0) as usize;
     for i in schedule::due(&profile.chaos, elapsed, applied) {
@@ -469,6 +374,45 @@ async fn running(
     Ok(Next {
         status: s,
         action: Action::requeue(wait),
+        platform_down: false,
+    })
+}
+
+/// The load finished at `end`: the window closes there and scoring is
+/// asked for.
+async fn finished(
+    run: &ChallengeRun,
+    ctx: &Context,
+    mut s: ChallengeRunStatus,
+    run_id: &str,
+    end: Time,
+    now: Time,
+) -> Result<Next, Error> {
+    let at = end.0.to_string();
+    if let Err(e) = ctx.platform.end_run(run_id, Some(&at)).await {
+        if !e.is_transient() && e.status() != Some(409) {
+            return Ok(fail(run, s, "ApiServerRefused", &e.to_string(), now));
+        }
+        if e.is_transient() {
+            return Ok(platform_trouble(run, ctx, s, e, false, now));
+        }
+    }
+    if let Err(e) = ctx.platform.score_run(run_id).await {
+        return Ok(platform_trouble(run, ctx, s, e, false, now));
+    }
+    s.phase = Some(RunPhase::Scoring);
+    s.ended_at = Some(end);
+    s.message = Some("the load finished; the API server is scoring it".into());
+    describe(
+        run,
+        &mut s,
+        "LoadFinished",
+        "the run window closed; scoring asked for",
+        now,
+    );
+    Ok(Next {
+        status: s,
+        action: Action::requeue(Duration::from_secs(5)),
         platform_down: false,
     })
 }

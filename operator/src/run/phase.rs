@@ -167,6 +167,158 @@ pub(super) fn describe(
     );
 }
 
+/// Past the profile's length, how long the load may take to finish.
+pub(super) const RUNNING_SLACK: Duration = Duration::from_secs(10 * 60);
+
+/// The load Job, as one pass read it.
+#[derive(Debug, Clone, Default)]
+pub(super) struct LoadJob {
+    pub(super) failed: bool,
+    /// When it completed (the pass's time if the Job does not say).
+    pub(super) completed: Option<Time>,
+    pub(super) created: Option<Time>,
+}
+
+impl LoadJob {
+    pub(super) fn of(job: &k8s_openapi::api::batch::v1::Job, now: &Time) -> LoadJob {
+        let status = job.status.clone().unwrap_or_default();
+        let holds = |t: &str| {
+            status
+                .conditions
+                .iter()
+                .flatten()
+                .any(|c| c.type_ == t && c.status == "True")
+        };
+        LoadJob {
+            failed: holds("Failed"),
+            completed: holds("Complete")
+                .then(|| status.completion_time.clone().unwrap_or(now.clone())),
+            created: job.metadata.creation_timestamp.clone(),
+        }
+    }
+
+    fn finished(&self) -> bool {
+        self.failed || self.completed.is_some()
+    }
+}
+
+/// What the load Job's pod is doing.
+#[derive(Debug, Clone, Default)]
+pub(super) struct LoadPod {
+    /// When its container started, plus loadgen's metrics wait.
+    pub(super) started: Option<Time>,
+    /// The scheduler's reason, while it cannot place the pod.
+    pub(super) unschedulable: Option<String>,
+}
+
+/// What a Running run does next.
+#[derive(Debug, PartialEq)]
+pub(super) enum UnderLoad {
+    /// It cannot go on: it fails with `reason`, and is interrupted on the
+    /// API server. `delete_job`: its Job may still send load and must go.
+    Stop {
+        reason: &'static str,
+        message: String,
+        delete_job: bool,
+    },
+    /// The load finished at `end`: close the window and ask for a score.
+    Finished { end: Time },
+    /// The pod has not started; look again after `recheck`, saying
+    /// `message` meanwhile when there is something to say.
+    NotStarted {
+        message: Option<String>,
+        recheck: Duration,
+    },
+    /// Under load since `start`, `elapsed` into the profile.
+    Loading { start: Time, elapsed: Duration },
+}
+
+/// How long a run may take, by the profile and the operator's settings.
+#[derive(Debug, Clone, Copy)]
+pub(super) struct Limits {
+    pub(super) profile_length: Duration,
+    /// How long the load Job's pod may stay unschedulable (a node too
+    /// small for the Job's requests) before the run fails saying so.
+    pub(super) unschedulable: Duration,
+}
+
+/// The Running phase's decision, from what one pass read: whether the
+/// contributor is gone, the load Job (`None`: it disappeared), and its pod
+/// (read only while the Job runs).
+pub(super) fn under_load(
+    s: &ChallengeRunStatus,
+    contributor_gone: bool,
+    job: Option<&LoadJob>,
+    pod: Option<&LoadPod>,
+    limits: Limits,
+    now: &Time,
+) -> UnderLoad {
+    let stop = |reason, message: &str, delete_job| UnderLoad::Stop {
+        reason,
+        message: message.to_owned(),
+        delete_job,
+    };
+    if contributor_gone {
+        return stop(
+            "ContributorDeleted",
+            "the contributor was deleted during the run; the load was stopped",
+            job.is_some_and(|j| !j.finished()),
+        );
+    }
+    let Some(job) = job else {
+        return stop(
+            "JobMissing",
+            "the load Job disappeared before it finished",
+            false,
+        );
+    };
+    if job.failed {
+        return stop("JobFailed", "the load Job failed; see its pod's log", false);
+    }
+    if let Some(end) = &job.completed {
+        return UnderLoad::Finished { end: end.clone() };
+    }
+    let pod = pod.cloned().unwrap_or_default();
+    let Some(start) = pod.started else {
+        if let Some(why) = pod.unschedulable {
+            if age_since(job.created.as_ref(), now) > limits.unschedulable {
+                return stop(
+                    "Unschedulable",
+                    &format!(
+                        "the load Job's pod could not be scheduled for {} s: {why}",
+                        limits.unschedulable.as_secs()
+                    ),
+                    true,
+                );
+            }
+            return UnderLoad::NotStarted {
+                message: Some(format!("the load Job's pod cannot be scheduled yet: {why}")),
+                recheck: Duration::from_secs(5),
+            };
+        }
+        if age_since(s.started_at.as_ref().or(s.queued_at.as_ref()), now) > RUNNING_SLACK {
+            return stop(
+                "JobNotStarted",
+                "the load Job's pod did not start within 10 minutes",
+                true,
+            );
+        }
+        return UnderLoad::NotStarted {
+            message: None,
+            recheck: Duration::from_secs(2),
+        };
+    };
+    let elapsed = age_since(Some(&start), now);
+    if elapsed > limits.profile_length + RUNNING_SLACK {
+        return stop(
+            "Timeout",
+            "the load ran past its profile's length and 10 minutes",
+            true,
+        );
+    }
+    UnderLoad::Loading { start, elapsed }
+}
+
 pub(super) fn age(run: &ChallengeRun) -> Duration {
     age_since(run.meta().creation_timestamp.as_ref(), &conditions::now())
 }
@@ -182,9 +334,7 @@ pub(super) fn age_since(t: Option<&Time>, now: &Time) -> Duration {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::crd::{
-        AppSpec, ChallengeName, ChallengeRunSpec, ContributorSpec, ContributorStatus,
-    };
+    use crate::crd::ContributorStatus;
     use k8s_openapi::apimachinery::pkg::apis::meta::v1::Condition;
     use k8s_openapi::jiff::Timestamp;
 
@@ -193,34 +343,13 @@ mod tests {
     }
 
     fn run(created: i64) -> ChallengeRun {
-        let mut r = ChallengeRun::new(
-            "r1",
-            ChallengeRunSpec {
-                contributor: "ada".into(),
-                challenge: ChallengeName::RobustService,
-                duration_scale: None,
-            },
-        );
-        r.metadata.generation = Some(1);
+        let mut r = crate::fixtures::run("r1");
         r.metadata.creation_timestamp = Some(at(created));
         r
     }
 
     fn contributor(phase: ContributorPhase) -> Contributor {
-        let mut c = Contributor::new(
-            "ada",
-            ContributorSpec {
-                display_name: None,
-                challenge: ChallengeName::RobustService,
-                app: AppSpec {
-                    image: "app:1".into(),
-                    port: 8080,
-                    replicas: 1,
-                    cpu_millis: None,
-                    memory_mib: None,
-                },
-            },
-        );
+        let mut c = crate::fixtures::contributor("ada");
         c.status = Some(ContributorStatus {
             phase: Some(phase),
             ..Default::default()
@@ -309,6 +438,145 @@ mod tests {
         assert_eq!(condition(&s, "Complete").message, "scored 12.00");
         assert_eq!(condition(&s, "Failed").status, "False");
         assert_eq!(condition(&s, "Progressing").status, "False");
+    }
+
+    fn job(created: i64) -> LoadJob {
+        LoadJob {
+            created: Some(at(created)),
+            ..Default::default()
+        }
+    }
+
+    const LENGTH: Limits = Limits {
+        profile_length: Duration::from_secs(200),
+        unschedulable: Duration::from_secs(180),
+    };
+
+    #[test]
+    fn an_unschedulable_pod_is_reported_then_ends_the_run_and_its_job() {
+        let s = ChallengeRunStatus {
+            queued_at: Some(at(0)),
+            ..Default::default()
+        };
+        let pod = LoadPod {
+            started: None,
+            unschedulable: Some("0/1 nodes are available: 1 Insufficient cpu.".into()),
+        };
+        let early = under_load(&s, false, Some(&job(0)), Some(&pod), LENGTH, &at(30));
+        let UnderLoad::NotStarted { message, .. } = &early else {
+            panic!("{early:?}")
+        };
+        assert!(
+            message
+                .as_deref()
+                .is_some_and(|m| m.contains("Insufficient cpu")),
+            "{message:?}"
+        );
+        let limit = LENGTH.unschedulable.as_secs() as i64;
+        let late = under_load(&s, false, Some(&job(0)), Some(&pod), LENGTH, &at(limit + 1));
+        assert_eq!(
+            late,
+            UnderLoad::Stop {
+                reason: "Unschedulable",
+                message: "the load Job's pod could not be scheduled for 180 s: \
+                          0/1 nodes are available: 1 Insufficient cpu."
+                    .into(),
+                delete_job: true,
+            }
+        );
+    }
+
+    #[test]
+    fn the_job_decides_before_its_pod() {
+        let s = ChallengeRunStatus::default();
+        let failed = LoadJob {
+            failed: true,
+            ..job(0)
+        };
+        assert!(matches!(
+            under_load(&s, false, Some(&failed), None, LENGTH, &at(10)),
+            UnderLoad::Stop {
+                reason: "JobFailed",
+                delete_job: false,
+                ..
+            }
+        ));
+        let done = LoadJob {
+            completed: Some(at(205)),
+            ..job(0)
+        };
+        assert_eq!(
+            under_load(&s, false, Some(&done), None, LENGTH, &at(210)),
+            UnderLoad::Finished { end: at(205) }
+        );
+        assert!(matches!(
+            under_load(&s, false, None, None, LENGTH, &at(10)),
+            UnderLoad::Stop {
+                reason: "JobMissing",
+                delete_job: false,
+                ..
+            }
+        ));
+        // A deleted contributor stops the load, and removes a Job still running.
+        assert!(matches!(
+            under_load(&s, true, Some(&job(0)), None, LENGTH, &at(10)),
+            UnderLoad::Stop {
+                reason: "ContributorDeleted",
+                delete_job: true,
+                ..
+            }
+        ));
+        assert!(matches!(
+            under_load(&s, true, Some(&done), None, LENGTH, &at(210)),
+            UnderLoad::Stop {
+                reason: "ContributorDeleted",
+                delete_job: false,
+                ..
+            }
+        ));
+    }
+
+    #[test]
+    fn the_profile_clock_starts_at_the_pod_and_has_a_slack() {
+        let s = ChallengeRunStatus {
+            queued_at: Some(at(0)),
+            ..Default::default()
+        };
+        let started = LoadPod {
+            started: Some(at(20)),
+            unschedulable: None,
+        };
+        assert_eq!(
+            under_load(&s, false, Some(&job(0)), Some(&started), LENGTH, &at(70)),
+            UnderLoad::Loading {
+                start: at(20),
+                elapsed: Duration::from_secs(50)
+            }
+        );
+        let past = 20 + (LENGTH.profile_length + RUNNING_SLACK).as_secs() as i64 + 1;
+        assert!(matches!(
+            under_load(&s, false, Some(&job(0)), Some(&started), LENGTH, &at(past)),
+            UnderLoad::Stop {
+                reason: "Timeout",
+                delete_job: true,
+                ..
+            }
+        ));
+        // A pod that never starts (an image that cannot be pulled, say).
+        let never = LoadPod::default();
+        assert!(matches!(
+            under_load(&s, false, Some(&job(0)), Some(&never), LENGTH, &at(60)),
+            UnderLoad::NotStarted { message: None, .. }
+        ));
+        let slack = RUNNING_SLACK.as_secs() as i64 + 1;
+        assert!(matches!(
+            under_load(&s, false, Some(&job(0)), Some(&never), LENGTH, &at(slack)),
+            UnderLoad::Stop {
+                reason: "JobNotStarted",
+                delete_job: true,
+                ..
+            }
+        ));
     }
 
     #[test]

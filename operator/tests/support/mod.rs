@@ -500,6 +500,7 @@ pub fn bare_context(client: Client, platform_url: &str, max_concurrent: u32) -> 
             loadgen_resources: chaos_operator::Config::defaults().loadgen_resources,
             max_concurrent,
             job_ttl: Duration::from_secs(600),
+            unschedulable_after: Duration::from_secs(180),
         },
         Metrics::default(),
     )
@@ -535,5 +536,38 @@ where
             "timed out waiting for {what}"
         );
         tokio::time::sleep(Duration::from_millis(500)).await;
+    }
+}
+
+/// The CRDs, applied the way the chart installs them, once the API server
+/// has established them.
+pub async fn install_crds(client: &Client) {
+    use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition;
+    use kube::ResourceExt;
+    use kube::api::{Api, Patch, PatchParams};
+    let crds: Api<CustomResourceDefinition> = Api::all(client.clone());
+    for (_, yaml) in chaos_operator::crdgen::documents().expect("crds") {
+        let crd: CustomResourceDefinition = serde_yaml_ng::from_str(&yaml).expect("yaml");
+        crds.patch(
+            &crd.name_any(),
+            &PatchParams::apply("chaos-e2e").force().validation_strict(),
+            &Patch::Apply(&crd),
+        )
+        .await
+        .expect("the API server accepts the CRD");
+        let n = crd.name_any();
+        eventually("the CRD to be established", Duration::from_secs(30), || {
+            let crds = crds.clone();
+            let n = n.clone();
+            async move {
+                let c = crds.get(&n).await.ok()?;
+                c.status?
+                    .conditions?
+                    .iter()
+                    .any(|c| c.type_ == "Established" && c.status == "True")
+                    .then_some(())
+            }
+        })
+        .await;
     }
 }

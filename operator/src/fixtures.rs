@@ -1,0 +1,44 @@
+//! The Contributor and ChallengeRun that the unit tests start from; each
+//! test changes only what it is about.
+
+use crate::crd::{
+    AppSpec, ChallengeName, ChallengeRun, ChallengeRunSpec, Contributor, ContributorSpec,
+};
+
+/// A robust-service Contributor as `kubectl apply` makes it (generation 1,
+/// no finalizer, no status), with a one-replica app on port 8080.
+pub fn contributor(name: &str) -> Contributor {
+    let mut c = Contributor::new(
+        name,
+        ContributorSpec {
+            display_name: None,
+            challenge: ChallengeName::RobustService,
+            app: AppSpec {
+                image: "ghcr.io/ada/app:1".into(),
+                port: 8080,
+                replicas: 1,
+                cpu_millis: None,
+                memory_mib: None,
+            },
+        },
+    );
+    c.metadata.generation = Some(1);
+    c.metadata.uid = Some("uid-1".into());
+    c
+}
+
+/// A full-length robust-service run of `ada` in the platform namespace.
+pub fn run(name: &str) -> ChallengeRun {
+    let mut r = ChallengeRun::new(
+        name,
+        ChallengeRunSpec {
+            contributor: "ada".into(),
+            challenge: ChallengeName::RobustService,
+            duration_scale: None,
+        },
+    );
+    r.metadata.namespace = Some("sre-chaos".into());
+    r.metadata.uid = Some("run-uid-1".into());
+    r.metadata.generation = Some(1);
+    r
+}
