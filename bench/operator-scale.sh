@@ -80,7 +80,7 @@ write_lines() { # writes to the kinds the operator writes, by anyone, so far: "r
             n[r "/" sub_ " " v] += $NF
         } END { for (k in n) print k, n[k] }'
 }
-writes() { write_lines | awk '{ s += $3 } END { print s + 0 }'; }
+total() { awk '{ s += $3 } END { print s + 0 }' "$1"; }
 op_writes() { # the operator's own writes so far
     curl -sf "http://127.0.0.1:$op_port/metrics" \
         | awk '/^chaos_operator_kube_api_requests_total\{method="(POST|PUT|PATCH|DELETE)"\}/ { s += $2 } END { print s + 0 }'
@@ -125,17 +125,17 @@ reconciles=$(metric reconciles)
 failures=$(metric reconcile_failures)
 say "all Applied $(python3 -c "print(round($t2-$t1,1))") s after creation; idle for 60 s"
 write_lines >"$work/writes0"
-w0=$(writes); o0=$(op_writes)
+w0=$(total "$work/writes0"); o0=$(op_writes)
 p0=$passes
 sleep 60
 write_lines >"$work/writes1"
-w1=$(writes); o1=$(op_writes)
+w1=$(total "$work/writes1"); o1=$(op_writes)
 p1=$(metric apply_passes)
 rss=$(awk '/VmRSS/ {print $2}' /proc/$op/status)
 hwm=$(awk '/VmHWM/ {print $2}' /proc/$op/status)
 line=$(python3 - <<PY
 n=$N
-print(f"$(date -u +%FT%TZ) N={n} create_s={round($t1-$t0,1)} applied_s={round($t2-$t1,1)} "
+print(f"$(date -u +%FT%TZ) N={n} concurrency=${CHAOS_RECONCILE_CONCURRENCY:-default} create_s={round($t1-$t0,1)} applied_s={round($t2-$t1,1)} "
       f"apply_passes={round($passes/n,3)} reconciles={round($reconciles/n,2)} failures=$failures "
       f"rss_peak_mb={round($hwm/1024,1)} rss_mb={round($rss/1024,1)} "
       f"idle_writes={$w1-$w0} op_idle_writes={$o1-$o0} idle_passes={$p1-$p0}")

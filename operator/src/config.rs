@@ -92,7 +92,7 @@ pub struct Config {
     #[arg(
         long,
         env = "CHAOS_RECONCILE_CONCURRENCY",
-        default_value_t = 16,
+        default_value_t = 32,
         value_parser = clap::value_parser!(u16).range(1..=1024)
     )]
     pub reconcile_concurrency: u16,

@@ -88,7 +88,7 @@ impl Context {
                 .build()
                 .unwrap_or_default(),
             resync: RESYNC,
-            concurrency: 16,
+            concurrency: 32,
             runs_cache: std::sync::OnceLock::new(),
             failures: Mutex::new(HashMap::new()),
             applied: Mutex::new(HashMap::new()),
