@@ -15,6 +15,7 @@ pub mod events;
 #[cfg(test)]
 pub(crate) mod fixtures;
 pub mod labels;
+pub mod leader;
 pub mod run;
 pub mod runner;
 pub mod status;

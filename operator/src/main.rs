@@ -6,7 +6,7 @@ use std::sync::Arc;
 use chaos_operator::context::{Context, RunSettings};
 use chaos_operator::contributor::desired::Settings;
 use chaos_operator::telemetry::{self, Metrics};
-use chaos_operator::{Config, runner};
+use chaos_operator::{Config, leader, runner};
 use clap::Parser;
 use tokio_util::sync::CancellationToken;
 
@@ -91,54 +91,20 @@ async fn run(config: Config) -> anyhow::Result<()> {
     if config.leader_election {
         let identity = std::env::var("POD_NAME")
             .unwrap_or_else(|_| format!("chaos-operator-{}", std::process::id()));
-        let lease = kube_lease_manager::LeaseManagerBuilder::new(client, "chaos-operator")
-            .with_namespace(config.platform_namespace.clone())
-            .with_identity(identity)
-            .with_duration(15)
-            .with_grace(5)
-            .build()
-            .await?;
-        let (mut leading, task) = lease.watch().await;
-        tracing::info!("waiting to lead");
-        loop {
-            if *leading.borrow_and_update() {
-                break;
-            }
-            tokio::select! {
-                changed = leading.changed() => changed?,
-                () = stop.cancelled() => return Ok(()),
-            }
-        }
-        tracing::info!("leading");
-        // Losing the lease stops the controllers; the pod restarts and competes again.
-        let lost = stop.clone();
-        let follower = tokio::spawn(async move {
-            loop {
-                tokio::select! {
-                    changed = leading.changed() => {
-                        if changed.is_err() || !*leading.borrow() {
-                            tracing::warn!("lost the lease; stopping");
-                            lost.cancel();
-                            return;
-                        }
-                    }
-                    // Shutting down: dropping the receiver lets the manager go.
-                    () = lost.cancelled() => return,
-                }
-            }
-        });
+        let Some(leadership) = leader::acquire(
+            client,
+            &config.platform_namespace,
+            &identity,
+            &ctx.metrics,
+            &stop,
+        )
+        .await?
+        else {
+            return Ok(());
+        };
         runner::controllers(ctx, &config.platform_namespace, stop.clone()).await;
-        // Release the Lease rather than let it expire, so a standby takes
-        // over at once: the manager releases it when its last receiver is
-        // dropped (the follower's, gone once it returns).
         stop.cancel();
-        let _ = follower.await;
-        match tokio::time::timeout(std::time::Duration::from_secs(5), task).await {
-            Ok(Ok(Ok(_))) => tracing::info!("lease released"),
-            Ok(Ok(Err(e))) => tracing::warn!(error = %e, "releasing the lease"),
-            Ok(Err(e)) => tracing::warn!(error = %e, "lease task"),
-            Err(_) => tracing::warn!("the lease was not released within 5 s; it expires by itself"),
-        }
+        leadership.release().await;
     } else {
         runner::controllers(ctx, &config.platform_namespace, stop.clone()).await;
     }

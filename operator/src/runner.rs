@@ -115,7 +115,9 @@ pub async fn controllers(ctx: Arc<Context>, platform_namespace: &str, stop: Canc
         });
 
     ctx.metrics.ready.store(true, Ordering::Relaxed);
+    ctx.metrics.set_leading(true);
     tokio::join!(contributor_ctl, run_ctl);
+    ctx.metrics.set_leading(false);
     ctx.metrics.ready.store(false, Ordering::Relaxed);
 }
 

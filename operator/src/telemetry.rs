@@ -14,6 +14,7 @@ use axum::routing::get;
 use prometheus_client::encoding::EncodeLabelSet;
 use prometheus_client::metrics::counter::Counter;
 use prometheus_client::metrics::family::Family;
+use prometheus_client::metrics::gauge::Gauge;
 use prometheus_client::metrics::histogram::Histogram;
 use prometheus_client::registry::Registry;
 use tokio_util::sync::CancellationToken;
@@ -39,7 +40,12 @@ pub struct Metrics {
     duration: Family<ControllerLabel, Histogram>,
     applies: Family<ControllerLabel, Counter>,
     api_requests: Family<MethodLabel, Counter>,
-    /// Ready once the controllers run (and, with leader election, lead).
+    leading: Gauge,
+    /// Ready once the controllers run, or, with leader election, once a
+    /// standby is waiting for the Lease: a standby that reported not ready
+    /// would stall every rolling update of a Deployment with more than one
+    /// replica (the new pods never become available while the old leader
+    /// holds the Lease).
     pub ready: Arc<AtomicBool>,
 }
 
@@ -74,8 +80,15 @@ impl Default for Metrics {
             "Requests this process sent to the Kubernetes API, by HTTP method",
             api_requests.clone(),
         );
+        let leading = Gauge::default();
+        registry.register(
+            "leading",
+            "1 while this replica runs the controllers (holds the Lease, with leader election)",
+            leading.clone(),
+        );
         Metrics {
             registry: Arc::new(registry),
+            leading,
             api_requests,
             reconciles,
             failures,
@@ -96,6 +109,10 @@ fn of(family: &Family<ControllerLabel, Counter>, controller: &str) -> Counter {
 }
 
 impl Metrics {
+    pub fn set_leading(&self, leading: bool) {
+        self.leading.set(i64::from(leading));
+    }
+
     /// Counts a reconcile and times it until [`Timer::done`].
     pub fn start(&self, controller: &str) -> Timer {
         let label = ControllerLabel {
@@ -210,10 +227,7 @@ async fn readyz(State(m): State<Metrics>) -> impl IntoResponse {
     if m.ready.load(Ordering::Relaxed) {
         (StatusCode::OK, "ready\n")
     } else {
-        (
-            StatusCode::SERVICE_UNAVAILABLE,
-            "not leading or not started\n",
-        )
+        (StatusCode::SERVICE_UNAVAILABLE, "not started\n")
     }
 }
 

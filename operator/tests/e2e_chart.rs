@@ -440,6 +440,8 @@ async fn the_chart_runs_a_competition_on_a_real_cluster() {
             r#"operator.loadJob.resources={"requests":{"cpu":"64","memory":"128Mi"},"limits":{"cpu":"64","memory":"512Mi"}}"#,
             "--set-json",
             r#"operator.loadJob.unschedulableAfter="20s""#,
+            "--set-json",
+            "operator.replicas=2",
         ],
     );
     let pods: Api<Pod> = Api::namespaced(client.clone(), RELEASE);
@@ -499,6 +501,54 @@ async fn the_chart_runs_a_competition_on_a_real_cluster() {
     )
     .await;
     stamp("upgraded: a new API server pod and a new database pod");
+    // Two operator replicas with leader election: the rolling update
+    // completes (a waiting standby is ready), and one of the new pods
+    // holds the Lease under the chart's RBAC.
+    eventually(
+        "two operator replicas rolled out",
+        Duration::from_secs(180),
+        || {
+            let d = deployments.clone();
+            async move {
+                let op = d.get(&format!("{RELEASE}-operator")).await.ok()?;
+                let s = op.status?;
+                (s.observed_generation == op.metadata.generation
+                    && s.updated_replicas == Some(2)
+                    && s.replicas == Some(2)
+                    && s.available_replicas == Some(2))
+                .then_some(())
+            }
+        },
+    )
+    .await;
+    let leases: Api<k8s_openapi::api::coordination::v1::Lease> =
+        Api::namespaced(client.clone(), RELEASE);
+    let leader = eventually(
+        "a leader among the operator pods",
+        Duration::from_secs(60),
+        || {
+            let (leases, pods) = (leases.clone(), pods.clone());
+            async move {
+                let holder = leases
+                    .get_opt("chaos-operator")
+                    .await
+                    .ok()??
+                    .spec?
+                    .holder_identity?;
+                let operators = pods
+                    .list(&ListParams::default().labels("app.kubernetes.io/component=operator"))
+                    .await
+                    .ok()?;
+                operators
+                    .items
+                    .iter()
+                    .any(|p| p.metadata.deletion_timestamp.is_none() && p.name_any() == holder)
+                    .then_some(holder)
+            }
+        },
+    )
+    .await;
+    stamp(&format!("operator leader: {leader}"));
     let (base, forward_guard) = eventually(
         "the API server after the upgrade",
         Duration::from_secs(120),

@@ -37,7 +37,7 @@ impl Replica {
             .arg("--leader-election")
             .env("POD_NAME", name)
             .env("RUST_LOG", "info,kube=warn")
-            .stdout(Stdio::null())
+            .stdout(Stdio::inherit())
             .stderr(Stdio::inherit())
             .spawn()
             .expect("chaos-operator starts");
@@ -52,6 +52,16 @@ impl Replica {
         reqwest::get(format!("{}/readyz", self.probes))
             .await
             .is_ok_and(|r| r.status() == 200)
+    }
+
+    /// Whether it runs the controllers, by its `chaos_operator_leading` gauge.
+    async fn leading(&self) -> bool {
+        let Ok(r) = reqwest::get(format!("{}/metrics", self.probes)).await else {
+            return false;
+        };
+        r.text()
+            .await
+            .is_ok_and(|t| t.lines().any(|l| l == "chaos_operator_leading 1"))
     }
 
     fn terminate(&mut self) {
@@ -121,21 +131,30 @@ async fn a_stopping_leader_hands_over_at_once() {
     } else {
         (1, 0)
     };
-    eventually("the leader to be ready", Duration::from_secs(30), || {
-        let r = &replicas[leader];
-        async move { r.ready().await.then_some(()) }
-    })
+    eventually(
+        "the leader to run the controllers",
+        Duration::from_secs(30),
+        || {
+            let r = &replicas[leader];
+            async move { r.leading().await.then_some(()) }
+        },
+    )
     .await;
-    // The standby waits: it holds no lease and is not ready.
+    // The standby waits, and says it is ready: a standby reporting not
+    // ready would stall a Deployment's rolling update for good.
     tokio::time::sleep(Duration::from_secs(3)).await;
-    assert!(!replicas[standby].ready().await, "two leaders");
+    assert!(!replicas[standby].leading().await, "two leaders");
+    assert!(
+        replicas[standby].ready().await,
+        "a waiting standby is ready"
+    );
     assert_eq!(holder().await.as_deref(), Some(first.as_str()));
 
     let stopped = Instant::now();
     replicas[leader].terminate();
     eventually("the standby to lead", Duration::from_secs(30), || {
         let r = &replicas[standby];
-        async move { r.ready().await.then_some(()) }
+        async move { r.leading().await.then_some(()) }
     })
     .await;
     let took = stopped.elapsed();
@@ -146,6 +165,33 @@ async fn a_stopping_leader_hands_over_at_once() {
     assert!(took < Duration::from_secs(10), "took {took:?}");
     let exited = replicas[leader].child.wait().expect("wait");
     assert!(exited.success(), "the leader stopped cleanly: {exited}");
+
+    // A leader killed outright releases nothing: a new standby takes over
+    // once the lease it left expires (15 s after its last renewal).
+    let third = Replica::start("replica-c", &namespace, &api.base_url());
+    eventually(
+        "the new standby to be ready",
+        Duration::from_secs(30),
+        || {
+            let r = &third;
+            async move { r.ready().await.then_some(()) }
+        },
+    )
+    .await;
+    assert!(!third.leading().await, "two leaders");
+    let killed = Instant::now();
+    let _ = replicas[standby].child.kill();
+    let _ = replicas[standby].child.wait();
+    eventually("the third replica to lead", Duration::from_secs(40), || {
+        let r = &third;
+        async move { r.leading().await.then_some(()) }
+    })
+    .await;
+    let took = killed.elapsed();
+    eprintln!("after kill -9, replica-c led in {took:?}");
+    assert_eq!(holder().await.as_deref(), Some("replica-c"));
+    assert!(took < Duration::from_secs(25), "took {took:?}");
+    drop(third);
 
     drop(replicas);
     let _ = namespaces
