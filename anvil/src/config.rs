@@ -120,7 +120,7 @@ const EXAMPLES: &str = "\
 Examples:
   url-anvil                                     # standard capacity on :8080
   url-anvil --listen 127.0.0.1:9000 --capacity uncapped
-  ANVIL_ADMIN_TOKEN=s3cret url-anvil --on-crash restart
+  ANVIL_ADMIN_TOKEN=$(openssl rand -hex 16) url-anvil --on-crash restart
   url-anvil --allow-host example.com,*.internal.test
 
 Exit status: 0 after a clean shutdown, 70 when it crashed (--on-crash exit),
@@ -192,27 +192,15 @@ impl Config {
         p
     }
 
-    /// The admin token from the flag, the environment or the file.
+    /// The admin token from the flag, the environment or the file (at
+    /// least 16 characters, the rule of every binary of the platform).
     pub fn resolve_admin_token(&self) -> anyhow::Result<Option<String>> {
-        let token = match (&self.admin_token, &self.admin_token_file) {
-            (Some(t), _) => Some(t.trim().to_owned()),
-            (None, Some(path)) => Some(
-                std::fs::read_to_string(path)
-                    .map_err(|e| {
-                        anyhow::anyhow!("cannot read admin token file {}: {e}", path.display())
-                    })?
-                    .trim()
-                    .to_owned(),
-            ),
-            (None, None) => None,
-        };
-        match token {
-            Some(t) if t.is_empty() => anyhow::bail!("the admin token is empty"),
-            Some(t) if t.len() < 8 => {
-                anyhow::bail!("the admin token must be at least 8 characters")
-            }
-            other => Ok(other),
-        }
+        Ok(chaos_domain::token::resolve(
+            "--admin-token",
+            self.admin_token.as_deref(),
+            self.admin_token_file.as_deref(),
+            |p| std::fs::read_to_string(p),
+        )?)
     }
 }
 

@@ -103,25 +103,15 @@ impl Config {
         }
     }
 
+    /// The admin token from the flag, the environment or the file (at
+    /// least 16 characters, the rule of every binary of the platform).
     pub fn resolve_admin_token(&self) -> anyhow::Result<Option<String>> {
-        let token = match (&self.admin_token, &self.admin_token_file) {
-            (Some(t), _) => Some(t.trim().to_owned()),
-            (None, Some(p)) => Some(
-                std::fs::read_to_string(p)
-                    .map_err(|e| {
-                        anyhow::anyhow!("cannot read admin token file {}: {e}", p.display())
-                    })?
-                    .trim()
-                    .to_owned(),
-            ),
-            (None, None) => None,
-        };
-        match token {
-            Some(t) if t.len() < 16 => {
-                anyhow::bail!("the admin token must be at least 16 characters")
-            }
-            other => Ok(other),
-        }
+        Ok(chaos_domain::token::resolve(
+            "--admin-token",
+            self.admin_token.as_deref(),
+            self.admin_token_file.as_deref(),
+            |p| std::fs::read_to_string(p),
+        )?)
     }
 }
 

@@ -3,6 +3,7 @@
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+use chaos_client::anvil::FaultApi;
 use chaos_domain::ChaosStep;
 use serde::Serialize;
 
@@ -29,11 +30,11 @@ pub async fn carry_out(
     log: ChaosLog,
 ) {
     let push = |e: ChaosEvent| log.lock().unwrap_or_else(|p| p.into_inner()).push(e);
-    let client = match reqwest::Client::builder()
+    let api = match reqwest::Client::builder()
         .timeout(Duration::from_secs(3))
         .build()
     {
-        Ok(c) => c,
+        Ok(http) => FaultApi::new(http, &admin_base, token),
         Err(e) => {
             for s in &steps {
                 push(ChaosEvent {
@@ -48,16 +49,9 @@ pub async fn carry_out(
     };
     for step in steps {
         tokio::time::sleep_until((start + Duration::from_secs_f64(step.at_s)).into()).await;
-        let result = client
-            .post(format!("{admin_base}/admin/faults"))
-            .bearer_auth(&token)
-            .json(&step.fault)
-            .send()
-            .await;
-        let (applied, detail) = match result {
-            Ok(r) if r.status().is_success() => (true, describe(&step)),
-            Ok(r) => (false, format!("url-anvil answered {}", r.status())),
-            Err(e) => (false, format!("url-anvil unreachable: {e}")),
+        let (applied, detail) = match api.inject(&step.fault).await {
+            Ok(()) => (true, step.fault.to_string()),
+            Err(e) => (false, e.to_string()),
         };
         push(ChaosEvent {
             at_s: step.at_s,
@@ -65,25 +59,5 @@ pub async fn carry_out(
             applied,
             detail,
         });
-    }
-}
-
-fn describe(step: &ChaosStep) -> String {
-    let f = &step.fault;
-    let d = f
-        .duration_s
-        .map(|d| format!(" for {d} s"))
-        .unwrap_or_default();
-    match f.kind {
-        chaos_domain::FaultKind::Latency => format!("+{} ms latency{d}", f.latency_ms.unwrap_or(0)),
-        chaos_domain::FaultKind::Errors => {
-            format!(
-                "{:.0}% errors ({}){d}",
-                f.error_rate.unwrap_or(0.0) * 100.0,
-                f.status.unwrap_or(500)
-            )
-        }
-        chaos_domain::FaultKind::Freeze => format!("frozen{d}"),
-        chaos_domain::FaultKind::Crash => "killed".to_owned(),
     }
 }

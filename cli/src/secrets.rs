@@ -8,8 +8,8 @@ use std::path::Path;
 
 use anyhow::Context;
 
-/// Shorter tokens are refused by the API server.
-const MIN_LEN: usize = 16;
+/// Shorter tokens are refused by every binary of the platform.
+const MIN_LEN: usize = chaos_domain::token::MIN_LEN;
 
 /// The token in `path`, or a new random one written there (mode 0600).
 pub fn read_or_create(path: &Path) -> anyhow::Result<String> {

@@ -2,6 +2,7 @@
 //! chaosctl and the operator make, with the server's JSON errors turned
 //! into [`Error`] values that say whether retrying can help.
 
+pub mod anvil;
 mod types;
 
 use std::time::Duration;

@@ -5,10 +5,18 @@
 /// The rule in words, for error messages.
 pub const NAME_RULE: &str = "1 to 39 lower-case letters, digits and single inner hyphens";
 
+/// The longest name.
+pub const NAME_MAX_LEN: usize = 39;
+
+/// The rule as a regular expression (with [`NAME_MAX_LEN`]), for schemas
+/// that validate names elsewhere: the CRDs' OpenAPI patterns and CEL
+/// rules. A test holds it equal to [`is_valid_name`].
+pub const NAME_PATTERN: &str = "^[a-z0-9]+(-[a-z0-9]+)*$";
+
 /// Whether `name` follows [`NAME_RULE`] (a GitHub user name in lower
 /// case, which also fits a DNS label once prefixed with `contributor-`).
 pub fn is_valid_name(name: &str) -> bool {
-    (1..=39).contains(&name.len())
+    (1..=NAME_MAX_LEN).contains(&name.len())
         && name
             .bytes()
             .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
@@ -90,6 +98,30 @@ fn is_hidden_or_deceptive(c: char) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Every string of up to 5 characters over an alphabet with each
+    /// kind of character the rule treats differently, plus the length
+    /// limit: the hand-written check and the pattern agree on all.
+    #[test]
+    fn the_pattern_and_the_check_are_one_rule() {
+        let pattern = regex::Regex::new(NAME_PATTERN).expect("pattern");
+        let alphabet = ['a', 'z', '0', '9', '-', 'A', '_', '.', 'é'];
+        let mut names = vec![String::new()];
+        let mut last = vec![String::new()];
+        for _ in 0..5 {
+            last = last
+                .iter()
+                .flat_map(|p| alphabet.iter().map(move |c| format!("{p}{c}")))
+                .collect();
+            names.extend(last.iter().cloned());
+        }
+        names.extend(["a".repeat(NAME_MAX_LEN), "a".repeat(NAME_MAX_LEN + 1)]);
+        for name in &names {
+            let by_pattern = pattern.is_match(name) && name.len() <= NAME_MAX_LEN;
+            assert_eq!(is_valid_name(name), by_pattern, "{name:?}");
+        }
+        assert!(names.len() > 60_000);
+    }
 
     #[test]
     fn display_names_refuse_what_renders_as_something_else() {

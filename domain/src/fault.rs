@@ -145,6 +145,27 @@ impl FaultSpec {
     }
 }
 
+/// What the fault does, for people: "+200 ms latency for 10 s".
+impl std::fmt::Display for FaultSpec {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let d = self
+            .duration_s
+            .map(|d| format!(" for {d} s"))
+            .unwrap_or_default();
+        match self.kind {
+            FaultKind::Latency => write!(f, "+{} ms latency{d}", self.latency_ms.unwrap_or(0)),
+            FaultKind::Errors => write!(
+                f,
+                "{:.0}% errors ({}){d}",
+                self.error_rate.unwrap_or(0.0) * 100.0,
+                self.status.unwrap_or(500)
+            ),
+            FaultKind::Freeze => write!(f, "frozen{d}"),
+            FaultKind::Crash => f.write_str("killed"),
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -187,6 +208,20 @@ mod tests {
             let err = spec.validate().expect_err(json);
             assert!(err.0.contains(expected), "{json}: {err}");
         }
+    }
+
+    #[test]
+    fn a_fault_says_what_it_does() {
+        assert_eq!(
+            FaultSpec::latency(200, 10).to_string(),
+            "+200 ms latency for 10 s"
+        );
+        assert_eq!(
+            FaultSpec::errors(0.3, 503, 5).to_string(),
+            "30% errors (503) for 5 s"
+        );
+        assert_eq!(FaultSpec::freeze(2).to_string(), "frozen for 2 s");
+        assert_eq!(FaultSpec::crash().to_string(), "killed");
     }
 
     #[test]

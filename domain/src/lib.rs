@@ -11,6 +11,7 @@ pub mod contributor;
 pub mod fault;
 pub mod profile;
 pub mod scoring;
+pub mod token;
 pub mod tracker;
 
 pub use capacity::CapacityProfile;

@@ -8,11 +8,12 @@
 #[path = "../tests/support/mod.rs"]
 mod support;
 
+use chaos_domain::Challenge;
 use std::sync::Arc;
 use std::time::Instant;
 
 use chaos_operator::contributor::{self, FINALIZER};
-use chaos_operator::crd::{AppSpec, ChallengeName, Contributor, ContributorSpec};
+use chaos_operator::crd::{AppSpec, Contributor, ContributorSpec};
 use futures::StreamExt;
 use serde_json::json;
 use support::*;
@@ -24,7 +25,7 @@ fn contributor(i: usize) -> Contributor {
         &format!("c{i}"),
         ContributorSpec {
             display_name: None,
-            challenge: ChallengeName::RobustService,
+            challenge: Challenge::RobustService,
             app: AppSpec {
                 image: "ghcr.io/example/app:1".into(),
                 port: 8080,

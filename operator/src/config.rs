@@ -146,18 +146,8 @@ fn secret(
     file: Option<&std::path::Path>,
     flag: &str,
 ) -> anyhow::Result<String> {
-    let token = match (value, file) {
-        (Some(v), _) => v.trim().to_owned(),
-        (None, Some(f)) => std::fs::read_to_string(f)
-            .map_err(|e| anyhow::anyhow!("cannot read {}: {e}", f.display()))?
-            .trim()
-            .to_owned(),
-        (None, None) => anyhow::bail!("{flag} (or {flag}-file) is required"),
-    };
-    if token.len() < 16 {
-        anyhow::bail!("{flag} must be at least 16 characters");
-    }
-    Ok(token)
+    chaos_domain::token::resolve(flag, value, file, |p| std::fs::read_to_string(p))?
+        .ok_or_else(|| anyhow::anyhow!("{flag} (or {flag}-file) is required"))
 }
 
 /// Parses `--loadgen-resources` and `--anvil-resources`. Unknown keys and malformed quantities are

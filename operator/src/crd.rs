@@ -2,6 +2,8 @@
 //! namespace) and `ChallengeRun` (namespaced, in the platform's namespace).
 //! Every field's doc comment is what `kubectl explain` shows.
 
+use chaos_domain::Challenge;
+use chaos_domain::contributor::{NAME_MAX_LEN, NAME_PATTERN};
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::{Condition, Time};
 use kube::CustomResource;
 use schemars::JsonSchema;
@@ -10,23 +12,16 @@ use serde::{Deserialize, Serialize};
 pub const GROUP: &str = "srechaos.dev";
 pub const VERSION: &str = "v1alpha1";
 
-/// A challenge: robust-service, graceful-degradation or longest-upkeep.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
-#[serde(rename_all = "kebab-case")]
-pub enum ChallengeName {
-    RobustService,
-    GracefulDegradation,
-    LongestUpkeep,
-}
-
-impl From<ChallengeName> for chaos_domain::Challenge {
-    fn from(c: ChallengeName) -> Self {
-        match c {
-            ChallengeName::RobustService => chaos_domain::Challenge::RobustService,
-            ChallengeName::GracefulDegradation => chaos_domain::Challenge::GracefulDegradation,
-            ChallengeName::LongestUpkeep => chaos_domain::Challenge::LongestUpkeep,
-        }
-    }
+/// The contributor-name rule of the domain crate, as a CEL rule on a
+/// Contributor's name (it becomes a namespace and a leaderboard entry).
+fn contributor_name_rule() -> kube::core::Rule {
+    kube::core::Rule::new(format!(
+        "self.metadata.name.size() <= {NAME_MAX_LEN} && self.metadata.name.matches('{NAME_PATTERN}')"
+    ))
+    .message(kube::core::Message::Message(format!(
+        "the name must be {} (a GitHub user name)",
+        chaos_domain::contributor::NAME_RULE
+    )))
 }
 
 /// A competitor. The operator gives them a namespace `contributor-<name>`
@@ -45,7 +40,7 @@ impl From<ChallengeName> for chaos_domain::Challenge {
     printcolumn = r#"{"name":"Challenge","type":"string","jsonPath":".spec.challenge"}"#,
     printcolumn = r#"{"name":"Endpoint","type":"string","jsonPath":".status.endpoint"}"#,
     printcolumn = r#"{"name":"Age","type":"date","jsonPath":".metadata.creationTimestamp"}"#,
-    validation = kube::core::Rule::new("self.metadata.name.size() <= 39 && self.metadata.name.matches('^[a-z0-9]+(-[a-z0-9]+)*$')").message("the name must be 1 to 39 lower-case letters, digits and single inner hyphens (a GitHub user name)")
+    validation = contributor_name_rule()
 )]
 #[serde(rename_all = "camelCase")]
 pub struct ContributorSpec {
@@ -54,7 +49,7 @@ pub struct ContributorSpec {
     #[schemars(length(min = 1, max = 100))]
     pub display_name: Option<String>,
     /// The challenge the contributor competes in: robust-service, graceful-degradation or longest-upkeep. Changing it switches the contributor's active challenge on the API server.
-    pub challenge: ChallengeName,
+    pub challenge: Challenge,
     /// The contributor's app: it receives the challenge load and stands in front of url-anvil (reachable at http://url-anvil:8080 in its namespace).
     pub app: AppSpec,
 }
@@ -132,7 +127,7 @@ pub struct ContributorStatus {
     pub api_key_secret: Option<String>,
     /// The challenge last set on the API server.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub registered_challenge: Option<ChallengeName>,
+    pub registered_challenge: Option<Challenge>,
 }
 
 /// A scored challenge run against a Contributor's app. It waits for the
@@ -159,13 +154,10 @@ pub struct ContributorStatus {
 #[serde(rename_all = "camelCase")]
 pub struct ChallengeRunSpec {
     /// The Contributor whose app is loaded.
-    #[schemars(
-        length(min = 1, max = 39),
-        regex(pattern = r"^[a-z0-9]+(-[a-z0-9]+)*$")
-    )]
+    #[schemars(length(min = 1, max = NAME_MAX_LEN), pattern(NAME_PATTERN))]
     pub contributor: String,
     /// The challenge: robust-service, graceful-degradation or longest-upkeep.
-    pub challenge: ChallengeName,
+    pub challenge: Challenge,
     /// Squeeze the profile (load and chaos) in time, for rehearsals: 0.05 to 1. Official runs leave it unset.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(range(min = 0.05, max = 1.0))]

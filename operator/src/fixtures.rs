@@ -1,9 +1,8 @@
 //! The Contributor and ChallengeRun that the unit tests start from; each
 //! test changes only what it is about.
 
-use crate::crd::{
-    AppSpec, ChallengeName, ChallengeRun, ChallengeRunSpec, Contributor, ContributorSpec,
-};
+use crate::crd::{AppSpec, ChallengeRun, ChallengeRunSpec, Contributor, ContributorSpec};
+use chaos_domain::Challenge;
 
 /// A robust-service Contributor as `kubectl apply` makes it (generation 1,
 /// no finalizer, no status), with a one-replica app on port 8080.
@@ -12,7 +11,7 @@ pub fn contributor(name: &str) -> Contributor {
         name,
         ContributorSpec {
             display_name: None,
-            challenge: ChallengeName::RobustService,
+            challenge: Challenge::RobustService,
             app: AppSpec {
                 image: "ghcr.io/ada/app:1".into(),
                 port: 8080,
@@ -33,7 +32,7 @@ pub fn run(name: &str) -> ChallengeRun {
         name,
         ChallengeRunSpec {
             contributor: "ada".into(),
-            challenge: ChallengeName::RobustService,
+            challenge: Challenge::RobustService,
             duration_scale: None,
         },
     );

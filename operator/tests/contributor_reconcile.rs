@@ -3,10 +3,11 @@
 
 mod support;
 
+use chaos_domain::Challenge;
 use std::sync::Arc;
 
 use chaos_operator::contributor::{self, FINALIZER};
-use chaos_operator::crd::{AppSpec, ChallengeName, Contributor, ContributorSpec};
+use chaos_operator::crd::{AppSpec, Contributor, ContributorSpec};
 use serde_json::{Value, json};
 use support::*;
 
@@ -18,7 +19,7 @@ fn ada(generation: i64) -> Contributor {
         "ada",
         ContributorSpec {
             display_name: Some("Ada L.".into()),
-            challenge: ChallengeName::RobustService,
+            challenge: Challenge::RobustService,
             app: AppSpec {
                 image: "ghcr.io/ada/app:1".into(),
                 port: 8080,
@@ -176,7 +177,7 @@ async fn a_new_spec_is_applied_and_the_challenge_switched() {
     let mut updated = stored(&fake, &c);
     updated.metadata.generation = Some(2);
     updated.spec.app.image = "ghcr.io/ada/app:2".into();
-    updated.spec.challenge = ChallengeName::LongestUpkeep;
+    updated.spec.challenge = Challenge::LongestUpkeep;
     contributor::reconcile(Arc::new(updated), ctx.clone())
         .await
         .expect("update");

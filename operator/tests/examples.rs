@@ -22,7 +22,7 @@ fn there_is_a_challengerun_example_per_challenge() {
         let r: ChallengeRun =
             serde_yaml_ng::from_str(&read(&format!("challengerun-{challenge}.yaml")))
                 .expect("a ChallengeRun");
-        assert_eq!(chaos_domain::Challenge::from(r.spec.challenge), challenge);
+        assert_eq!(r.spec.challenge, challenge);
         assert_eq!(r.spec.contributor, "ada");
     }
 }

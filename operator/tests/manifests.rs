@@ -2,14 +2,13 @@
 //! Kubernetes 1.28's schemas with `kubernetes-validate --strict` (PyPI):
 //! an unknown or misspelt field fails here rather than on a cluster.
 
+use chaos_domain::Challenge;
 use std::process::Command;
 use std::time::Duration;
 
 use chaos_operator::context::RunSettings;
 use chaos_operator::contributor::desired::{Settings, api_key_secret, desired};
-use chaos_operator::crd::{
-    AppSpec, ChallengeName, ChallengeRun, ChallengeRunSpec, Contributor, ContributorSpec,
-};
+use chaos_operator::crd::{AppSpec, ChallengeRun, ChallengeRunSpec, Contributor, ContributorSpec};
 use chaos_operator::run::desired::load_job;
 use chaos_testkit::{skip, temp_dir};
 
@@ -31,7 +30,7 @@ fn built_objects_pass_strict_schema_validation() {
         "ada",
         ContributorSpec {
             display_name: None,
-            challenge: ChallengeName::GracefulDegradation,
+            challenge: Challenge::GracefulDegradation,
             app: AppSpec {
                 image: "ghcr.io/ada/app:1".into(),
                 port: 8080,
@@ -53,7 +52,7 @@ fn built_objects_pass_strict_schema_validation() {
         "first",
         ChallengeRunSpec {
             contributor: "ada".into(),
-            challenge: ChallengeName::LongestUpkeep,
+            challenge: Challenge::LongestUpkeep,
             duration_scale: Some(0.1),
         },
     );

@@ -7,9 +7,7 @@ use std::sync::Arc;
 
 use chaos_domain::Challenge;
 use chaos_domain::scoring::{Outcome, Statistics};
-use chaos_operator::crd::{
-    ChallengeName, ChallengeRun, ChallengeRunSpec, ChallengeRunStatus, RunPhase,
-};
+use chaos_operator::crd::{ChallengeRun, ChallengeRunSpec, ChallengeRunStatus, RunPhase};
 use chaos_operator::run;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
 use k8s_openapi::jiff::{SignedDuration, Timestamp};
@@ -24,7 +22,7 @@ fn ago(secs: i64) -> Time {
     Time(Timestamp::now() - SignedDuration::from_secs(secs))
 }
 
-fn challenge_run(name: &str, challenge: ChallengeName, created_secs_ago: i64) -> ChallengeRun {
+fn challenge_run(name: &str, challenge: Challenge, created_secs_ago: i64) -> ChallengeRun {
     let mut r = ChallengeRun::new(
         name,
         ChallengeRunSpec {
@@ -118,7 +116,7 @@ async fn a_run_goes_from_pending_to_succeeded() {
     register_ada(&api).await;
     let (fake, client) = FakeKube::start();
     let ctx = context(client, &api.base_url(), 1);
-    let r = challenge_run("r1", ChallengeName::LongestUpkeep, 5);
+    let r = challenge_run("r1", Challenge::LongestUpkeep, 5);
 
     // The contributor is not Ready: the run waits, and its clock has not started.
     put_contributor(&fake, "Pending");
@@ -296,7 +294,7 @@ async fn running(fake: &FakeKube, api: &chaos_api::Running, name: &str) -> Chall
     platform.start_run(&id, None).await.expect("started");
     // A window must end after it starts, to the millisecond.
     tokio::time::sleep(std::time::Duration::from_millis(10)).await;
-    let mut r = challenge_run(name, ChallengeName::RobustService, 60);
+    let mut r = challenge_run(name, Challenge::RobustService, 60);
     r.status = Some(ChallengeRunStatus {
         phase: Some(RunPhase::Running),
         run_id: Some(id),
@@ -369,7 +367,7 @@ async fn failures_end_in_a_clear_status() {
     assert!(fake.get(&format!("{JOBS}/load-cd")).is_none());
 
     // Waiting too long for a contributor that never comes.
-    let r = challenge_run("late", ChallengeName::RobustService, 31 * 60);
+    let r = challenge_run("late", Challenge::RobustService, 31 * 60);
     let s = status(&pass(&fake, &ctx, &r).await);
     assert_eq!(s.phase, Some(RunPhase::Failed));
     assert_eq!(condition(&s, "Failed").reason, "ContributorNotReady");
@@ -427,13 +425,13 @@ async fn runs_queue_first_in_first_out() {
     let busy = running(&fake, &api, "busy").await;
     save(&fake, &busy);
 
-    let mut a = challenge_run("a", ChallengeName::RobustService, 20);
+    let mut a = challenge_run("a", Challenge::RobustService, 20);
     a.status = Some(ChallengeRunStatus {
         phase: Some(RunPhase::Queued),
         queued_at: Some(ago(20)),
         ..Default::default()
     });
-    let mut b = challenge_run("b", ChallengeName::RobustService, 10);
+    let mut b = challenge_run("b", Challenge::RobustService, 10);
     b.status = Some(ChallengeRunStatus {
         phase: Some(RunPhase::Queued),
         queued_at: Some(ago(10)),
@@ -479,7 +477,7 @@ async fn an_unreachable_api_server_keeps_the_run_queued_and_says_so() {
     let dead = format!("http://127.0.0.1:{}", chaos_testkit::free_port());
     let ctx = context(client, &dead, 1);
     put_contributor(&fake, "Ready");
-    let mut r = challenge_run("r", ChallengeName::RobustService, 10);
+    let mut r = challenge_run("r", Challenge::RobustService, 10);
     r.status = Some(ChallengeRunStatus {
         phase: Some(RunPhase::Queued),
         queued_at: Some(ago(5)),
@@ -519,7 +517,7 @@ async fn a_stale_pass_never_writes_a_run_backwards() {
     let (fake, client) = FakeKube::start();
     let ctx = context(client, &api.base_url(), 1);
     put_contributor(&fake, "Ready");
-    let mut r = challenge_run("r1", ChallengeName::RobustService, 5);
+    let mut r = challenge_run("r1", Challenge::RobustService, 5);
     r.metadata.resource_version = Some("5".into());
     let queued = ChallengeRunStatus {
         phase: Some(RunPhase::Queued),
@@ -562,7 +560,7 @@ async fn a_bare_run_gets_its_finalizer_first_then_moves_on() {
     let (fake, client) = FakeKube::start();
     let ctx = context(client, &api.base_url(), 1);
     put_contributor(&fake, "Ready");
-    let mut r = challenge_run("r1", ChallengeName::RobustService, 5);
+    let mut r = challenge_run("r1", Challenge::RobustService, 5);
     r.metadata.finalizers = None;
     let path = format!("{RUNS}/r1");
     save(&fake, &r);
@@ -591,7 +589,7 @@ async fn deleting_a_run_under_load_interrupts_its_window_and_stops_the_job() {
     let (fake, client) = FakeKube::start();
     let ctx = context(client, &api.base_url(), 1);
     put_contributor(&fake, "Ready");
-    let r = challenge_run("r1", ChallengeName::RobustService, 5);
+    let r = challenge_run("r1", Challenge::RobustService, 5);
     let r = pass(&fake, &ctx, &r).await;
     let r = pass(&fake, &ctx, &r).await;
     assert_eq!(status(&r).phase, Some(RunPhase::Running));
@@ -625,7 +623,7 @@ async fn a_deleted_run_keeps_its_finalizer_while_the_api_server_is_away() {
     let (fake, client) = FakeKube::start();
     let dead = format!("http://127.0.0.1:{}", chaos_testkit::free_port());
     let ctx = context(client, &dead, 1);
-    let mut r = challenge_run("r1", ChallengeName::RobustService, 5);
+    let mut r = challenge_run("r1", Challenge::RobustService, 5);
     r.metadata.deletion_timestamp = Some(ago(0));
     r.status = Some(ChallengeRunStatus {
         phase: Some(RunPhase::Running),
@@ -646,7 +644,7 @@ async fn a_load_job_that_cannot_be_scheduled_fails_the_run_saying_why() {
     let (fake, client) = FakeKube::start();
     let ctx = context(client, &api.base_url(), 1);
     put_contributor(&fake, "Ready");
-    let r = challenge_run("r1", ChallengeName::RobustService, 5);
+    let r = challenge_run("r1", Challenge::RobustService, 5);
     let r = pass(&fake, &ctx, &r).await;
     let r = pass(&fake, &ctx, &r).await;
     assert_eq!(status(&r).phase, Some(RunPhase::Running));
@@ -694,12 +692,12 @@ async fn a_waiting_run_reads_the_cache_not_the_api() {
     let dead = format!("http://127.0.0.1:{}", chaos_testkit::free_port());
     let ctx = bare_context(client, &dead, 1);
     let (cache, mut writer) = kube::runtime::reflector::store::<ChallengeRun>();
-    let mut busy = challenge_run("busy", ChallengeName::RobustService, 60);
+    let mut busy = challenge_run("busy", Challenge::RobustService, 60);
     busy.status = Some(ChallengeRunStatus {
         phase: Some(RunPhase::Running),
         ..Default::default()
     });
-    let mut r = challenge_run("r", ChallengeName::RobustService, 10);
+    let mut r = challenge_run("r", Challenge::RobustService, 10);
     r.status = Some(ChallengeRunStatus {
         phase: Some(RunPhase::Queued),
         queued_at: Some(ago(5)),

@@ -6,6 +6,7 @@ mod children;
 pub use children::Fingerprints;
 pub mod desired;
 
+use chaos_domain::Challenge;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -21,7 +22,7 @@ use kube::runtime::finalizer::{Event, finalizer};
 use crate::apply::apply_one;
 use crate::conditions;
 use crate::context::Context;
-use crate::crd::{ChallengeName, Contributor, ContributorPhase, ContributorStatus};
+use crate::crd::{Contributor, ContributorPhase, ContributorStatus};
 use crate::error::Error;
 use crate::events::publish;
 use desired::{API_KEY_SECRET, Desired, namespace_name};
@@ -207,7 +208,7 @@ async fn register(
         let display = c.spec.display_name.as_deref();
         let registered = match ctx
             .platform
-            .register_contributor(&name, display, Some(challenge.into()))
+            .register_contributor(&name, display, Some(challenge))
             .await
         {
             // Registered before: by an earlier pass whose status was lost, by
@@ -267,18 +268,14 @@ async fn register(
             mark(status, true, "ChallengeNotSwitched", "the operator does not hold this contributor's API key, so it cannot switch the challenge".into());
             return Ok(Ok(()));
         };
-        match ctx
-            .platform
-            .switch_challenge(&name, &key, challenge.into())
-            .await
-        {
+        match ctx.platform.switch_challenge(&name, &key, challenge).await {
             Ok(_) => {
                 status.registered_challenge = Some(challenge);
                 mark(
                     status,
                     true,
                     "Registered",
-                    format!("competing in {}", chaos_domain::Challenge::from(challenge)),
+                    format!("competing in {}", challenge),
                 );
             }
             Err(e) if e.is_transient() => {
@@ -300,15 +297,11 @@ async fn register(
 async fn recover_key(
     ctx: &Context,
     name: &str,
-    challenge: ChallengeName,
+    challenge: Challenge,
 ) -> Result<Option<chaos_client::Registered>, chaos_client::Error> {
     // Switching to the spec's challenge with the held key proves it works.
     if let Ok(Some(key)) = api_key(ctx, name).await {
-        match ctx
-            .platform
-            .switch_challenge(name, &key, challenge.into())
-            .await
-        {
+        match ctx.platform.switch_challenge(name, &key, challenge).await {
             Ok(_) => return Ok(None),
             Err(e) if matches!(e.status(), Some(401 | 403 | 404)) => {}
             Err(e) => return Err(e),
@@ -322,7 +315,7 @@ async fn recover_key(
     };
     // A reactivated contributor competes in what the spec says now.
     ctx.platform
-        .switch_challenge(name, &reg.api_key, challenge.into())
+        .switch_challenge(name, &reg.api_key, challenge)
         .await?;
     Ok(Some(reg))
 }

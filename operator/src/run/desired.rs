@@ -35,7 +35,7 @@ pub fn load_job(
     let ttl = settings.job_ttl;
     let name = contributor.name_any();
     let run_id = run.uid().unwrap_or_default();
-    let challenge = chaos_domain::Challenge::from(run.spec.challenge);
+    let challenge = run.spec.challenge;
     let scale = run.spec.duration_scale.unwrap_or(1.0).clamp(0.05, 1.0);
     let profile = chaos_domain::ChallengeProfile::current(challenge).scaled(scale, 1.0);
     let deadline = profile.duration_s() + (METRICS_WAIT + METRICS_LINGER).as_secs_f64() + 300.0;
@@ -105,11 +105,11 @@ pub fn load_job(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::crd::ChallengeName;
+    use chaos_domain::Challenge;
 
     pub fn run(name: &str, scale: Option<f64>) -> ChallengeRun {
         let mut r = crate::fixtures::run(name);
-        r.spec.challenge = ChallengeName::GracefulDegradation;
+        r.spec.challenge = Challenge::GracefulDegradation;
         r.spec.duration_scale = scale;
         r
     }

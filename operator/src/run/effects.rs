@@ -2,6 +2,7 @@
 //! chaos, stopping a run and its Job. Status writes and Events are
 //! shared with the Contributor controller (`status`, `events`).
 
+use chaos_client::anvil::FaultApi;
 use chaos_domain::FaultKind;
 use k8s_openapi::api::batch::v1::Job;
 use k8s_openapi::api::core::v1::Pod;
@@ -82,28 +83,14 @@ pub(super) async fn inject(
             ),
         };
     }
-    let url = format!("{}/admin/faults", anvil_url(contributor));
-    let token = ctx.settings.anvil_admin_token.as_str();
-    match ctx
-        .http
-        .post(&url)
-        .bearer_auth(token)
-        .json(&step.fault)
-        .send()
-        .await
-    {
-        Ok(r) if r.status().is_success() => {
-            format!("at {} s: injected {:?}", step.at_s.round(), step.fault.kind)
-        }
-        Ok(r) => format!(
-            "at {} s: url-anvil refused the fault ({})",
-            step.at_s.round(),
-            r.status()
-        ),
-        Err(e) => format!(
-            "at {} s: url-anvil unreachable for the fault: {e}",
-            step.at_s.round()
-        ),
+    let api = FaultApi::new(
+        ctx.http.clone(),
+        &anvil_url(contributor),
+        ctx.settings.anvil_admin_token.as_str(),
+    );
+    match api.inject(&step.fault).await {
+        Ok(()) => format!("at {} s: injected {}", step.at_s.round(), step.fault),
+        Err(e) => format!("at {} s: {e}", step.at_s.round()),
     }
 }
 

@@ -228,14 +228,12 @@ async fn queued(
         .register_run(&NewRun {
             id: Some(run_id.clone()),
             contributor: contributor_name.clone(),
-            challenge: chaos_domain::Challenge::from(run.spec.challenge)
-                .as_str()
-                .into(),
+            challenge: run.spec.challenge.as_str().into(),
             target: crate::contributor::desired::endpoint(
                 &contributor_name,
                 contributor.spec.app.port,
             ),
-            profile_version: Some(ChallengeProfile::current(run.spec.challenge.into()).version),
+            profile_version: Some(ChallengeProfile::current(run.spec.challenge).version),
             // A squeezed run is practice: the API server ranks only full ones.
             duration_scale: Some(run.spec.duration_scale.unwrap_or(1.0).clamp(0.05, 1.0)),
             source: Some("prometheus".into()),
@@ -319,7 +317,7 @@ async fn running(
         _ => None,
     };
     let scale = run.spec.duration_scale.unwrap_or(1.0).clamp(0.05, 1.0);
-    let profile = ChallengeProfile::current(run.spec.challenge.into()).scaled(scale, 1.0);
+    let profile = ChallengeProfile::current(run.spec.challenge).scaled(scale, 1.0);
     let limits = Limits {
         profile_length: Duration::from_secs_f64(profile.duration_s()),
         unschedulable: ctx.runs.unschedulable_after,
@@ -440,7 +438,7 @@ async fn scoring(
     match remote.state.as_str() {
         "scored" => {
             let score = remote.score.clone();
-            s.statistics = chaos_domain::scoring::statistic_names(run.spec.challenge.into())
+            s.statistics = chaos_domain::scoring::statistic_names(run.spec.challenge)
                 .iter()
                 .map(|n| (*n).to_owned())
                 .collect();
