@@ -4,6 +4,7 @@
 use std::path::PathBuf;
 
 use anyhow::Context;
+use chaos_client::EarlierKey;
 use clap::Args;
 
 use crate::output::Output;
@@ -77,10 +78,10 @@ pub async fn import(args: ImportArgs) -> anyhow::Result<()> {
         if let Some(key) = &line.api_key {
             println!("      new API key (shown once): {key}");
         }
-        match line.earlier_key.as_str() {
-            "kept" => println!("      the earlier key keeps working"),
-            "not_kept" => println!("      the earlier key stops working"),
-            _ => {}
+        match line.earlier_key {
+            EarlierKey::Kept => println!("      the earlier key keeps working"),
+            EarlierKey::NotKept => println!("      the earlier key stops working"),
+            EarlierKey::None => {}
         }
         for text in [&line.reason, &line.note].into_iter().flatten() {
             println!("      {text}");

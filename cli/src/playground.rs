@@ -214,7 +214,13 @@ async fn seed_example(client: Client, plan: Plan, duration: Duration) {
             return;
         }
         match client.runs(Some(EXAMPLE), Some(challenge)).await {
-            Ok(runs) if runs.iter().any(|r| r.state == "scored") => continue,
+            Ok(runs)
+                if runs
+                    .iter()
+                    .any(|r| r.state == chaos_client::RunState::Scored) =>
+            {
+                continue;
+            }
             Ok(_) => {}
             Err(e) => {
                 eprintln!("chaosctl: cannot list the example's runs: {e}");

@@ -1,18 +1,22 @@
 //! How runs and leaderboards are shown in a terminal.
 
-use chaos_client::{Leaderboard, Run};
-use chaos_domain::Challenge;
-use chaos_domain::scoring::statistic_names;
+use chaos_client::{Leaderboard, Run, RunState, Score};
+
+/// The statistics' names under the rules the score was computed by.
+fn names(s: &Score) -> [&str; 3] {
+    let name = |i: usize| {
+        s.statistics
+            .get(i)
+            .map_or("statistic", |st| st.name.as_str())
+    };
+    [name(0), name(1), name(2)]
+}
 
 /// `robust-service: scored 480 (…) → http://…/runs/…`
 pub fn one_line(run: &Run) -> String {
     let outcome = match &run.score {
-        Some(s) if run.state == "scored" => {
-            let names = run
-                .challenge
-                .parse::<Challenge>()
-                .map(statistic_names)
-                .unwrap_or(["statistic 1", "statistic 2", "statistic 3"]);
+        Some(s) if run.state == RunState::Scored => {
+            let names = names(s);
             format!(
                 "{} {} ({}: {}; {}: {}; {}: {})",
                 if s.official {
@@ -49,13 +53,9 @@ pub fn one_line(run: &Run) -> String {
 /// The three statistics by name, the score and the run's links.
 pub fn scored_run(run: &Run) -> String {
     let mut out = String::new();
-    let names = run
-        .challenge
-        .parse::<Challenge>()
-        .map(statistic_names)
-        .unwrap_or(["statistic 1", "statistic 2", "statistic 3"]);
     match &run.score {
-        Some(s) if run.state == "scored" => {
+        Some(s) if run.state == RunState::Scored => {
+            let names = names(s);
             out.push_str(&format!(
                 "Score for {} on {}\n",
                 run.contributor, run.challenge
@@ -180,11 +180,12 @@ mod tests {
             stat3: None,
             score,
             run_id: "r".into(),
+            run_end: "2026-11-23T00:00:00Z".into(),
             scored_at: "2026-11-23T00:00:00Z".into(),
             rules_version: 1,
         };
         let board = Leaderboard {
-            challenge: "robust-service".into(),
+            challenge: chaos_domain::Challenge::RobustService,
             title: "Robust service".into(),
             rules_version: 1,
             statistics: vec!["a".into(), "b".into(), "c".into()],
@@ -192,6 +193,7 @@ mod tests {
             per_page: 50,
             total: 2,
             entries: vec![entry(1, "ada-lovelace", 480.0), entry(2, "bob", 320.0)],
+            earlier_rules: vec![],
         };
         let t = table(&board);
         let lines: Vec<&str> = t.lines().collect();

@@ -5,6 +5,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use anyhow::Context;
+use chaos_client::RunState;
 use chaos_domain::{Challenge, ChallengeProfile};
 use clap::Args;
 use loadgen::profile::Scale;
@@ -69,8 +70,8 @@ pub struct RunArgs {
 #[derive(Serialize)]
 struct Answer<'a> {
     run_id: &'a str,
-    state: &'a str,
-    challenge: &'a str,
+    state: RunState,
+    challenge: Challenge,
     contributor: &'a str,
     statistics: [&'static str; 3],
     stat1: Option<f64>,
@@ -211,15 +212,15 @@ pub async fn run(args: RunArgs) -> anyhow::Result<u8> {
         }
         println!();
         print!("{}", report::scored_run(&done.run));
-        if done.run.state == "scored" {
+        if done.run.state == RunState::Scored {
             println!("  board        {}", place::describe(before, after));
         }
     } else {
         let score = done.run.score.as_ref();
         let answer = Answer {
             run_id: &done.run.id,
-            state: &done.run.state,
-            challenge: &done.run.challenge,
+            state: done.run.state,
+            challenge: done.run.challenge,
             contributor: &done.run.contributor,
             statistics: chaos_domain::scoring::statistic_names(args.challenge),
             stat1: score.and_then(|s| s.stat1),
@@ -236,7 +237,7 @@ pub async fn run(args: RunArgs) -> anyhow::Result<u8> {
         };
         println!("{}", serde_json::to_string_pretty(&answer)?);
     }
-    Ok(if done.run.state == "scored" {
+    Ok(if done.run.state == RunState::Scored {
         0
     } else {
         NOT_SCORED

@@ -9,7 +9,7 @@ use std::sync::atomic::AtomicBool;
 use std::time::{Duration, Instant};
 
 use anyhow::Context;
-use chaos_client::{Client, NewRun, Run};
+use chaos_client::{Client, NewRun, Run, Source};
 use chaos_domain::Challenge;
 use loadgen::profile::{ProfileRun, Scale};
 use loadgen::target::Target;
@@ -124,13 +124,10 @@ pub async fn execute(client: &Client, plan: Plan) -> anyhow::Result<Finished> {
     client
         .register_run(&NewRun {
             id: Some(id.clone()),
-            contributor: plan.contributor.clone(),
-            challenge: plan.challenge.as_str().to_owned(),
-            target: plan.target.clone(),
-            profile_version: Some(profile_run.profile.version),
+            profile_version: Some(i64::from(profile_run.profile.version)),
             duration_scale: Some(plan.scale.duration),
             rate_scale: Some(plan.scale.rate),
-            source: Some("builtin".into()),
+            source: Some(Source::Builtin),
             loadgen_metrics_url: Some(format!(
                 "http://{}:{metrics_port}/metrics",
                 plan.metrics_host
@@ -140,7 +137,7 @@ pub async fn execute(client: &Client, plan: Plan) -> anyhow::Result<Finished> {
                     .clone()
                     .unwrap_or_else(|| format!("{anvil_url}/metrics")),
             ),
-            ..NewRun::default()
+            ..NewRun::new(&plan.contributor, plan.challenge, &plan.target)
         })
         .await
         .context("cannot register the run")?;

@@ -60,8 +60,7 @@ pub async fn switch(args: SwitchArgs) -> anyhow::Result<()> {
         contributor.name,
         contributor
             .active_challenge
-            .as_deref()
-            .unwrap_or("no challenge")
+            .map_or("no challenge", |c| c.as_str())
     );
     Ok(())
 }

@@ -139,7 +139,10 @@ async fn the_playground_from_up_to_a_scored_run_on_the_leaderboard() {
                 Err(e) if e.status() == Some(404) => Vec::new(),
                 Err(e) => panic!("runs: {e}"),
             };
-            if let Some(run) = runs.iter().find(|r| r.state == "scored") {
+            if let Some(run) = runs
+                .iter()
+                .find(|r| r.state == chaos_client::RunState::Scored)
+            {
                 assert!(!run.is_official(), "a 6 s run is practice: {run:?}");
                 let page = reqwest::get(format!("{api_url}/leaderboard/{challenge}"))
                     .await
@@ -275,12 +278,8 @@ async fn the_playground_from_up_to_a_scored_run_on_the_leaderboard() {
     );
     assert!(switch.status.success(), "{}", text(&switch));
     assert_eq!(
-        api.contributor("ada")
-            .await
-            .expect("ada")
-            .active_challenge
-            .as_deref(),
-        Some("graceful-degradation")
+        api.contributor("ada").await.expect("ada").active_challenge,
+        Some(chaos_domain::Challenge::GracefulDegradation)
     );
 
     // Contributors of the earlier platform come over from its api_keys export.
@@ -332,9 +331,8 @@ async fn the_playground_from_up_to_a_scored_run_on_the_leaderboard() {
         api.contributor("grace-hopper")
             .await
             .expect("imported")
-            .active_challenge
-            .as_deref(),
-        Some("longest-upkeep")
+            .active_challenge,
+        Some(chaos_domain::Challenge::LongestUpkeep)
     );
 
     // The data directory holds tokens and the database: its owner's only.
@@ -483,7 +481,7 @@ async fn the_playground_from_up_to_a_scored_run_on_the_leaderboard() {
     assert!(
         ada_runs
             .iter()
-            .any(|r| r.id == result["run_id"] && r.state == "scored"),
+            .any(|r| r.id == result["run_id"] && r.state == chaos_client::RunState::Scored),
         "{ada_runs:?}"
     );
     tokio::time::sleep(Duration::from_secs(1)).await;

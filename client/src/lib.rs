@@ -3,7 +3,6 @@
 //! into [`Error`] values that say whether retrying can help.
 
 pub mod anvil;
-mod types;
 
 use std::time::Duration;
 
@@ -13,9 +12,9 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 use serde_json::{Value, json};
 
-pub use types::{
-    Contributor, Entry, ImportLine, ImportReport, Leaderboard, NewRun, Registered, Run, RunLinks,
-    Score, Window,
+pub use chaos_contract::{
+    Contributor, EarlierKey, Entry, ImportLine, ImportOutcome, ImportReport, Leaderboard, NewRun,
+    Outcome, Registered, Run, RunLinks, RunList, RunState, Score, Source, Statistic, Window,
 };
 
 /// What went wrong talking to the API server.
@@ -32,7 +31,7 @@ pub enum Error {
     #[error("run {id} was still {state} after {waited:?}")]
     Timeout {
         id: String,
-        state: String,
+        state: RunState,
         waited: Duration,
     },
 }
@@ -242,8 +241,8 @@ impl Client {
         if let Some(c) = challenge {
             req = req.query(&[("challenge", c.as_str())]);
         }
-        let page: Value = decode(check(self.send(req).await?).await?)?;
-        serde_json::from_value(page["runs"].clone()).map_err(|e| Error::Decode(e.to_string()))
+        let page: RunList = decode(check(self.send(req).await?).await?)?;
+        Ok(page.runs)
     }
 
     /// Polls the run until it is scored, has no data or failed.

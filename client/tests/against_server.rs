@@ -54,8 +54,8 @@ async fn contributors_runs_and_the_leaderboard() {
     assert!(reg.api_key.starts_with("sck_"));
     assert_eq!(reg.contributor.display_name, "Ada L.");
     assert_eq!(
-        reg.contributor.active_challenge.as_deref(),
-        Some("longest-upkeep")
+        reg.contributor.active_challenge,
+        Some(Challenge::LongestUpkeep)
     );
     let taken = admin
         .register_contributor("ada", None, None)
@@ -73,7 +73,7 @@ async fn contributors_runs_and_the_leaderboard() {
         .switch_challenge("ada", &reg.api_key, Challenge::RobustService)
         .await
         .expect("switched");
-    assert_eq!(switched.active_challenge.as_deref(), Some("robust-service"));
+    assert_eq!(switched.active_challenge, Some(Challenge::RobustService));
     let e = public
         .switch_challenge("ada", "sck_wrong", Challenge::RobustService)
         .await
@@ -90,20 +90,17 @@ async fn contributors_runs_and_the_leaderboard() {
 
     let new = NewRun {
         id: Some("run-1".into()),
-        contributor: "ada".into(),
-        challenge: "robust-service".into(),
-        target: "http://127.0.0.1:1".into(),
-        source: Some("builtin".into()),
+        source: Some(chaos_client::Source::Builtin),
         loadgen_metrics_url: Some("http://127.0.0.1:1/metrics".into()),
         anvil_metrics_url: Some("http://127.0.0.1:1/metrics".into()),
-        ..NewRun::default()
+        ..NewRun::new("ada", Challenge::RobustService, "http://127.0.0.1:1")
     };
     let run = admin.register_run(&new).await.expect("run");
-    assert_eq!(run.state, "registered");
+    assert_eq!(run.state, chaos_client::RunState::Registered);
     // The same id again is the same run.
     assert_eq!(admin.register_run(&new).await.expect("again").id, "run-1");
     let run = admin.start_run("run-1", None).await.expect("start");
-    assert_eq!(run.state, "running");
+    assert_eq!(run.state, chaos_client::RunState::Running);
     assert!(run.window.start.is_some());
     tokio::time::sleep(Duration::from_millis(20)).await;
     admin.end_run("run-1", None).await.expect("end");
@@ -114,7 +111,7 @@ async fn contributors_runs_and_the_leaderboard() {
         .await
         .expect("finished");
     assert!(done.is_finished());
-    assert_eq!(done.state, "no_data", "{done:?}");
+    assert_eq!(done.state, chaos_client::RunState::NoData, "{done:?}");
     assert!(done.links.page.ends_with("/runs/run-1"));
     assert_eq!(
         public

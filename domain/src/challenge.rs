@@ -6,7 +6,7 @@ use std::str::FromStr;
 use serde::{Deserialize, Serialize};
 
 /// A challenge: robust-service, graceful-degradation or longest-upkeep.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
 #[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "kebab-case")]
 pub enum Challenge {
@@ -45,6 +45,15 @@ impl Challenge {
             Challenge::GracefulDegradation => "Graceful Degradation",
             Challenge::LongestUpkeep => "Longest Upkeep",
         }
+    }
+}
+
+/// Read through [`FromStr`], so that a wrong name gets the same message
+/// in a request body, a flag and a custom resource.
+impl<'de> Deserialize<'de> for Challenge {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let name = std::borrow::Cow::<'de, str>::deserialize(d)?;
+        name.parse().map_err(serde::de::Error::custom)
     }
 }
 

@@ -127,10 +127,7 @@ async fn create_then_ready_then_nothing_to_do() {
     let platform = chaos_client::Client::new(&api.base_url()).expect("client");
     let registered = platform.contributor("ada").await.expect("registered");
     assert_eq!(registered.display_name, "Ada L.");
-    assert_eq!(
-        registered.active_challenge.as_deref(),
-        Some("robust-service")
-    );
+    assert_eq!(registered.active_challenge, Some(Challenge::RobustService));
 
     // The Deployments become available: Ready, with one status write.
     make_available(&fake);
@@ -195,9 +192,8 @@ async fn a_new_spec_is_applied_and_the_challenge_switched() {
             .contributor("ada")
             .await
             .expect("ada")
-            .active_challenge
-            .as_deref(),
-        Some("longest-upkeep")
+            .active_challenge,
+        Some(Challenge::LongestUpkeep)
     );
     api.stop().await;
     let _ = std::fs::remove_dir_all(dir);
@@ -363,8 +359,8 @@ async fn a_name_registered_before_still_gets_a_working_key() {
     let back = admin.contributor("ada").await.expect("active again");
     assert!(!back.deregistered);
     assert_eq!(
-        back.active_challenge.as_deref(),
-        Some("robust-service"),
+        back.active_challenge,
+        Some(Challenge::RobustService),
         "in the spec's challenge"
     );
     assert!(

@@ -368,7 +368,7 @@ async fn the_chart_runs_a_competition_on_a_real_cluster() {
         assert_eq!(s.statistics.len(), 3, "{s:?}");
         let score = s.score.expect("score");
         let remote = platform.run(uid).await.expect("the API server's run");
-        assert_eq!(remote.state, "scored", "{remote:?}");
+        assert_eq!(remote.state, chaos_client::RunState::Scored, "{remote:?}");
         let recorded = remote.score.as_ref().expect("scored");
         assert_eq!(recorded.score, Some(score), "{remote:?}");
         // Only a run of the whole profile ranks.
@@ -565,7 +565,7 @@ async fn the_chart_runs_a_competition_on_a_real_cluster() {
         .with_admin_token(&token);
     for uid in &uids {
         let run = platform.run(uid).await.expect("kept across the upgrade");
-        assert_eq!(run.state, "scored", "{run:?}");
+        assert_eq!(run.state, chaos_client::RunState::Scored, "{run:?}");
     }
     let board = platform
         .leaderboard("robust-service".parse().expect("challenge"), 1, 50)
@@ -624,7 +624,11 @@ async fn the_chart_runs_a_competition_on_a_real_cluster() {
         .run(&too_big.uid().expect("uid"))
         .await
         .expect("registered");
-    assert_eq!(remote.state, "interrupted", "{remote:?}");
+    assert_eq!(
+        remote.state,
+        chaos_client::RunState::Interrupted,
+        "{remote:?}"
+    );
     stamp("an unschedulable run failed saying why");
 
     // 5. Delete everything; nothing is left behind.
@@ -665,7 +669,11 @@ async fn the_chart_runs_a_competition_on_a_real_cluster() {
     })
     .await;
     let left = platform.runs(Some(CONTRIBUTOR), None).await.expect("runs");
-    assert!(left.iter().all(|r| r.state != "running"), "{left:?}");
+    assert!(
+        left.iter()
+            .all(|r| r.state != chaos_client::RunState::Running),
+        "{left:?}"
+    );
     let gone = platform
         .contributor(CONTRIBUTOR)
         .await

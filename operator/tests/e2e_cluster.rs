@@ -202,7 +202,7 @@ async fn contributor_and_run_on_a_real_api_server() {
     })
     .await;
     if let Ok(remote) = platform.run(&run_uid).await {
-        assert_ne!(remote.state, "running", "{remote:?}");
+        assert_ne!(remote.state, chaos_client::RunState::Running, "{remote:?}");
     }
 
     // Delete: deregistered, the namespace goes.

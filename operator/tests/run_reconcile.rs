@@ -153,8 +153,8 @@ async fn a_run_goes_from_pending_to_succeeded() {
     );
     let platform = chaos_client::Client::new(&api.base_url()).expect("client");
     let remote = platform.run("r1-uid").await.expect("registered run");
-    assert_eq!(remote.state, "running");
-    assert_eq!(remote.source, "prometheus");
+    assert_eq!(remote.state, chaos_client::RunState::Running);
+    assert_eq!(remote.source, chaos_client::Source::Prometheus);
 
     // The Job's pod has not started: nothing to write.
     let r = pass(&fake, &ctx, &r).await;
@@ -206,7 +206,10 @@ async fn a_run_goes_from_pending_to_succeeded() {
     let remote = platform.run("r1-uid").await.expect("run");
     assert!(remote.window.end.is_some());
     assert!(
-        matches!(remote.state.as_str(), "scoring" | "ended"),
+        matches!(
+            remote.state,
+            chaos_client::RunState::Scoring | chaos_client::RunState::Ended
+        ),
         "{remote:?}"
     );
 
@@ -281,13 +284,10 @@ async fn running(fake: &FakeKube, api: &chaos_api::Running, name: &str) -> Chall
     platform
         .register_run(&chaos_client::NewRun {
             id: Some(id.clone()),
-            contributor: "ada".into(),
-            challenge: "robust-service".into(),
-            target: "http://app".into(),
-            source: Some("prometheus".into()),
+            source: Some(chaos_client::Source::Prometheus),
             loadgen_selector: Some([("run_id".to_owned(), id.clone())].into()),
             anvil_selector: Some([("contributor".to_owned(), "ada".to_owned())].into()),
-            ..Default::default()
+            ..chaos_client::NewRun::new("ada", Challenge::RobustService, "http://app")
         })
         .await
         .expect("registered");
@@ -339,7 +339,7 @@ async fn failures_end_in_a_clear_status() {
     // Cut short: interrupted on the API server, never scored.
     assert_eq!(
         platform.run("jf-uid").await.expect("run").state,
-        "interrupted"
+        chaos_client::RunState::Interrupted
     );
 
     // The Job disappeared.
@@ -595,7 +595,10 @@ async fn deleting_a_run_under_load_interrupts_its_window_and_stops_the_job() {
     assert_eq!(status(&r).phase, Some(RunPhase::Running));
     assert!(fake.get(&format!("{JOBS}/load-r1")).is_some());
     let platform = chaos_client::Client::new(&api.base_url()).expect("client");
-    assert_eq!(platform.run("r1-uid").await.expect("run").state, "running");
+    assert_eq!(
+        platform.run("r1-uid").await.expect("run").state,
+        chaos_client::RunState::Running
+    );
 
     // kubectl delete: the server sets the deletion mark and keeps the object.
     let mut deleting = r.clone();
@@ -605,7 +608,11 @@ async fn deleting_a_run_under_load_interrupts_its_window_and_stops_the_job() {
         .await
         .expect("cleanup");
     let remote = platform.run("r1-uid").await.expect("run");
-    assert_eq!(remote.state, "interrupted", "{remote:?}");
+    assert_eq!(
+        remote.state,
+        chaos_client::RunState::Interrupted,
+        "{remote:?}"
+    );
     assert!(
         fake.get(&format!("{JOBS}/load-r1")).is_none(),
         "the Job is gone"
@@ -678,7 +685,7 @@ async fn a_load_job_that_cannot_be_scheduled_fails_the_run_saying_why() {
     let platform = chaos_client::Client::new(&api.base_url()).expect("client");
     assert_eq!(
         platform.run("r1-uid").await.expect("run").state,
-        "interrupted"
+        chaos_client::RunState::Interrupted
     );
     api.stop().await;
     let _ = std::fs::remove_dir_all(dir);

@@ -153,7 +153,7 @@ async fn a_bare_contributor_and_a_bare_run_move_on_watch_events_alone() {
         .run("run-uid-1")
         .await
         .expect("the API server holds the run");
-    assert_eq!(remote.state, "running");
+    assert_eq!(remote.state, chaos_client::RunState::Running);
 
     // Deleting the run (the finalizer holds it) ends its window and lets go.
     fake.calls.lock().expect("calls").clear();
@@ -175,7 +175,7 @@ async fn a_bare_contributor_and_a_bare_run_move_on_watch_events_alone() {
         .run("run-uid-1")
         .await
         .expect("kept");
-    assert_ne!(remote.state, "running", "{remote:?}");
+    assert_ne!(remote.state, chaos_client::RunState::Running, "{remote:?}");
 
     stop.cancel();
     let _ = tokio::time::timeout(Duration::from_secs(10), controllers).await;

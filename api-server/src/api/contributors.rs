@@ -6,9 +6,11 @@ use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
-use serde_json::{Value, json};
+use serde_json::json;
 
-use super::{Body, Paging, challenge_field, no_null};
+use chaos_contract as contract;
+
+use super::{Body, Paging, challenge_field, no_null, wire};
 use crate::app::AppState;
 use crate::auth::{self, bearer};
 use crate::error::{ApiError, ApiResult};
@@ -50,7 +52,7 @@ pub async fn register(
     State(state): State<AppState>,
     headers: HeaderMap,
     body: Result<Body<Register>, ApiError>,
-) -> ApiResult<(StatusCode, Json<Value>)> {
+) -> ApiResult<(StatusCode, Json<contract::Registered>)> {
     state.admin.check(&headers)?;
     let Body(r) = body?;
     validate_name(&r.name)?;
@@ -82,20 +84,29 @@ pub async fn register(
     };
     Ok((
         StatusCode::CREATED,
-        Json(json!({ "contributor": contributor, "api_key": key })),
+        Json(contract::Registered {
+            contributor: wire::contributor(contributor)?,
+            api_key: key,
+        }),
     ))
 }
 
 pub async fn list(
     State(state): State<AppState>,
     paging: Result<Query<Paging>, QueryRejection>,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<Json<contract::ContributorList>> {
     let Query(paging) = paging?;
     let (limit, offset, page) = paging.resolve()?;
     let (items, total) = contributors::list(&state.db, limit, offset).await?;
-    Ok(Json(
-        json!({ "page": page, "per_page": limit, "total": total, "contributors": items }),
-    ))
+    Ok(Json(contract::ContributorList {
+        page,
+        per_page: limit,
+        total,
+        contributors: items
+            .into_iter()
+            .map(wire::contributor)
+            .collect::<ApiResult<_>>()?,
+    }))
 }
 
 /// `GET /api/v1/contributors/{name}`: a deregistered contributor is not
@@ -112,11 +123,11 @@ pub async fn get(
     if c.deregistered {
         let body = json!({
             "error": format!("contributor {name:?} is deregistered; an admin can reactivate them"),
-            "contributor": c,
+            "contributor": wire::contributor(c)?,
         });
         return Ok((StatusCode::NOT_FOUND, Json(body)).into_response());
     }
-    Ok(Json(c).into_response())
+    Ok(Json(wire::contributor(c)?).into_response())
 }
 
 /// `POST /api/v1/contributors/{name}/reactivate` (admin): a deregistered
@@ -126,7 +137,7 @@ pub async fn reactivate(
     State(state): State<AppState>,
     headers: HeaderMap,
     name: Result<Path<String>, PathRejection>,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<Json<contract::Registered>> {
     let (c, name) = admin_and_contributor(&state, &headers, name).await?;
     if !c.deregistered {
         return Err(ApiError::conflict(format!(
@@ -142,7 +153,7 @@ pub async fn rotate_key(
     State(state): State<AppState>,
     headers: HeaderMap,
     name: Result<Path<String>, PathRejection>,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<Json<contract::Registered>> {
     let (c, name) = admin_and_contributor(&state, &headers, name).await?;
     if c.deregistered {
         return Err(ApiError::conflict(format!(
@@ -166,7 +177,11 @@ async fn admin_and_contributor(
     Ok((c, name))
 }
 
-async fn new_key(state: &AppState, c: Contributor, reactivate: bool) -> ApiResult<Json<Value>> {
+async fn new_key(
+    state: &AppState,
+    c: Contributor,
+    reactivate: bool,
+) -> ApiResult<Json<contract::Registered>> {
     let (key, salt, hash) = auth::new_api_key(&c.id)
         .map_err(|e| ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()))?;
     if !contributors::replace_key(&state.db, &c.id, &salt, &hash, reactivate).await? {
@@ -180,7 +195,10 @@ async fn new_key(state: &AppState, c: Contributor, reactivate: bool) -> ApiResul
         deregistered: false,
         ..c
     };
-    Ok(Json(json!({ "contributor": c, "api_key": key })))
+    Ok(Json(contract::Registered {
+        contributor: wire::contributor(c)?,
+        api_key: key,
+    }))
 }
 
 /// The contributor a Bearer API key belongs to.
@@ -227,7 +245,7 @@ pub async fn switch(
     headers: HeaderMap,
     name: Result<Path<String>, PathRejection>,
     body: Result<Body<Switch>, ApiError>,
-) -> ApiResult<Json<Contributor>> {
+) -> ApiResult<Json<contract::Contributor>> {
     let Path(name) = name?;
     let me = authenticate(&state, &headers).await?;
     if me.name != name {
@@ -250,7 +268,7 @@ pub async fn register_influencer(
     State(state): State<AppState>,
     headers: HeaderMap,
     body: Result<Body<LegacySwitch>, ApiError>,
-) -> ApiResult<Json<Contributor>> {
+) -> ApiResult<Json<contract::Contributor>> {
     let me = authenticate(&state, &headers).await?;
     let Body(s) = body?;
     apply_switch(&state, me, &s.challenge_type, "challenge_type").await
@@ -261,13 +279,13 @@ async fn apply_switch(
     me: Contributor,
     challenge: &str,
     field: &str,
-) -> ApiResult<Json<Contributor>> {
+) -> ApiResult<Json<contract::Contributor>> {
     let c = challenge_field(field, challenge)?;
     contributors::set_challenge(&state.db, &me.id, c.as_str()).await?;
-    Ok(Json(Contributor {
+    Ok(Json(wire::contributor(Contributor {
         active_challenge: Some(c.as_str().to_owned()),
         ..me
-    }))
+    })?))
 }
 
 /// `DELETE /api/v1/contributors/{name}` (admin): the key stops working; scores stay.

@@ -10,7 +10,7 @@ use axum::body::Bytes;
 use axum::extract::rejection::{BytesRejection, QueryRejection};
 use axum::extract::{Query, State};
 use axum::http::{HeaderMap, StatusCode, header};
-use serde::{Deserialize, Serialize};
+use serde::Deserialize;
 
 use super::contributors::validate_display_name;
 use crate::app::AppState;
@@ -55,49 +55,9 @@ pub struct ImportQuery {
     dry_run: Option<bool>,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Outcome {
-    Created,
-    /// The name is already registered here: nothing was changed.
-    Exists,
-    Refused,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum EarlierKey {
-    Kept,
-    NotKept,
-    None,
-}
-
-#[derive(Debug, Clone, Serialize)]
-pub struct Line {
-    pub earlier_name: String,
-    pub name: Option<String>,
-    pub renamed: bool,
-    pub outcome: Outcome,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub reason: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub active_challenge: Option<String>,
-    /// Shown once, here, for each contributor created.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub api_key: Option<String>,
-    pub earlier_key: EarlierKey,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub note: Option<String>,
-}
-
-#[derive(Debug, Serialize)]
-pub struct Report {
-    pub dry_run: bool,
-    pub created: usize,
-    pub existing: usize,
-    pub refused: usize,
-    pub contributors: Vec<Line>,
-}
+use chaos_contract::{
+    EarlierKey, ImportLine as Line, ImportOutcome as Outcome, ImportReport as Report,
+};
 
 /// A row as read: a contributor, or why the row could not be read.
 type Read = Result<EarlierContributor, String>;
@@ -313,7 +273,7 @@ async fn plan(state: &AppState, read: &[Read]) -> ApiResult<(Vec<Line>, Vec<Opti
         let (key, salt, hash) = auth::new_api_key(&id)
             .map_err(|e| ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()))?;
         line.outcome = Outcome::Created;
-        line.active_challenge = challenge.clone();
+        line.active_challenge = challenge.as_deref().and_then(|c| c.parse().ok());
         line.api_key = Some(key);
         creates.push(Some(Imported {
             id,
@@ -372,7 +332,7 @@ pub async fn import(
     } else if !creates.is_empty() {
         contributors::insert_imported(&state.db, &creates).await?;
     }
-    let count = |o: Outcome| lines.iter().filter(|l| l.outcome == o).count();
+    let count = |o: Outcome| lines.iter().filter(|l| l.outcome == o).count() as u64;
     Ok(Json(Report {
         dry_run,
         created: count(Outcome::Created),

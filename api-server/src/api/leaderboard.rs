@@ -5,11 +5,11 @@ use axum::extract::rejection::{PathRejection, QueryRejection};
 use axum::extract::{Path, Query, State};
 use axum::http::header;
 use axum::response::{IntoResponse, Response};
+use chaos_contract as contract;
 use chaos_domain::Challenge;
 use chaos_domain::scoring::{RULES_VERSION, statistic_names};
-use serde_json::{Value, json};
 
-use super::Paging;
+use super::{Paging, wire};
 use crate::app::AppState;
 use crate::error::{ApiError, ApiResult};
 use crate::store::scores;
@@ -36,9 +36,10 @@ pub async fn get(
         None => {
             let generation = state.cache.generation();
             let body = Bytes::from(
-                render(&state, challenge, limit, offset, page)
-                    .await?
-                    .to_string(),
+                serde_json::to_string(&render(&state, challenge, limit, offset, page).await?)
+                    .map_err(|e| {
+                        ApiError::new(axum::http::StatusCode::INTERNAL_SERVER_ERROR, e.to_string())
+                    })?,
             );
             state.cache.put(key, generation, body.clone());
             body
@@ -53,18 +54,18 @@ async fn render(
     limit: i64,
     offset: i64,
     page: i64,
-) -> ApiResult<Value> {
+) -> ApiResult<contract::Leaderboard> {
     let (entries, total) = scores::leaderboard(&state.db, challenge, limit, offset).await?;
     let earlier = scores::earlier_rules(&state.db, challenge, 50).await?;
-    Ok(json!({
-        "challenge": challenge,
-        "title": challenge.title(),
-        "rules_version": RULES_VERSION,
-        "statistics": statistic_names(challenge),
-        "page": page,
-        "per_page": limit,
-        "total": total,
-        "entries": entries,
-        "earlier_rules": earlier,
-    }))
+    Ok(contract::Leaderboard {
+        challenge,
+        title: challenge.title().to_owned(),
+        rules_version: i64::from(RULES_VERSION),
+        statistics: statistic_names(challenge).map(str::to_owned).to_vec(),
+        page,
+        per_page: limit,
+        total,
+        entries: entries.into_iter().map(wire::entry).collect(),
+        earlier_rules: earlier.into_iter().map(wire::earlier).collect(),
+    })
 }

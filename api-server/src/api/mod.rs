@@ -4,6 +4,7 @@ pub mod contributors;
 pub mod import;
 pub mod leaderboard;
 pub mod runs;
+pub mod wire;
 
 use serde::Deserialize;
 
@@ -91,16 +92,7 @@ pub fn object_or_empty<T: serde::de::DeserializeOwned + Default>(
     }
 }
 
-/// For optional request fields: absent is `None`, an explicit `null` is
-/// refused (it is not a value of the field's type, and the OpenAPI
-/// document says so). Use with `#[serde(default, deserialize_with = "no_null")]`.
-pub fn no_null<'de, D, T>(d: D) -> Result<Option<T>, D::Error>
-where
-    D: serde::Deserializer<'de>,
-    T: serde::Deserialize<'de>,
-{
-    T::deserialize(d).map(Some)
-}
+pub use chaos_contract::no_null;
 
 /// Parses a challenge from a request field, or says which ones exist.
 pub fn challenge_field(field: &str, value: &str) -> Result<chaos_domain::Challenge, ApiError> {

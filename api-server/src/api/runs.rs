@@ -9,42 +9,15 @@ use axum::http::{HeaderMap, StatusCode};
 use chaos_domain::ChallengeProfile;
 use chaos_domain::scoring::{RULES_VERSION, Rules};
 use serde::Deserialize;
-use serde_json::{Value, json};
 
-use super::{Body, Paging, challenge_field, no_null, object_or_empty};
+use chaos_contract as contract;
+
+use super::{Body, Paging, challenge_field, no_null, object_or_empty, wire};
 use crate::app::AppState;
 use crate::db::now_ms;
 use crate::error::{ApiError, ApiResult};
 use crate::store::runs::{self, NewRun, Run, Selector, Source, State as RunState};
 use crate::store::{contributors, scores};
-
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct CreateRun {
-    /// Chosen by the caller (e.g. the ChallengeRun's UID) so a retry is the same run.
-    #[serde(default, deserialize_with = "no_null")]
-    pub id: Option<String>,
-    pub contributor: String,
-    pub challenge: String,
-    #[serde(default, deserialize_with = "no_null")]
-    pub profile_version: Option<i64>,
-    /// Declared by the client when it squeezes the profile (practice).
-    #[serde(default, deserialize_with = "no_null")]
-    pub duration_scale: Option<f64>,
-    #[serde(default, deserialize_with = "no_null")]
-    pub rate_scale: Option<f64>,
-    pub target: String,
-    #[serde(default, deserialize_with = "no_null")]
-    pub source: Option<Source>,
-    #[serde(default, deserialize_with = "no_null")]
-    pub loadgen_selector: Option<Selector>,
-    #[serde(default, deserialize_with = "no_null")]
-    pub anvil_selector: Option<Selector>,
-    #[serde(default, deserialize_with = "no_null")]
-    pub loadgen_metrics_url: Option<String>,
-    #[serde(default, deserialize_with = "no_null")]
-    pub anvil_metrics_url: Option<String>,
-}
 
 /// A profile is never stretched beyond its length (a longer window would
 /// only add idle time) ...
@@ -116,52 +89,25 @@ fn validate_metrics_url(field: &str, u: &str) -> Result<(), ApiError> {
     }
 }
 
-/// The JSON of a run, with its score and links.
-pub async fn run_json(state: &AppState, run: &Run) -> ApiResult<Value> {
+/// A run as the API answers it, with its score and links.
+pub async fn run_json(state: &AppState, run: &Run) -> ApiResult<contract::Run> {
     let score = scores::for_run(&state.db, &run.id).await?;
-    Ok(run_json_with(state, run, score))
-}
-
-/// The JSON of a run whose score was read already.
-fn run_json_with(state: &AppState, run: &Run, score: Option<scores::Score>) -> Value {
-    let mut v = serde_json::to_value(run).unwrap_or(Value::Null);
-    if let Value::Object(m) = &mut v {
-        m.insert("window".into(), run.window());
-        m.insert(
-            "created_at".into(),
-            json!(crate::db::rfc3339(run.created_ms)),
-        );
-        m.insert(
-            "score".into(),
-            score
-                .map(|s| serde_json::to_value(s).unwrap_or(Value::Null))
-                .unwrap_or(Value::Null),
-        );
-        m.insert(
-            "links".into(),
-            json!({
-                "self": format!("{}/api/v1/runs/{}", state.public_url, run.id),
-                "page": format!("{}/runs/{}", state.public_url, run.id),
-                "leaderboard": format!("{}/leaderboard/{}", state.public_url, run.challenge),
-            }),
-        );
-    }
-    v
+    wire::run(state, run, score)
 }
 
 /// `POST /api/v1/runs` (admin): the same id twice is one run.
 pub async fn create(
     State(state): State<AppState>,
     headers: HeaderMap,
-    body: Result<Body<CreateRun>, ApiError>,
-) -> ApiResult<(StatusCode, Json<Value>)> {
+    body: Result<Body<contract::NewRun>, ApiError>,
+) -> ApiResult<(StatusCode, Json<contract::Run>)> {
     state.admin.check(&headers)?;
     let Body(r) = body?;
     let id =
         r.id.clone()
             .unwrap_or_else(|| uuid::Uuid::new_v4().to_string());
     validate_id(&id)?;
-    let challenge = challenge_field("challenge", &r.challenge)?;
+    let challenge = r.challenge;
     let current = ChallengeProfile::current(challenge).version;
     let profile_version = r.profile_version.unwrap_or(i64::from(current));
     if u32::try_from(profile_version)
@@ -254,7 +200,7 @@ pub async fn create(
 pub async fn get(
     State(state): State<AppState>,
     id: Result<Path<String>, PathRejection>,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<Json<contract::Run>> {
     let Path(id) = id?;
     let run = runs::get(&state.db, &id)
         .await?
@@ -274,7 +220,7 @@ pub struct ListRuns {
 pub async fn list(
     State(state): State<AppState>,
     q: Result<Query<ListRuns>, QueryRejection>,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<Json<contract::RunList>> {
     let Query(q) = q?;
     let (limit, offset, page) = Paging {
         page: q.page,
@@ -311,13 +257,15 @@ pub async fn list(
     // own document has it).
     let ids: Vec<&str> = found.iter().map(|r| r.id.as_str()).collect();
     let mut found_scores = scores::for_runs(&state.db, &ids).await?;
-    let items: Vec<Value> = found
+    let runs = found
         .iter()
-        .map(|r| run_json_with(&state, r, found_scores.remove(&r.id)))
-        .collect();
-    Ok(Json(
-        json!({ "page": page, "per_page": limit, "runs": items }),
-    ))
+        .map(|r| wire::run(&state, r, found_scores.remove(&r.id)))
+        .collect::<ApiResult<Vec<_>>>()?;
+    Ok(Json(contract::RunList {
+        page,
+        per_page: limit,
+        runs,
+    }))
 }
 
 /// `{"at": RFC 3339}` or an empty body (now).
@@ -382,7 +330,7 @@ pub async fn start(
     headers: HeaderMap,
     id: Result<Path<String>, PathRejection>,
     body: Bytes,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<Json<contract::Run>> {
     let (id, (at, _), run) = edge_request(&state, &headers, id, &body).await?;
     if run.state == RunState::Running {
         return Ok(Json(run_json(&state, &run).await?));
@@ -420,7 +368,7 @@ pub async fn end(
     headers: HeaderMap,
     id: Result<Path<String>, PathRejection>,
     body: Bytes,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<Json<contract::Run>> {
     let (id, (at, given), run) = edge_request(&state, &headers, id, &body).await?;
     if run.state != RunState::Running {
         if run.window_end_ms.is_some() && run.state != RunState::Interrupted {
@@ -480,7 +428,7 @@ pub async fn score(
     headers: HeaderMap,
     id: Result<Path<String>, PathRejection>,
     body: Bytes,
-) -> ApiResult<(StatusCode, Json<Value>)> {
+) -> ApiResult<(StatusCode, Json<contract::Run>)> {
     state.admin.check(&headers)?;
     let Path(id) = id?;
     let body: ScoreRequest = object_or_empty(&body, "{\"rules_version\": 2}")?;
@@ -538,7 +486,7 @@ pub async fn interrupt(
     headers: HeaderMap,
     id: Result<Path<String>, PathRejection>,
     body: Bytes,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<Json<contract::Run>> {
     state.admin.check(&headers)?;
     let Path(id) = id?;
     let body: Interrupt = object_or_empty(&body, "{\"reason\": \"...\"}")?;

@@ -1,14 +1,12 @@
 //! Contributors: registration, lookup by name or key, challenge switch.
 
-use serde::Serialize;
 use sqlx::any::AnyRow;
 use sqlx::{AssertSqlSafe, Row};
 
 use crate::db::{Db, now_ms, rfc3339};
 
-#[derive(Debug, Clone, Serialize, PartialEq)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct Contributor {
-    #[serde(skip)]
     pub id: String,
     pub name: String,
     pub display_name: String,

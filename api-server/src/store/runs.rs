@@ -1,93 +1,16 @@
 //! Runs: a contributor's challenge window, from registration to score.
 
-use std::collections::BTreeMap;
-
-use serde::{Deserialize, Serialize};
 use sqlx::any::AnyRow;
 use sqlx::{AssertSqlSafe, Row};
 
 use crate::db::{Db, now_ms, rfc3339};
 
-/// Where a run's measurements come from.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Source {
-    /// PromQL over the window, from the Prometheus the server is configured with.
-    Prometheus,
-    /// The server's own scraper, reading the run's metrics URLs during the window.
-    Builtin,
-}
+pub use chaos_contract::{RunState as State, Selector, Source};
 
-impl Source {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Source::Prometheus => "prometheus",
-            Source::Builtin => "builtin",
-        }
-    }
-
-    pub fn parse(s: &str) -> Option<Source> {
-        match s {
-            "prometheus" => Some(Source::Prometheus),
-            "builtin" => Some(Source::Builtin),
-            _ => None,
-        }
-    }
-}
-
-/// The states of a run. Scoring retries stay in `scoring`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum State {
-    Registered,
-    Running,
-    Ended,
-    Scoring,
-    Scored,
-    NoData,
-    Failed,
-    /// Abandoned by its client, or not ended in time: never scored, never ranked.
-    Interrupted,
-}
-
-impl State {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            State::Registered => "registered",
-            State::Running => "running",
-            State::Ended => "ended",
-            State::Scoring => "scoring",
-            State::Scored => "scored",
-            State::NoData => "no_data",
-            State::Failed => "failed",
-            State::Interrupted => "interrupted",
-        }
-    }
-
-    pub const ALL: [State; 8] = [
-        State::Registered,
-        State::Running,
-        State::Ended,
-        State::Scoring,
-        State::Scored,
-        State::NoData,
-        State::Failed,
-        State::Interrupted,
-    ];
-
-    pub fn parse(s: &str) -> Option<State> {
-        State::ALL.into_iter().find(|state| state.as_str() == s)
-    }
-}
-
-/// Label matchers that select a run's series in Prometheus.
-pub type Selector = BTreeMap<String, String>;
-
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct Run {
     pub id: String,
     pub contributor: String,
-    #[serde(skip)]
     pub contributor_id: String,
     pub challenge: String,
     pub profile_version: i64,
@@ -98,23 +21,16 @@ pub struct Run {
     pub source: Source,
     pub loadgen_selector: Selector,
     pub anvil_selector: Selector,
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub loadgen_metrics_url: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub anvil_metrics_url: Option<String>,
     pub state: State,
-    #[serde(skip)]
     pub window_start_ms: Option<i64>,
-    #[serde(skip)]
     pub window_end_ms: Option<i64>,
     pub attempts: i64,
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub last_error: Option<String>,
-    #[serde(skip)]
     pub created_ms: i64,
     /// The rules version asked for by a request to score again; `None`
     /// means the current rules.
-    #[serde(skip)]
     pub score_rules: Option<i64>,
 }
 

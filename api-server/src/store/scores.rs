@@ -2,7 +2,6 @@
 
 use chaos_domain::Challenge;
 use chaos_domain::scoring::{Outcome, RULES_VERSION, Rules, Statistics, rank_keys};
-use serde::Serialize;
 use sqlx::Row;
 use sqlx::any::AnyRow;
 
@@ -14,7 +13,7 @@ const NEWEST: &str = "NOT EXISTS (SELECT 1 FROM score_records n WHERE n.run_id =
     AND (n.scored_at > s.scored_at OR (n.scored_at = s.scored_at AND n.id > s.id)))";
 
 /// A score record with its evidence. A run's score is its newest record.
-#[derive(Debug, Clone, Serialize, PartialEq)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct Score {
     /// The record's id.
     pub id: String,
@@ -23,7 +22,6 @@ pub struct Score {
     pub rules_version: i64,
     /// `scored` or `no_data`.
     pub outcome: String,
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub reason: Option<String>,
     pub stat1: Option<f64>,
     pub stat2: Option<f64>,
@@ -35,10 +33,8 @@ pub struct Score {
     pub practice_reasons: Vec<String>,
     /// The end of the run's window: where the score stands in time.
     pub run_end: String,
-    #[serde(skip)]
     pub run_end_ms: i64,
     pub scored_at: String,
-    #[serde(skip)]
     pub scored_ms: i64,
     pub evidence: serde_json::Value,
 }
@@ -315,7 +311,7 @@ pub async fn records_for_run(db: &Db, run_id: &str) -> Result<Vec<Score>, sqlx::
 }
 
 /// One row of a leaderboard.
-#[derive(Debug, Clone, Serialize, PartialEq)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct Entry {
     pub rank: i64,
     pub contributor: String,
@@ -388,7 +384,7 @@ pub async fn leaderboard(
 
 /// A contributor's best official score under earlier rules, shown beside
 /// the board (never ranked with it) until their run is scored again.
-#[derive(Debug, Clone, Serialize, PartialEq)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct EarlierRules {
     pub contributor: String,
     pub display_name: String,

@@ -11,7 +11,7 @@ pub mod schedule;
 use std::sync::Arc;
 use std::time::Duration;
 
-use chaos_client::NewRun;
+use chaos_client::{NewRun, RunState, Source};
 use chaos_domain::ChallengeProfile;
 use k8s_openapi::api::batch::v1::Job;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
@@ -227,16 +227,12 @@ async fn queued(
         .platform
         .register_run(&NewRun {
             id: Some(run_id.clone()),
-            contributor: contributor_name.clone(),
-            challenge: run.spec.challenge.as_str().into(),
-            target: crate::contributor::desired::endpoint(
-                &contributor_name,
-                contributor.spec.app.port,
-            ),
-            profile_version: Some(ChallengeProfile::current(run.spec.challenge).version),
+            profile_version: Some(i64::from(
+                ChallengeProfile::current(run.spec.challenge).version,
+            )),
             // A squeezed run is practice: the API server ranks only full ones.
             duration_scale: Some(run.spec.duration_scale.unwrap_or(1.0).clamp(0.05, 1.0)),
-            source: Some("prometheus".into()),
+            source: Some(Source::Prometheus),
             loadgen_selector: Some(
                 [
                     ("job".to_owned(), "loadgen".to_owned()),
@@ -251,7 +247,14 @@ async fn queued(
                 ]
                 .into(),
             ),
-            ..NewRun::default()
+            ..NewRun::new(
+                &contributor_name,
+                run.spec.challenge,
+                &crate::contributor::desired::endpoint(
+                    &contributor_name,
+                    contributor.spec.app.port,
+                ),
+            )
         })
         .await;
     if let Err(e) = registered {
@@ -435,12 +438,13 @@ async fn scoring(
     };
     s.run_url = Some(remote.links.page.clone());
     s.leaderboard_url = Some(remote.links.leaderboard.clone());
-    match remote.state.as_str() {
-        "scored" => {
+    match remote.state {
+        RunState::Scored => {
             let score = remote.score.clone();
-            s.statistics = chaos_domain::scoring::statistic_names(run.spec.challenge)
+            // The names under the rules the run was scored by.
+            s.statistics = score
                 .iter()
-                .map(|n| (*n).to_owned())
+                .flat_map(|x| x.statistics.iter().map(|st| st.name.clone()))
                 .collect();
             s.stat1 = score.as_ref().and_then(|x| x.stat1);
             s.stat2 = score.as_ref().and_then(|x| x.stat2);
@@ -464,14 +468,14 @@ async fn scoring(
                 platform_down: false,
             })
         }
-        "no_data" => {
+        RunState::NoData => {
             let why = remote
                 .score
                 .and_then(|x| x.reason)
                 .unwrap_or_else(|| "no measurements in the run window".into());
             Ok(fail(run, s, "NoData", &why, now))
         }
-        "failed" => {
+        RunState::Failed => {
             let why = remote.last_error.unwrap_or_else(|| "scoring failed".into());
             Ok(fail(run, s, "ScoringFailed", &why, now))
         }

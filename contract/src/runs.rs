@@ -1,0 +1,267 @@
+//! Runs: a contributor's challenge window, from registration to score.
+
+use std::collections::BTreeMap;
+
+use chaos_domain::Challenge;
+use serde::{Deserialize, Serialize};
+
+use crate::scores::Score;
+use crate::wire::no_null;
+
+/// Prometheus label matchers (label name to exact value) that select a
+/// run's series.
+pub type Selector = BTreeMap<String, String>;
+
+/// Where a run's measurements come from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+#[serde(rename_all = "lowercase")]
+pub enum Source {
+    /// PromQL over the window, from the Prometheus the server is configured with.
+    Prometheus,
+    /// The server's own scraper, reading the run's metrics URLs during the window.
+    Builtin,
+}
+
+impl Source {
+    pub const ALL: [Source; 2] = [Source::Prometheus, Source::Builtin];
+
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Source::Prometheus => "prometheus",
+            Source::Builtin => "builtin",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Source> {
+        Source::ALL.into_iter().find(|v| v.as_str() == s)
+    }
+}
+
+/// The states of a run. Scoring retries stay in `scoring`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+#[serde(rename_all = "snake_case")]
+pub enum RunState {
+    Registered,
+    Running,
+    Ended,
+    Scoring,
+    Scored,
+    NoData,
+    Failed,
+    /// Abandoned by its client, or not ended in time: never scored, never ranked.
+    Interrupted,
+}
+
+impl RunState {
+    pub const ALL: [RunState; 8] = [
+        RunState::Registered,
+        RunState::Running,
+        RunState::Ended,
+        RunState::Scoring,
+        RunState::Scored,
+        RunState::NoData,
+        RunState::Failed,
+        RunState::Interrupted,
+    ];
+
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            RunState::Registered => "registered",
+            RunState::Running => "running",
+            RunState::Ended => "ended",
+            RunState::Scoring => "scoring",
+            RunState::Scored => "scored",
+            RunState::NoData => "no_data",
+            RunState::Failed => "failed",
+            RunState::Interrupted => "interrupted",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<RunState> {
+        RunState::ALL.into_iter().find(|v| v.as_str() == s)
+    }
+
+    /// Scored, no data, failed or interrupted: nothing more happens unless asked.
+    pub const fn is_finished(self) -> bool {
+        matches!(
+            self,
+            RunState::Scored | RunState::NoData | RunState::Failed | RunState::Interrupted
+        )
+    }
+}
+
+impl std::fmt::Display for RunState {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// `POST /api/v1/runs`: what registering a run needs. With `source`
+/// `prometheus` the two selectors say which series are the run's; with
+/// `builtin` the server scrapes the two `/metrics` URLs itself.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+#[serde(deny_unknown_fields)]
+pub struct NewRun {
+    /// Chosen by the caller (e.g. the ChallengeRun's UID) so that a retry is the same run.
+    #[serde(
+        default,
+        deserialize_with = "no_null",
+        skip_serializing_if = "Option::is_none"
+    )]
+    #[cfg_attr(feature = "schema", schemars(pattern(r"^[A-Za-z0-9._-]{1,64}$")))]
+    pub id: Option<String>,
+    pub contributor: String,
+    pub challenge: Challenge,
+    /// What was loaded (a label): 1 to 512 characters, not only white space.
+    #[cfg_attr(
+        feature = "schema",
+        schemars(length(min = 1, max = 512), pattern(r"\S"))
+    )]
+    pub target: String,
+    /// A profile version that exists (the current one by default).
+    #[serde(
+        default,
+        deserialize_with = "no_null",
+        skip_serializing_if = "Option::is_none"
+    )]
+    #[cfg_attr(feature = "schema", schemars(range(min = 1)))]
+    pub profile_version: Option<i64>,
+    /// The profile squeezed in time; below 1 makes the run practice.
+    #[serde(
+        default,
+        deserialize_with = "no_null",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub duration_scale: Option<f64>,
+    /// The profile's rates scaled; anything but 1 makes the run practice.
+    #[serde(
+        default,
+        deserialize_with = "no_null",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub rate_scale: Option<f64>,
+    #[serde(
+        default,
+        deserialize_with = "no_null",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub source: Option<Source>,
+    #[serde(
+        default,
+        deserialize_with = "no_null",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub loadgen_selector: Option<Selector>,
+    #[serde(
+        default,
+        deserialize_with = "no_null",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub anvil_selector: Option<Selector>,
+    #[serde(
+        default,
+        deserialize_with = "no_null",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub loadgen_metrics_url: Option<String>,
+    #[serde(
+        default,
+        deserialize_with = "no_null",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub anvil_metrics_url: Option<String>,
+}
+
+/// A run, with its score and links.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+pub struct Run {
+    pub id: String,
+    pub contributor: String,
+    pub challenge: Challenge,
+    pub profile_version: i64,
+    /// Declared by the client: below 1, the profile squeezed in time (practice).
+    pub duration_scale: f64,
+    /// Declared by the client: not 1, the profile's rates scaled (practice).
+    pub rate_scale: f64,
+    pub target: String,
+    pub source: Source,
+    #[serde(default)]
+    pub loadgen_selector: Selector,
+    #[serde(default)]
+    pub anvil_selector: Selector,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub loadgen_metrics_url: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub anvil_metrics_url: Option<String>,
+    pub state: RunState,
+    /// Scoring attempts so far.
+    pub attempts: i64,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_error: Option<String>,
+    pub window: Window,
+    pub created_at: String,
+    /// The run's newest score record under the rules asked for.
+    pub score: Option<Score>,
+    pub links: RunLinks,
+}
+
+impl NewRun {
+    /// A run of `challenge`'s current profile, as its conditions default.
+    pub fn new(contributor: &str, challenge: Challenge, target: &str) -> NewRun {
+        NewRun {
+            id: None,
+            contributor: contributor.to_owned(),
+            challenge,
+            target: target.to_owned(),
+            profile_version: None,
+            duration_scale: None,
+            rate_scale: None,
+            source: None,
+            loadgen_selector: None,
+            anvil_selector: None,
+            loadgen_metrics_url: None,
+            anvil_metrics_url: None,
+        }
+    }
+}
+
+impl Run {
+    pub fn is_finished(&self) -> bool {
+        self.state.is_finished()
+    }
+
+    /// Whether its score ranks on the leaderboard.
+    pub fn is_official(&self) -> bool {
+        self.state == RunState::Scored && self.score.as_ref().is_some_and(|s| s.official)
+    }
+}
+
+/// The run's window, RFC 3339; `null` until the edge is set.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+pub struct Window {
+    pub start: Option<String>,
+    pub end: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+pub struct RunLinks {
+    #[serde(rename = "self")]
+    pub this: String,
+    pub page: String,
+    pub leaderboard: String,
+}
+
+/// `GET /api/v1/runs`: newest first.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+pub struct RunList {
+    pub page: i64,
+    pub per_page: i64,
+    pub runs: Vec<Run>,
+}
