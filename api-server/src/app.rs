@@ -141,7 +141,7 @@ pub fn router(state: AppState) -> Router {
             "/api/v1/leaderboard/{challenge}",
             get(api::leaderboard::get),
         )
-        .route("/api/openapi.json", get(openapi::document))
+        .route("/api/openapi.json", get(openapi::document_handler))
         .route(
             "/healthz",
             get(|| async { axum::Json(json!({ "status": "ok" })) }),

@@ -1,21 +1,80 @@
-//! The OpenAPI document of every JSON endpoint, written by hand in
-//! `openapi.json` and checked against the server by schemathesis in CI.
+//! The OpenAPI document of every JSON endpoint, checked against the
+//! server by schemathesis in CI. The schemas of the bodies the server
+//! answers with (and of a new run) are generated from the contract's types
+//! (`chaos-contract`), so they cannot drift from what is sent; the paths
+//! and the few small request bodies that exist only here are written in
+//! `openapi.base.json`.
 
 use axum::extract::State;
 use axum::response::IntoResponse;
+use chaos_contract as contract;
+use schemars::SchemaGenerator;
+use schemars::generate::{Contract, SchemaSettings};
+use serde_json::{Map, Value};
 
 use crate::app::AppState;
 
-const DOCUMENT: &str = include_str!("../openapi.json");
+const BASE: &str = include_str!("../openapi.base.json");
+
+/// A generator whose references point into the document's components.
+fn generator(contract: Contract) -> SchemaGenerator {
+    SchemaSettings::draft2020_12()
+        .with(|s| {
+            s.definitions_path = "/components/schemas".into();
+            s.meta_schema = None;
+            s.contract = contract;
+        })
+        .into_generator()
+}
+
+/// The contract's schemas, by component name: answers as the server
+/// writes them, a new run as the server reads it.
+pub fn contract_schemas() -> Map<String, Value> {
+    let mut answers = generator(Contract::Serialize);
+    for _ in [
+        answers.subschema_for::<contract::Run>(),
+        answers.subschema_for::<contract::RunList>(),
+        answers.subschema_for::<contract::Contributor>(),
+        answers.subschema_for::<contract::Registered>(),
+        answers.subschema_for::<contract::ContributorList>(),
+        answers.subschema_for::<contract::Leaderboard>(),
+        answers.subschema_for::<contract::ImportReport>(),
+    ] {}
+    let mut schemas = answers.take_definitions(true);
+    let mut requests = generator(Contract::Deserialize);
+    let _ = requests.subschema_for::<contract::NewRun>();
+    for (name, schema) in requests.take_definitions(true) {
+        // The document has always called it CreateRun.
+        let name = if name == "NewRun" {
+            "CreateRun".to_owned()
+        } else {
+            name
+        };
+        schemas.entry(name).or_insert(schema);
+    }
+    schemas
+}
+
+/// The whole document.
+pub fn document() -> Value {
+    let mut doc: Value = match serde_json::from_str(BASE) {
+        Ok(doc) => doc,
+        // A test reads the same file: a broken one never ships.
+        Err(e) => serde_json::json!({ "error": format!("openapi.base.json: {e}") }),
+    };
+    if let Some(components) = doc["components"]["schemas"].as_object_mut() {
+        components.extend(contract_schemas());
+    }
+    doc
+}
 
 /// The document as it is for this server: without `--prometheus-url` a run
 /// can only be measured by the built-in scraper, whose metrics URLs are
 /// then required, so the document says so rather than promise `prometheus`.
 /// The profile versions that exist are listed from the domain crate.
 pub fn for_server(has_prometheus: bool) -> String {
-    let Ok(mut doc) = serde_json::from_str::<serde_json::Value>(DOCUMENT) else {
-        return DOCUMENT.to_owned();
-    };
+    static DOCUMENT: std::sync::LazyLock<Value> = std::sync::LazyLock::new(document);
+    let mut doc = DOCUMENT.clone();
     let create = &mut doc["components"]["schemas"]["CreateRun"];
     let mut versions: Vec<u32> = chaos_domain::Challenge::ALL
         .iter()
@@ -25,7 +84,8 @@ pub fn for_server(has_prometheus: bool) -> String {
     versions.dedup();
     create["properties"]["profile_version"]["enum"] = serde_json::json!(versions);
     if !has_prometheus {
-        create["properties"]["source"]["enum"] = serde_json::json!(["builtin"]);
+        create["properties"]["source"] =
+            serde_json::json!({ "type": "string", "enum": ["builtin"] });
         if let Some(required) = create["required"].as_array_mut() {
             required.push("loadgen_metrics_url".into());
             required.push("anvil_metrics_url".into());
@@ -34,9 +94,69 @@ pub fn for_server(has_prometheus: bool) -> String {
     doc.to_string()
 }
 
-pub async fn document(State(state): State<AppState>) -> impl IntoResponse {
+pub async fn document_handler(State(state): State<AppState>) -> impl IntoResponse {
     (
         [("content-type", "application/json")],
         for_server(state.scoring.has_prometheus()),
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_reference_resolves_and_nothing_is_defined_twice() {
+        let doc = document();
+        assert!(doc["openapi"].is_string(), "{doc}");
+        let text = doc.to_string();
+        let schemas = doc["components"]["schemas"].as_object().expect("schemas");
+        for part in text.split("\"#/components/schemas/").skip(1) {
+            let name = part.split('"').next().unwrap_or_default();
+            assert!(
+                schemas.contains_key(name),
+                "{name} is referenced but not defined"
+            );
+        }
+        let base: Value = serde_json::from_str(BASE).expect("openapi.base.json parses");
+        for name in contract_schemas().keys() {
+            assert!(
+                base["components"]["schemas"].get(name).is_none(),
+                "{name} is generated from the contract; remove it from openapi.base.json"
+            );
+        }
+    }
+
+    #[test]
+    fn the_answers_say_what_the_server_sends() {
+        let schemas = contract_schemas();
+        let run = &schemas["Run"];
+        let state = &schemas["RunState"];
+        let mut states: Vec<&str> = state["oneOf"]
+            .as_array()
+            .expect("one of")
+            .iter()
+            .flat_map(|v| match (v["enum"].as_array(), v["const"].as_str()) {
+                (Some(values), _) => values.iter().filter_map(Value::as_str).collect(),
+                (None, Some(one)) => vec![one],
+                (None, None) => vec![],
+            })
+            .collect();
+        states.sort_unstable();
+        let mut expected: Vec<&str> = contract::RunState::ALL.iter().map(|s| s.as_str()).collect();
+        expected.sort_unstable();
+        assert_eq!(states, expected, "{state}");
+        assert_eq!(
+            run["properties"]["state"]["$ref"],
+            "#/components/schemas/RunState"
+        );
+        let score = &schemas["Score"];
+        assert!(score["properties"]["statistics"].is_object(), "{score}");
+        let create = &schemas["CreateRun"];
+        assert_eq!(create["additionalProperties"], false, "{create}");
+        assert_eq!(
+            create["properties"]["loadgen_selector"]["maxProperties"],
+            10
+        );
+    }
 }

@@ -9,6 +9,7 @@ pub struct Contributor {
     pub name: String,
     pub display_name: String,
     pub active_challenge: Option<Challenge>,
+    #[cfg_attr(feature = "schema", schemars(extend("format" = "date-time")))]
     pub created_at: String,
     /// Deregistered contributors keep their scores but cannot start runs.
     pub deregistered: bool,
@@ -19,6 +20,7 @@ pub struct Contributor {
 #[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct Registered {
     pub contributor: Contributor,
+    /// Shown once; stored only as a salted hash.
     pub api_key: String,
 }
 

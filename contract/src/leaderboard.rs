@@ -13,6 +13,7 @@ pub struct Leaderboard {
     /// The rules the board ranks by.
     pub rules_version: i64,
     /// The names of stat1, stat2 and stat3.
+    #[cfg_attr(feature = "schema", schemars(length(min = 3, max = 3)))]
     pub statistics: Vec<String>,
     pub page: i64,
     pub per_page: i64,
@@ -27,6 +28,7 @@ pub struct Leaderboard {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct Entry {
+    #[cfg_attr(feature = "schema", schemars(range(min = 1)))]
     pub rank: i64,
     pub contributor: String,
     pub display_name: String,
@@ -37,11 +39,15 @@ pub struct Entry {
     pub score: f64,
     pub run_id: String,
     /// The end of the run's window (ties go to the earlier one).
+    #[cfg_attr(feature = "schema", schemars(extend("format" = "date-time")))]
     pub run_end: String,
+    #[cfg_attr(feature = "schema", schemars(extend("format" = "date-time")))]
     pub scored_at: String,
     pub rules_version: i64,
 }
 
+/// A contributor's best official run scored only under earlier rules:
+/// shown beside the board, not ranked.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct EarlierRulesEntry {
@@ -53,6 +59,7 @@ pub struct EarlierRulesEntry {
     pub stat3: Option<f64>,
     pub score: Option<f64>,
     pub run_id: String,
+    #[cfg_attr(feature = "schema", schemars(extend("format" = "date-time")))]
     pub run_end: String,
     pub rules_version: i64,
 }

@@ -111,7 +111,10 @@ pub struct NewRun {
         deserialize_with = "no_null",
         skip_serializing_if = "Option::is_none"
     )]
-    #[cfg_attr(feature = "schema", schemars(pattern(r"^[A-Za-z0-9._-]{1,64}$")))]
+    #[cfg_attr(
+        feature = "schema",
+        schemars(with = "String", pattern(r"^[A-Za-z0-9._-]{1,64}$"))
+    )]
     pub id: Option<String>,
     pub contributor: String,
     pub challenge: Challenge,
@@ -127,13 +130,17 @@ pub struct NewRun {
         deserialize_with = "no_null",
         skip_serializing_if = "Option::is_none"
     )]
-    #[cfg_attr(feature = "schema", schemars(range(min = 1)))]
+    #[cfg_attr(feature = "schema", schemars(with = "i64", range(min = 1)))]
     pub profile_version: Option<i64>,
     /// The profile squeezed in time; below 1 makes the run practice.
     #[serde(
         default,
         deserialize_with = "no_null",
         skip_serializing_if = "Option::is_none"
+    )]
+    #[cfg_attr(
+        feature = "schema",
+        schemars(with = "f64", extend("exclusiveMinimum" = 0, "maximum" = 1))
     )]
     pub duration_scale: Option<f64>,
     /// The profile's rates scaled; anything but 1 makes the run practice.
@@ -142,37 +149,70 @@ pub struct NewRun {
         deserialize_with = "no_null",
         skip_serializing_if = "Option::is_none"
     )]
+    #[cfg_attr(
+        feature = "schema",
+        schemars(with = "f64", extend("exclusiveMinimum" = 0, "maximum" = 4))
+    )]
     pub rate_scale: Option<f64>,
     #[serde(
         default,
         deserialize_with = "no_null",
         skip_serializing_if = "Option::is_none"
     )]
+    #[cfg_attr(feature = "schema", schemars(with = "Source"))]
     pub source: Option<Source>,
     #[serde(
         default,
         deserialize_with = "no_null",
         skip_serializing_if = "Option::is_none"
     )]
+    #[cfg_attr(feature = "schema", schemars(schema_with = "selector_schema"))]
     pub loadgen_selector: Option<Selector>,
     #[serde(
         default,
         deserialize_with = "no_null",
         skip_serializing_if = "Option::is_none"
     )]
+    #[cfg_attr(feature = "schema", schemars(schema_with = "selector_schema"))]
     pub anvil_selector: Option<Selector>,
+    /// Where the server scrapes loadgen during the window (source `builtin`).
     #[serde(
         default,
         deserialize_with = "no_null",
         skip_serializing_if = "Option::is_none"
     )]
+    #[cfg_attr(feature = "schema", schemars(schema_with = "metrics_url_schema"))]
     pub loadgen_metrics_url: Option<String>,
+    /// Where the server scrapes url-anvil during the window (source `builtin`).
     #[serde(
         default,
         deserialize_with = "no_null",
         skip_serializing_if = "Option::is_none"
     )]
+    #[cfg_attr(feature = "schema", schemars(schema_with = "metrics_url_schema"))]
     pub anvil_metrics_url: Option<String>,
+}
+
+/// The bounds the server enforces on a selector.
+#[cfg(feature = "schema")]
+fn selector_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+    schemars::json_schema!({
+        "type": "object",
+        "description": "Prometheus label matchers (label name to exact value): at most 10, names of Prometheus label syntax (up to 64 characters), values up to 256",
+        "maxProperties": 10,
+        "propertyNames": {"pattern": "^[A-Za-z_][A-Za-z0-9_]{0,63}$"},
+        "additionalProperties": {"type": "string", "maxLength": 256}
+    })
+}
+
+#[cfg(feature = "schema")]
+fn metrics_url_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+    schemars::json_schema!({
+        "type": "string",
+        "format": "uri",
+        "pattern": "^https?://",
+        "maxLength": 2048
+    })
 }
 
 /// A run, with its score and links.
@@ -190,8 +230,10 @@ pub struct Run {
     pub target: String,
     pub source: Source,
     #[serde(default)]
+    #[cfg_attr(feature = "schema", schemars(schema_with = "selector_schema"))]
     pub loadgen_selector: Selector,
     #[serde(default)]
+    #[cfg_attr(feature = "schema", schemars(schema_with = "selector_schema"))]
     pub anvil_selector: Selector,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub loadgen_metrics_url: Option<String>,
@@ -203,6 +245,7 @@ pub struct Run {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub last_error: Option<String>,
     pub window: Window,
+    #[cfg_attr(feature = "schema", schemars(extend("format" = "date-time")))]
     pub created_at: String,
     /// The run's newest score record under the rules asked for.
     pub score: Option<Score>,
@@ -244,7 +287,9 @@ impl Run {
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct Window {
+    #[cfg_attr(feature = "schema", schemars(extend("format" = "date-time")))]
     pub start: Option<String>,
+    #[cfg_attr(feature = "schema", schemars(extend("format" = "date-time")))]
     pub end: Option<String>,
 }
 

@@ -61,7 +61,9 @@ pub struct Score {
     #[serde(default)]
     pub practice_reasons: Vec<String>,
     /// The end of the run's window: where the score stands in time.
+    #[cfg_attr(feature = "schema", schemars(extend("format" = "date-time")))]
     pub run_end: String,
+    #[cfg_attr(feature = "schema", schemars(extend("format" = "date-time")))]
     pub scored_at: String,
     /// Window, source, queries and raw samples.
     pub evidence: serde_json::Value,
