@@ -157,14 +157,11 @@ pub fn router(state: AppState) -> Router {
 
 /// 405 as JSON, like every other error (axum's own has an empty body).
 pub async fn method_not_allowed(request: Request) -> ApiError {
-    ApiError::new(
-        axum::http::StatusCode::METHOD_NOT_ALLOWED,
-        format!(
-            "{} is not allowed on {}",
-            request.method(),
-            request.uri().path()
-        ),
-    )
+    ApiError::method_not_allowed(format!(
+        "{} is not allowed on {}",
+        request.method(),
+        request.uri().path()
+    ))
 }
 
 async fn not_found(request: Request) -> ApiError {
@@ -235,12 +232,8 @@ async fn metrics(State(state): State<AppState>) -> Result<Response, ApiError> {
     }
     registry.register("chaos_runs", "Runs by state", by_state);
     let mut text = String::new();
-    prometheus_client::encoding::text::encode(&mut text, &registry).map_err(|_| {
-        ApiError::new(
-            StatusCode::INTERNAL_SERVER_ERROR,
-            "metrics could not be encoded",
-        )
-    })?;
+    prometheus_client::encoding::text::encode(&mut text, &registry)
+        .map_err(|_| ApiError::internal("metrics could not be encoded"))?;
     Ok((
         [(
             "content-type",

@@ -2,7 +2,7 @@
 //! constant time. API keys are shown once and stored only as a salted
 //! SHA-256 (they are 256-bit random, so a slow hash would add nothing).
 
-use axum::http::{HeaderMap, StatusCode, header};
+use axum::http::{HeaderMap, header};
 use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
 
@@ -47,24 +47,17 @@ impl AdminToken {
 
     pub fn check(&self, headers: &HeaderMap) -> Result<(), ApiError> {
         let Some(expected) = &self.0 else {
-            return Err(ApiError::new(
-                StatusCode::FORBIDDEN,
+            return Err(ApiError::forbidden(
                 "admin actions are disabled: start chaos-api with --admin-token or CHAOS_ADMIN_TOKEN",
             ));
         };
         let presented = bearer(headers).ok_or_else(|| {
-            ApiError::new(
-                StatusCode::UNAUTHORIZED,
-                "this action needs Authorization: Bearer <admin token>",
-            )
+            ApiError::unauthenticated("this action needs Authorization: Bearer <admin token>")
         })?;
         if expected.matches(presented) {
             Ok(())
         } else {
-            Err(ApiError::new(
-                StatusCode::FORBIDDEN,
-                "the admin token is wrong",
-            ))
+            Err(ApiError::forbidden("the admin token is wrong"))
         }
     }
 }
@@ -118,6 +111,7 @@ fn hex(bytes: &[u8]) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use axum::http::StatusCode;
 
     #[test]
     fn keys_verify_only_with_their_own_salt_and_secret() {
@@ -151,7 +145,7 @@ mod tests {
         let admin = AdminToken::new(Some("a-long-admin-token"));
         let mut h = HeaderMap::new();
         assert_eq!(
-            admin.check(&h).map_err(|e| e.status),
+            admin.check(&h).map_err(|e| e.status()),
             Err(StatusCode::UNAUTHORIZED)
         );
         h.insert(
@@ -159,7 +153,7 @@ mod tests {
             "Bearer wrong".parse().expect("header"),
         );
         assert_eq!(
-            admin.check(&h).map_err(|e| e.status),
+            admin.check(&h).map_err(|e| e.status()),
             Err(StatusCode::FORBIDDEN)
         );
         h.insert(
@@ -168,7 +162,7 @@ mod tests {
         );
         assert!(admin.check(&h).is_ok());
         assert_eq!(
-            AdminToken::new(None).check(&h).map_err(|e| e.status),
+            AdminToken::new(None).check(&h).map_err(|e| e.status()),
             Err(StatusCode::FORBIDDEN)
         );
     }

@@ -399,6 +399,11 @@ async fn run_lifecycle_and_validation(db: String) {
         "an empty filter is no filter: {}",
         listed.text
     );
+    // A query-string mistake is a 400, whichever parameter it is in.
+    for bad in ["?challenge=fastest", "?page=0", "?sort=id"] {
+        let r = c.get(&format!("/api/v1/runs{bad}")).await;
+        assert_eq!(r.status, StatusCode::BAD_REQUEST, "{bad}: {}", r.text);
+    }
     let bad_time = c
         .admin_post("/api/v1/runs/run-1/end", json!({"at": "yesterday"}))
         .await;

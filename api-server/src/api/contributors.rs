@@ -64,8 +64,8 @@ pub async fn register(
         .map(|c| challenge_field("challenge", c))
         .transpose()?;
     let id = uuid::Uuid::new_v4().simple().to_string();
-    let (key, salt, hash) = auth::new_api_key(&id)
-        .map_err(|e| ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()))?;
+    let (key, salt, hash) =
+        auth::new_api_key(&id).map_err(|e| ApiError::internal(e.to_string()))?;
     let created = contributors::insert(
         &state.db,
         &id,
@@ -182,8 +182,8 @@ async fn new_key(
     c: Contributor,
     reactivate: bool,
 ) -> ApiResult<Json<contract::Registered>> {
-    let (key, salt, hash) = auth::new_api_key(&c.id)
-        .map_err(|e| ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()))?;
+    let (key, salt, hash) =
+        auth::new_api_key(&c.id).map_err(|e| ApiError::internal(e.to_string()))?;
     if !contributors::replace_key(&state.db, &c.id, &salt, &hash, reactivate).await? {
         return Err(ApiError::conflict(format!(
             "contributor {:?} changed meanwhile; try again",
@@ -203,14 +203,10 @@ async fn new_key(
 
 /// The contributor a Bearer API key belongs to.
 async fn authenticate(state: &AppState, headers: &HeaderMap) -> ApiResult<Contributor> {
-    let unauthorized = || {
-        ApiError::new(
-            StatusCode::UNAUTHORIZED,
-            "this action needs Authorization: Bearer <your API key>",
-        )
-    };
+    let unauthorized =
+        || ApiError::unauthenticated("this action needs Authorization: Bearer <your API key>");
     let key = bearer(headers).ok_or_else(unauthorized)?;
-    let invalid = || ApiError::new(StatusCode::UNAUTHORIZED, "the API key is not valid");
+    let invalid = || ApiError::unauthenticated("the API key is not valid");
     if let Some(digest) = auth::earlier_key_digest(key) {
         // A key brought over from the earlier platform by an import.
         return match contributors::by_earlier_key(&state.db, &digest).await? {
@@ -219,8 +215,7 @@ async fn authenticate(state: &AppState, headers: &HeaderMap) -> ApiResult<Contri
         };
     }
     let (id, secret) = auth::parse_api_key(key).ok_or_else(|| {
-        ApiError::new(
-            StatusCode::UNAUTHORIZED,
+        ApiError::unauthenticated(
             "the API key is malformed: expected sck_… (or an imported earlier key, a UUID)",
         )
     })?;
@@ -249,8 +244,7 @@ pub async fn switch(
     let Path(name) = name?;
     let me = authenticate(&state, &headers).await?;
     if me.name != name {
-        return Err(ApiError::new(
-            StatusCode::FORBIDDEN,
+        return Err(ApiError::forbidden(
             "an API key can only switch its own contributor's challenge",
         ));
     }

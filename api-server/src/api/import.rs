@@ -137,8 +137,7 @@ fn parse_body(headers: &HeaderMap, body: &[u8]) -> ApiResult<Vec<Read>> {
             )),
         }
     } else {
-        Err(ApiError::new(
-            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+        Err(ApiError::unsupported_media_type(
             "send the earlier api_keys export as Content-Type: text/csv (with a header row) or application/json",
         ))
     }
@@ -232,7 +231,7 @@ async fn plan(state: &AppState, read: &[Read]) -> ApiResult<(Vec<Line>, Vec<Opti
             .filter(|d| !d.trim().is_empty())
             .unwrap_or_else(|| earlier_name.clone());
         if let Err(e) = validate_display_name(&display) {
-            line.reason = Some(e.message);
+            line.reason = Some(e.to_string());
             lines.push(line);
             creates.push(None);
             continue;
@@ -270,8 +269,8 @@ async fn plan(state: &AppState, read: &[Read]) -> ApiResult<(Vec<Line>, Vec<Opti
             }
         };
         let id = uuid::Uuid::new_v4().simple().to_string();
-        let (key, salt, hash) = auth::new_api_key(&id)
-            .map_err(|e| ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()))?;
+        let (key, salt, hash) =
+            auth::new_api_key(&id).map_err(|e| ApiError::internal(e.to_string()))?;
         line.outcome = Outcome::Created;
         line.active_challenge = challenge.as_deref().and_then(|c| c.parse().ok());
         line.api_key = Some(key);
@@ -307,12 +306,11 @@ pub async fn import(
     let Query(query) = query?;
     let body = body.map_err(|r| {
         if r.status() == StatusCode::PAYLOAD_TOO_LARGE {
-            ApiError::new(
-                StatusCode::PAYLOAD_TOO_LARGE,
-                format!("the import is larger than {MAX_BODY} bytes: split it"),
-            )
+            ApiError::too_large(format!(
+                "the import is larger than {MAX_BODY} bytes: split it"
+            ))
         } else {
-            ApiError::new(r.status(), r.body_text())
+            ApiError::from(r)
         }
     })?;
     let rows = parse_body(&headers, &body)?;

@@ -37,9 +37,7 @@ pub async fn get(
             let generation = state.cache.generation();
             let body = Bytes::from(
                 serde_json::to_string(&render(&state, challenge, limit, offset, page).await?)
-                    .map_err(|e| {
-                        ApiError::new(axum::http::StatusCode::INTERNAL_SERVER_ERROR, e.to_string())
-                    })?,
+                    .map_err(|e| ApiError::internal(e.to_string()))?,
             );
             state.cache.put(key, generation, body.clone());
             body

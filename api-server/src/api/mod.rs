@@ -94,6 +94,14 @@ pub fn object_or_empty<T: serde::de::DeserializeOwned + Default>(
 
 pub use chaos_contract::no_null;
 
+/// Parses a challenge from a query parameter: like every query-string
+/// problem, a wrong one is a 400.
+pub fn challenge_query(field: &str, value: &str) -> Result<chaos_domain::Challenge, ApiError> {
+    value
+        .parse()
+        .map_err(|e: chaos_domain::UnknownChallenge| ApiError::bad_request(format!("{field}: {e}")))
+}
+
 /// Parses a challenge from a request field, or says which ones exist.
 pub fn challenge_field(field: &str, value: &str) -> Result<chaos_domain::Challenge, ApiError> {
     value.parse().map_err(|e: chaos_domain::UnknownChallenge| {

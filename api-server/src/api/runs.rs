@@ -12,7 +12,7 @@ use serde::Deserialize;
 
 use chaos_contract as contract;
 
-use super::{Body, Paging, challenge_field, no_null, object_or_empty, wire};
+use super::{Body, Paging, challenge_query, no_null, object_or_empty, wire};
 use crate::app::AppState;
 use crate::db::now_ms;
 use crate::error::{ApiError, ApiResult};
@@ -232,7 +232,7 @@ pub async fn list(
         .challenge
         .as_deref()
         .filter(|c| !c.is_empty())
-        .map(|c| challenge_field("challenge", c))
+        .map(|c| challenge_query("challenge", c))
         .transpose()?;
     let contributor_id = match q.contributor.as_ref().filter(|c| !c.is_empty()) {
         Some(name) => match contributors::by_name(&state.db, name).await? {
@@ -394,10 +394,9 @@ pub async fn end(
     // The scraper stores its last samples before the window closes; if it
     // cannot, the run stays running and the client may end it again.
     if let Err(e) = state.scoring.scraper.stop(&id).await {
-        return Err(ApiError::new(
-            StatusCode::SERVICE_UNAVAILABLE,
-            format!("run {id:?} is still running: {e}; end it again"),
-        ));
+        return Err(ApiError::unavailable(format!(
+            "run {id:?} is still running: {e}; end it again"
+        )));
     }
     runs::transition(
         &state.db,

@@ -30,18 +30,14 @@ fn check_key(state: &TrackerState, headers: &HeaderMap) -> ApiResult<()> {
         .get("x-api-key")
         .and_then(|v| v.to_str().ok())
         .ok_or_else(|| {
-            ApiError::new(
-                StatusCode::UNAUTHORIZED,
+            ApiError::unauthenticated(
                 "the tracker needs an x-api-key header (LOCAL_TRACKER_API_KEY)",
             )
         })?;
     if expected.matches(presented) {
         Ok(())
     } else {
-        Err(ApiError::new(
-            StatusCode::FORBIDDEN,
-            "the x-api-key is wrong",
-        ))
+        Err(ApiError::forbidden("the x-api-key is wrong"))
     }
 }
 
@@ -106,22 +102,13 @@ pub async fn track(
     body: Result<Bytes, BytesRejection>,
 ) -> ApiResult<(StatusCode, Json<Value>)> {
     check_key(&state, &headers)?;
-    let body = body.map_err(|r| {
-        let status = r.status();
-        let message = if status == StatusCode::PAYLOAD_TOO_LARGE {
-            "the payload is too large".to_owned()
-        } else {
-            r.body_text()
-        };
-        ApiError::new(status, message)
-    })?;
+    let body = body?;
     let is_json = headers
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
         .is_some_and(|v| v.starts_with("application/json"));
     if !is_json {
-        return Err(ApiError::new(
-            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+        return Err(ApiError::unsupported_media_type(
             "expected a JSON body with Content-Type: application/json",
         ));
     }
@@ -146,7 +133,7 @@ pub async fn track(
         .ingest
         .store(id.clone(), payload, run_at, raw.into_owned())
         .await
-        .map_err(|e| ApiError::new(StatusCode::SERVICE_UNAVAILABLE, e))?;
+        .map_err(ApiError::unavailable)?;
     Ok((
         StatusCode::CREATED,
         Json(json!({ "id": id, "target": target, "session_id": session, "notice": NOTICE })),
@@ -228,8 +215,8 @@ async fn earlier_shape(state: &TrackerState, user: &str) -> ApiResult<Response> 
             None => sessions.push((session, vec![value])),
         }
     }
-    let body = serde_json::to_vec(&Targets(&groups))
-        .map_err(|e| ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()))?;
+    let body =
+        serde_json::to_vec(&Targets(&groups)).map_err(|e| ApiError::internal(e.to_string()))?;
     Ok(([(header::CONTENT_TYPE, "application/json")], body).into_response())
 }
 
