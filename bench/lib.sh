@@ -71,6 +71,14 @@ median() {
     python3 -c 'import sys, statistics; print(statistics.median(float(x) for x in sys.argv[1:]))' "$@"
 }
 
+# A latency as wrk prints it (850.00us, 1.23ms, 1.02s) in milliseconds.
+ms() {
+    python3 -c '
+import re, sys
+v, unit = re.fullmatch(r"([0-9.]+)(us|ms|s)", sys.argv[1]).groups()
+print(float(v) * {"us": 0.001, "ms": 1.0, "s": 1000.0}[unit])' "$1"
+}
+
 ratio() {
     python3 -c 'import sys; print(f"{float(sys.argv[1]) / float(sys.argv[2]):.3f}")' "$1" "$2"
 }

@@ -2,7 +2,9 @@
 # Local tracker: ingest throughput of POST /api/track (acknowledged =
 # committed) as a ratio to nginx, on SQLite and PostgreSQL, with a check
 # that every acknowledged run was stored; then the grouped read of a user
-# with 10,000 runs (page 1, 200 runs), its p50 latency.
+# with 10,000 runs (page 1, 200 runs), its p50 latency; then page 50 of
+# that user by offset (?page=50) and by key (?after=, the `next` of page
+# 49) against page 1, and the time to read all 50 pages by key.
 # Usage: bench/tracker.sh [rounds=2] [duration=5s]
 # Targets (../shared/TARGETS.md): ingest >= 0.28 x nginx, 0 lost;
 # grouped read p50 <= 15 ms, paginated.
@@ -54,6 +56,34 @@ run_backend() { # database, name
         lat=$(wrk -t1 -c"$c" -d"$DURATION" --latency "http://127.0.0.1:$tport/api/track/reader" | awk '/ 50%/ {print $2}')
         echo "  grouped read, user with 10,000 runs, page of 200, $c connection(s): p50 $lat"
     done
+    # The cursor of page 50, and the whole walk by key, timed.
+    local after
+    after=$(python3 - "http://127.0.0.1:$tport/api/track/reader" <<'PY'
+import json, sys, time, urllib.request
+base = sys.argv[1]
+def page(q):
+    with urllib.request.urlopen(f"{base}?per_page=200{q}") as r:
+        return json.load(r)
+walks = []
+for _ in range(5):
+    t = time.perf_counter(); q = ""; n = 0; cursor49 = None
+    while True:
+        p = page(q); n += 1
+        if n == 49: cursor49 = p["next"]
+        if not p["next"]: break
+        q = "&after=" + p["next"]
+    walks.append((time.perf_counter() - t) * 1000)
+walks.sort()
+print(cursor49, n, f"{walks[len(walks)//2]:.0f}", file=sys.stdout)
+PY
+)
+    local cursor pages walk; read -r cursor pages walk <<<"$after"
+    echo "  all $pages pages by key, one after another: median of 5 walks ${walk} ms"
+    local p1 p50o p50k
+    p1=$(wrk -t1 -c1 -d"$DURATION" --latency "http://127.0.0.1:$tport/api/track/reader?per_page=200" | awk '/ 50%/ {print $2}')
+    p50o=$(wrk -t1 -c1 -d"$DURATION" --latency "http://127.0.0.1:$tport/api/track/reader?per_page=200&page=50" | awk '/ 50%/ {print $2}')
+    p50k=$(wrk -t1 -c1 -d"$DURATION" --latency "http://127.0.0.1:$tport/api/track/reader?per_page=200&after=$cursor" | awk '/ 50%/ {print $2}')
+    echo "  page 1: p50 $p1; page 50 by offset: p50 $p50o ($(ratio "$(ms "$p50o")" "$(ms "$p1")") x page 1); page 50 by key: p50 $p50k ($(ratio "$(ms "$p50k")" "$(ms "$p1")") x page 1)"
     kill "$pid"; wait "$pid" 2>/dev/null || true
 }
 

@@ -145,6 +145,8 @@ pub async fn track(
 pub struct GroupedQuery {
     page: Option<i64>,
     per_page: Option<i64>,
+    /// The `next` of the page before: pages by key, each costing the same.
+    after: Option<String>,
     format: Option<String>,
 }
 
@@ -160,9 +162,9 @@ pub async fn grouped(
     match query.format.as_deref() {
         None | Some("grouped") => {}
         Some("earlier") => {
-            if query.page.is_some() || query.per_page.is_some() {
+            if query.page.is_some() || query.per_page.is_some() || query.after.is_some() {
                 return Err(ApiError::bad_request(
-                    "format=earlier answers every run at once (as the earlier tracker did): drop page and per_page",
+                    "format=earlier answers every run at once (as the earlier tracker did): drop page, per_page and after",
                 ));
             }
             return earlier_shape(&state, &user).await;
@@ -178,7 +180,23 @@ pub async fn grouped(
         per_page: Some(query.per_page.unwrap_or(200)),
     }
     .resolve()?;
-    let (runs, total) = store::for_user(&state.db, &user, limit, offset).await?;
+    let cursor = match (&query.after, query.page) {
+        (Some(_), Some(_)) => {
+            return Err(ApiError::bad_request(
+                "give page or after, not both (after is the next of the page before)",
+            ));
+        }
+        (Some(after), None) => Some(store::Cursor::decode(after).ok_or_else(|| {
+            ApiError::bad_request("after is not a next this server gave: start again from page 1")
+        })?),
+        (None, _) => None,
+    };
+    let start = match &cursor {
+        Some(c) => store::PageStart::After(c),
+        None => store::PageStart::Offset(offset),
+    };
+    let (runs, total, next) = store::for_user(&state.db, &user, limit, start).await?;
+    let next = next.map(|c| c.encode());
     let mut targets: BTreeMap<String, BTreeMap<String, Vec<TrackedRun>>> = BTreeMap::new();
     for r in runs {
         targets
@@ -189,7 +207,9 @@ pub async fn grouped(
             .push(r);
     }
     Ok(Json(json!({
-        "userId": user, "notice": NOTICE, "page": page, "per_page": limit, "total": total, "targets": targets,
+        "userId": user, "notice": NOTICE,
+        "page": if query.after.is_some() { Value::Null } else { json!(page) },
+        "per_page": limit, "total": total, "next": next, "targets": targets,
     }))
     .into_response())
 }

@@ -190,27 +190,110 @@ pub async fn insert_batch_sqlite(
     }
 }
 
-/// A page of a user's runs in grouping order (target, session, time).
+/// Where a page of a user's runs starts.
+#[derive(Debug, Clone, Copy)]
+pub enum PageStart<'a> {
+    /// Skip this many runs (the cost grows with it).
+    Offset(i64),
+    /// Just after this key in the grouping order: one range of the
+    /// `local_test_runs_grouped` index, so every page costs the same
+    /// however deep it is.
+    After(&'a Cursor),
+}
+
+/// Where a page ended: the grouping key of its last run. Sent to clients
+/// as an opaque string (`next`), given back as `after`.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct Cursor(String, String, i64, String);
+
+impl Cursor {
+    fn of(r: &TrackedRun) -> Cursor {
+        Cursor(
+            r.target.clone(),
+            r.session_id.clone(),
+            r.run_at_ms,
+            r.id.clone(),
+        )
+    }
+
+    /// Hex of its JSON: opaque, and safe in a query string as it is.
+    pub fn encode(&self) -> String {
+        serde_json::to_vec(self)
+            .unwrap_or_default()
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect()
+    }
+
+    pub fn decode(text: &str) -> Option<Cursor> {
+        if !text.len().is_multiple_of(2) || text.len() > 4096 {
+            return None;
+        }
+        let bytes = (0..text.len())
+            .step_by(2)
+            .map(|i| u8::from_str_radix(text.get(i..i + 2)?, 16).ok())
+            .collect::<Option<Vec<u8>>>()?;
+        serde_json::from_slice(&bytes).ok()
+    }
+}
+
+/// A page of a user's runs in grouping order (target, session, time, id),
+/// the number of the user's runs, and where the next page starts (`None`
+/// on the last page).
 pub async fn for_user(
     db: &Db,
     user: &str,
     limit: i64,
-    offset: i64,
-) -> Result<(Vec<TrackedRun>, i64), sqlx::Error> {
-    let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
-        "SELECT {COLUMNS} FROM local_test_runs WHERE user_id = $1 ORDER BY target, session_id, run_at, id LIMIT $2 OFFSET $3"
-    )))
-    .bind(user)
-    .bind(limit)
-    .bind(offset)
-    .fetch_all(db)
-    .await?;
+    start: PageStart<'_>,
+) -> Result<(Vec<TrackedRun>, i64, Option<Cursor>), sqlx::Error> {
+    // One more than asked: whether a next page exists, without a count.
+    let rows = match start {
+        PageStart::Offset(offset) => {
+            sqlx::query(sqlx::AssertSqlSafe(format!(
+                "SELECT {COLUMNS} FROM local_test_runs WHERE user_id = $1
+                 ORDER BY target, session_id, run_at, id LIMIT $2 OFFSET $3"
+            )))
+            .bind(user)
+            .bind(limit + 1)
+            .bind(offset)
+            .fetch_all(db)
+            .await?
+        }
+        PageStart::After(Cursor(target, session, at, id)) => {
+            // A row-value comparison with the key's values bound: both
+            // databases read it as one range of the index.
+            sqlx::query(sqlx::AssertSqlSafe(format!(
+                "SELECT {COLUMNS} FROM local_test_runs WHERE user_id = $1
+                   AND (target, session_id, run_at, id) > ($2, $3, $4, $5)
+                 ORDER BY target, session_id, run_at, id LIMIT $6"
+            )))
+            .bind(user)
+            .bind(target)
+            .bind(session)
+            .bind(at)
+            .bind(id)
+            .bind(limit + 1)
+            .fetch_all(db)
+            .await?
+        }
+    };
     let total: i64 = sqlx::query("SELECT COUNT(*) AS n FROM local_test_runs WHERE user_id = $1")
         .bind(user)
         .fetch_one(db)
         .await?
         .try_get("n")?;
-    Ok((rows.iter().map(from_row).collect::<Result<_, _>>()?, total))
+    let more = rows.len() as i64 > limit;
+    let runs: Vec<TrackedRun> = rows
+        .iter()
+        .take(limit as usize)
+        .map(from_row)
+        .collect::<Result<_, _>>()?;
+    let next = if more {
+        runs.last().map(Cursor::of)
+    } else {
+        None
+    };
+    Ok((runs, total, next))
 }
 
 /// The most runs `?format=earlier` answers (the earlier tracker answered
