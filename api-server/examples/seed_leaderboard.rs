@@ -7,9 +7,11 @@
 //! `--time` runs the leaderboard query (page 1, 50 rows, uncached) 500
 //! times and prints the mean, to show its cost does not grow with runs.
 
+use chaos_api::contributors::store as contributors;
 use chaos_api::db::{self, Backend};
-use chaos_api::store::runs::{NewRun, Selector, Source};
-use chaos_api::store::{contributors, runs, scores};
+use chaos_api::leaderboard::store as scores;
+use chaos_api::runs::store as runs;
+use chaos_api::runs::store::{NewRun, Selector, Source};
 use chaos_domain::Challenge;
 use chaos_domain::scoring::{Outcome, Statistics};
 use sqlx::Row;
@@ -87,7 +89,7 @@ async fn main() -> anyhow::Result<()> {
         };
         scores::record(
             &pool,
-            &chaos_api::store::scores::NewRecord {
+            &chaos_api::leaderboard::store::NewRecord {
                 run_id: &id,
                 contributor_id: contributor,
                 challenge,

@@ -2,19 +2,16 @@
 
 use std::net::SocketAddr;
 use std::sync::Arc;
-use std::time::Instant;
 
 use axum::Router;
-use axum::extract::{DefaultBodyLimit, MatchedPath, Request, State};
+use axum::extract::{DefaultBodyLimit, Request, State};
 use axum::http::StatusCode;
-use axum::middleware::{Next, from_fn_with_state};
+use axum::middleware::from_fn_with_state;
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post, put};
 use prometheus_client::encoding::EncodeLabelSet;
-use prometheus_client::metrics::counter::Counter;
 use prometheus_client::metrics::family::Family;
 use prometheus_client::metrics::gauge::Gauge;
-use prometheus_client::metrics::histogram::Histogram;
 use prometheus_client::registry::{Registry, Unit};
 use serde_json::json;
 use tokio::net::TcpListener;
@@ -23,73 +20,13 @@ use tokio_util::sync::CancellationToken;
 use crate::auth::AdminToken;
 use crate::cache::ResponseCache;
 use crate::config::Config;
-use crate::db::{self, Backend, Db};
+use crate::db::{self};
 use crate::error::ApiError;
+use crate::leaderboard::store as scores;
 use crate::scoring::Scoring;
 use crate::scoring::prometheus::PrometheusSource;
-use crate::store::scores;
-use crate::{api, openapi, ui};
-
-#[derive(Debug, Clone)]
-pub struct AppState {
-    pub db: Db,
-    pub backend: Backend,
-    pub admin: AdminToken,
-    pub scoring: Arc<Scoring>,
-    pub public_url: String,
-    pub http: Arc<HttpMetrics>,
-    pub cache: Arc<ResponseCache>,
-}
-
-#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
-pub struct RequestLabels {
-    pub method: String,
-    pub route: String,
-    pub status: u16,
-}
-
-#[derive(Debug)]
-pub struct HttpMetrics {
-    requests: Family<RequestLabels, Counter>,
-    durations: Family<RequestLabels, Histogram, fn() -> Histogram>,
-}
-
-fn latency_histogram() -> Histogram {
-    Histogram::new([
-        0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5,
-    ])
-}
-
-impl HttpMetrics {
-    fn new() -> HttpMetrics {
-        HttpMetrics {
-            requests: Family::default(),
-            durations: Family::new_with_constructor(latency_histogram),
-        }
-    }
-}
-
-async fn track(State(m): State<Arc<HttpMetrics>>, request: Request, next: Next) -> Response {
-    let started = Instant::now();
-    // Matched route templates only, so unknown paths cannot grow the label set.
-    let route = request
-        .extensions()
-        .get::<MatchedPath>()
-        .map(|p| p.as_str().to_owned())
-        .unwrap_or_else(|| "other".into());
-    let method = request.method().as_str().to_owned();
-    let response = next.run(request).await;
-    let labels = RequestLabels {
-        method,
-        route,
-        status: response.status().as_u16(),
-    };
-    m.requests.get_or_create(&labels).inc();
-    m.durations
-        .get_or_create(&labels)
-        .observe(started.elapsed().as_secs_f64());
-    response
-}
+use crate::state::{AppState, HttpMetrics, track};
+use crate::{contributors, leaderboard, openapi, runs};
 
 /// Largest request body accepted anywhere.
 pub const MAX_BODY: usize = 64 * 1024;
@@ -100,46 +37,50 @@ pub fn router(state: AppState) -> Router {
             "/",
             get(|| async { Redirect::to("/leaderboard/robust-service") }),
         )
-        .route("/leaderboard/{challenge}", get(ui::leaderboard))
-        .route("/runs/{id}", get(ui::run))
-        .route("/contributors/{name}", get(ui::contributor))
+        .route(
+            "/leaderboard/{challenge}",
+            get(leaderboard::page::leaderboard),
+        )
+        .route("/runs/{id}", get(runs::page::run))
+        .route("/contributors/{name}", get(contributors::page::contributor))
         .route(
             "/api/v1/contributors",
-            post(api::contributors::register).get(api::contributors::list),
+            post(contributors::api::register).get(contributors::api::list),
         )
         .route(
             "/api/v1/contributors/{name}",
-            get(api::contributors::get).delete(api::contributors::deregister),
+            get(contributors::api::get).delete(contributors::api::deregister),
         )
         .route(
             "/api/v1/contributors/{name}/challenge",
-            put(api::contributors::switch),
+            put(contributors::api::switch),
         )
         .route(
             "/api/v1/contributors/{name}/reactivate",
-            post(api::contributors::reactivate),
+            post(contributors::api::reactivate),
         )
         .route(
             "/api/v1/contributors/{name}/key",
-            post(api::contributors::rotate_key),
+            post(contributors::api::rotate_key),
         )
         .route(
             "/api/v1/contributor-imports",
-            post(api::import::import).layer(DefaultBodyLimit::max(api::import::MAX_BODY)),
+            post(contributors::import::import)
+                .layer(DefaultBodyLimit::max(contributors::import::MAX_BODY)),
         )
         .route(
             "/api/v1/register-influencer",
-            post(api::contributors::register_influencer),
+            post(contributors::api::register_influencer),
         )
-        .route("/api/v1/runs", post(api::runs::create).get(api::runs::list))
-        .route("/api/v1/runs/{id}", get(api::runs::get))
-        .route("/api/v1/runs/{id}/start", post(api::runs::start))
-        .route("/api/v1/runs/{id}/end", post(api::runs::end))
-        .route("/api/v1/runs/{id}/score", post(api::runs::score))
-        .route("/api/v1/runs/{id}/interrupt", post(api::runs::interrupt))
+        .route("/api/v1/runs", post(runs::api::create).get(runs::api::list))
+        .route("/api/v1/runs/{id}", get(runs::api::get))
+        .route("/api/v1/runs/{id}/start", post(runs::api::start))
+        .route("/api/v1/runs/{id}/end", post(runs::api::end))
+        .route("/api/v1/runs/{id}/score", post(runs::api::score))
+        .route("/api/v1/runs/{id}/interrupt", post(runs::api::interrupt))
         .route(
             "/api/v1/leaderboard/{challenge}",
-            get(api::leaderboard::get),
+            get(leaderboard::api::get),
         )
         .route("/api/openapi.json", get(openapi::document_handler))
         .route(
@@ -149,19 +90,10 @@ pub fn router(state: AppState) -> Router {
         .route("/readyz", get(readyz))
         .route("/metrics", get(metrics))
         .fallback(not_found)
-        .method_not_allowed_fallback(method_not_allowed)
+        .method_not_allowed_fallback(crate::http::method_not_allowed)
         .layer(from_fn_with_state(state.http.clone(), track))
         .layer(DefaultBodyLimit::max(MAX_BODY))
         .with_state(state)
-}
-
-/// 405 as JSON, like every other error (axum's own has an empty body).
-pub async fn method_not_allowed(request: Request) -> ApiError {
-    ApiError::method_not_allowed(format!(
-        "{} is not allowed on {}",
-        request.method(),
-        request.uri().path()
-    ))
 }
 
 async fn not_found(request: Request) -> ApiError {
@@ -227,7 +159,7 @@ async fn metrics(State(state): State<AppState>) -> Result<Response, ApiError> {
         best,
     );
     let by_state = Family::<StateLabels, Gauge>::default();
-    for (s, n) in crate::store::runs::count_by_state(&state.db).await? {
+    for (s, n) in crate::runs::store::count_by_state(&state.db).await? {
         by_state.get_or_create(&StateLabels { state: s }).set(n);
     }
     registry.register("chaos_runs", "Runs by state", by_state);

@@ -109,6 +109,22 @@ impl ApiError {
         ApiError::MethodNotAllowed(m.into())
     }
 
+    /// A stored value that does not read back, named: never read as a default.
+    pub fn corrupt(what: &str, field: &str, value: &str) -> ApiError {
+        sqlx::Error::Decode(format!("{what}: {field} is corrupt: {value:?}").into()).into()
+    }
+
+    /// A challenge read from the database.
+    pub fn stored_challenge(
+        what: &str,
+        field: &str,
+        value: &str,
+    ) -> Result<chaos_domain::Challenge, ApiError> {
+        value
+            .parse()
+            .map_err(|_| ApiError::corrupt(what, field, value))
+    }
+
     /// A rejection of axum's, by the status axum gives it.
     fn from_status(status: StatusCode, message: String) -> ApiError {
         match status {

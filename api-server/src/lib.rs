@@ -3,19 +3,23 @@
 //! Prometheus (or the built-in scraper) with the rules of
 //! [`chaos_domain::scoring`], and the leaderboard as JSON and as pages.
 
-pub mod api;
 pub mod app;
 pub mod auth;
 pub mod cache;
 pub mod charts;
 pub mod config;
+pub mod contributors;
 pub mod db;
 pub mod error;
+pub mod http;
+pub mod leaderboard;
 pub mod openapi;
+pub mod pages;
+pub mod runs;
 pub mod scoring;
-pub mod store;
+pub mod state;
 pub mod tracker;
-pub mod ui;
 
-pub use app::{AppState, Running, router, start};
+pub use app::{Running, router, start};
 pub use config::Config;
+pub use state::AppState;

@@ -12,7 +12,7 @@ use schemars::SchemaGenerator;
 use schemars::generate::{Contract, SchemaSettings};
 use serde_json::{Map, Value};
 
-use crate::app::AppState;
+use crate::state::AppState;
 
 const BASE: &str = include_str!("../openapi.base.json");
 

@@ -482,13 +482,13 @@ async fn leaderboard_order_and_pages(db: String) {
                     .status,
                 StatusCode::CREATED
             );
-            let run = chaos_api::store::runs::get(store, &id)
+            let run = chaos_api::runs::store::get(store, &id)
                 .await
                 .expect("db")
                 .expect("run");
-            chaos_api::store::scores::record(
+            chaos_api::leaderboard::store::record(
                 store,
-                &chaos_api::store::scores::NewRecord {
+                &chaos_api::leaderboard::store::NewRecord {
                     run_id: &id,
                     contributor_id: &run.contributor_id,
                     challenge: Challenge::RobustService,

@@ -28,7 +28,7 @@ async fn score(
         )
         .await;
     assert_eq!(r.status, reqwest::StatusCode::CREATED, "{}", r.text);
-    let run = chaos_api::store::runs::get(&s.state.db, id)
+    let run = chaos_api::runs::store::get(&s.state.db, id)
         .await
         .expect("db")
         .expect("run");
@@ -40,9 +40,9 @@ async fn score(
     });
     let evidence = json!({"window": {"step_s": 1}, "samples": {"load": [], "anvil": []},
                           "detail": {"queries": {"responses": "sum(loadgen_requests_total{job=\"loadgen\"})"}}});
-    chaos_api::store::scores::record(
+    chaos_api::leaderboard::store::record(
         &s.state.db,
-        &chaos_api::store::scores::NewRecord {
+        &chaos_api::leaderboard::store::NewRecord {
             run_id: id,
             contributor_id: &run.contributor_id,
             challenge,

@@ -10,7 +10,7 @@ use std::time::Duration;
 
 use axum::Router;
 use axum::routing::get;
-use chaos_api::store::scores::{self, NewRecord};
+use chaos_api::leaderboard::store::{self as scores, NewRecord};
 use chaos_domain::Challenge;
 use chaos_domain::scoring::{Outcome, Rules, Statistics};
 use reqwest::{Method, StatusCode};
@@ -59,7 +59,7 @@ async fn record_under(
     practice: &[String],
     run_end_ms: i64,
 ) {
-    let stored = chaos_api::store::runs::get(&s.state.db, run)
+    let stored = chaos_api::runs::store::get(&s.state.db, run)
         .await
         .expect("db")
         .expect("run");
@@ -365,7 +365,7 @@ async fn samples_survive_a_restart_and_squeezed_runs_are_practice(db: String) {
     c.admin_post("/api/v1/runs/s1/start", json!({})).await;
     // Samples are stored while the run goes on, not only at its end.
     tokio::time::sleep(Duration::from_millis(3_000)).await;
-    let before = chaos_api::store::runs::load_samples(&s.state.db, "s1")
+    let before = chaos_api::runs::store::load_samples(&s.state.db, "s1")
         .await
         .expect("db");
     assert!(!before.is_empty(), "no samples stored during the run");

@@ -49,13 +49,13 @@ async fn score_one_run(api: &chaos_api::Running) {
                                "anvil_metrics_url": "http://127.0.0.1:9/metrics"}),
         )
         .await;
-        let run = chaos_api::store::runs::get(&api.state.db, &id)
+        let run = chaos_api::runs::store::get(&api.state.db, &id)
             .await
             .expect("db")
             .expect("run");
-        chaos_api::store::scores::record(
+        chaos_api::leaderboard::store::record(
             &api.state.db,
-            &chaos_api::store::scores::NewRecord {
+            &chaos_api::leaderboard::store::NewRecord {
                 run_id: &id,
                 contributor_id: &run.contributor_id,
                 challenge,

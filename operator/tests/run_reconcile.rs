@@ -218,13 +218,13 @@ async fn a_run_goes_from_pending_to_succeeded() {
     assert_eq!(status(&r).phase, Some(RunPhase::Scoring));
 
     // The API server scores it: the result lands on the resource.
-    let stored = chaos_api::store::runs::get(&api.state.db, "r1-uid")
+    let stored = chaos_api::runs::store::get(&api.state.db, "r1-uid")
         .await
         .expect("db")
         .expect("run");
-    chaos_api::store::scores::record(
+    chaos_api::leaderboard::store::record(
         &api.state.db,
-        &chaos_api::store::scores::NewRecord {
+        &chaos_api::leaderboard::store::NewRecord {
             run_id: "r1-uid",
             contributor_id: &stored.contributor_id,
             challenge: Challenge::LongestUpkeep,
@@ -381,13 +381,13 @@ async fn failures_end_in_a_clear_status() {
         .end_run("nd-uid", None)
         .await
         .expect("ended");
-    let stored = chaos_api::store::runs::get(&api.state.db, "nd-uid")
+    let stored = chaos_api::runs::store::get(&api.state.db, "nd-uid")
         .await
         .expect("db")
         .expect("run");
-    chaos_api::store::scores::record(
+    chaos_api::leaderboard::store::record(
         &api.state.db,
-        &chaos_api::store::scores::NewRecord {
+        &chaos_api::leaderboard::store::NewRecord {
             run_id: "nd-uid",
             contributor_id: &stored.contributor_id,
             challenge: Challenge::RobustService,

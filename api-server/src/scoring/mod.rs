@@ -21,8 +21,8 @@ use tokio_util::sync::CancellationToken;
 
 use crate::cache::ResponseCache;
 use crate::db::{Db, now_ms, rfc3339};
-use crate::store::runs::{self, Run, Source};
-use crate::store::scores;
+use crate::leaderboard::store as scores;
+use crate::runs::store::{self as runs, Run, Source};
 use prometheus::PrometheusSource;
 use scraper::{Samples, Scraper};
 

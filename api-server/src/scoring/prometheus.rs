@@ -8,7 +8,7 @@ use prometheus_http_query::Client;
 use serde_json::json;
 
 use super::{Collected, SourceError, Window};
-use crate::store::runs::Selector;
+use crate::runs::store::Selector;
 
 /// Queries a Prometheus server.
 #[derive(Clone)]

@@ -15,7 +15,7 @@ use tokio_util::sync::CancellationToken;
 
 use super::exposition;
 use crate::db::Db;
-use crate::store::runs;
+use crate::runs::store as runs;
 
 /// Samples are written at least this often.
 const FLUSH_EVERY: Duration = Duration::from_secs(2);

@@ -16,8 +16,8 @@ use serde_json::{Value, json};
 use super::regression::{BASELINE_RUNS, judge};
 use super::store::{self, TrackedRun};
 use super::{NOTICE, TrackerState};
-use crate::api::Paging;
 use crate::error::{ApiError, ApiResult};
+use crate::http::Paging;
 
 fn check_key(state: &TrackerState, headers: &HeaderMap) -> ApiResult<()> {
     // No key configured: every post is accepted, with or without a key, as

@@ -58,7 +58,7 @@ pub fn router(state: TrackerState) -> Router {
         .fallback(|r: Request| async move {
             ApiError::not_found(format!("no route for {} {}", r.method(), r.uri().path()))
         })
-        .method_not_allowed_fallback(crate::app::method_not_allowed)
+        .method_not_allowed_fallback(crate::http::method_not_allowed)
         .layer(DefaultBodyLimit::max(MAX_PAYLOAD))
         .with_state(state)
 }

@@ -12,7 +12,7 @@ use super::regression::{BASELINE_RUNS, judge};
 use super::store::{self, TrackedRun};
 use super::{NOTICE, TrackerState};
 use crate::charts::{Series, time_series};
-use crate::ui::number;
+use crate::pages::number;
 
 /// The charts of one kind of test.
 struct KindCharts {

@@ -12,12 +12,14 @@ use serde::Deserialize;
 
 use chaos_contract as contract;
 
-use super::{Body, Paging, challenge_query, no_null, object_or_empty, wire};
-use crate::app::AppState;
+use super::wire;
+use crate::contributors::store as contributors;
 use crate::db::now_ms;
 use crate::error::{ApiError, ApiResult};
-use crate::store::runs::{self, NewRun, Run, Selector, Source, State as RunState};
-use crate::store::{contributors, scores};
+use crate::http::{Body, Paging, challenge_query, no_null, object_or_empty};
+use crate::leaderboard::store as scores;
+use crate::runs::store::{self as runs, NewRun, Run, Selector, Source, State as RunState};
+use crate::state::AppState;
 
 /// A profile is never stretched beyond its length (a longer window would
 /// only add idle time) ...

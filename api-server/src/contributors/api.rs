@@ -10,11 +10,12 @@ use serde_json::json;
 
 use chaos_contract as contract;
 
-use super::{Body, Paging, challenge_field, no_null, wire};
-use crate::app::AppState;
+use super::wire;
 use crate::auth::{self, bearer};
+use crate::contributors::store::{self as contributors, Contributor};
 use crate::error::{ApiError, ApiResult};
-use crate::store::contributors::{self, Contributor};
+use crate::http::{Body, Paging, challenge_field, no_null};
+use crate::state::AppState;
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]

@@ -12,11 +12,11 @@ use axum::extract::{Query, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use serde::Deserialize;
 
-use super::contributors::validate_display_name;
-use crate::app::AppState;
+use super::api::validate_display_name;
 use crate::auth;
+use crate::contributors::store::{self as contributors, Imported};
 use crate::error::{ApiError, ApiResult};
-use crate::store::contributors::{self, Imported};
+use crate::state::AppState;
 
 /// Most rows one import takes.
 pub const MAX_ROWS: usize = 10_000;

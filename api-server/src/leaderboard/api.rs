@@ -9,10 +9,11 @@ use chaos_contract as contract;
 use chaos_domain::Challenge;
 use chaos_domain::scoring::{RULES_VERSION, statistic_names};
 
-use super::{Paging, wire};
-use crate::app::AppState;
+use super::wire;
 use crate::error::{ApiError, ApiResult};
-use crate::store::scores;
+use crate::http::Paging;
+use crate::leaderboard::store as scores;
+use crate::state::AppState;
 
 pub fn challenge_path(value: &str) -> Result<Challenge, ApiError> {
     value.parse().map_err(|e: chaos_domain::UnknownChallenge| {

@@ -1,10 +1,5 @@
-//! The JSON API (`/api/v1/...`).
-
-pub mod contributors;
-pub mod import;
-pub mod leaderboard;
-pub mod runs;
-pub mod wire;
+//! Request helpers of the JSON API (`/api/v1/...`): paging, JSON object
+//! bodies, optional fields, challenge parameters.
 
 use serde::Deserialize;
 
@@ -107,4 +102,13 @@ pub fn challenge_field(field: &str, value: &str) -> Result<chaos_domain::Challen
     value.parse().map_err(|e: chaos_domain::UnknownChallenge| {
         ApiError::unprocessable(format!("{field}: {e}"))
     })
+}
+
+/// 405 as JSON, like every other error (axum's own has an empty body).
+pub async fn method_not_allowed(request: axum::extract::Request) -> ApiError {
+    ApiError::method_not_allowed(format!(
+        "{} is not allowed on {}",
+        request.method(),
+        request.uri().path()
+    ))
 }

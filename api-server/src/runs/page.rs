@@ -1,0 +1,161 @@
+//! A run's page: its window, state, conditions, score and evidence.
+
+use askama::Template;
+use axum::extract::rejection::PathRejection;
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::response::Response;
+use chaos_domain::Challenge;
+use chaos_domain::scoring::judged::judged;
+use chaos_domain::scoring::{AnvilSample, LoadSample, RULES_VERSION, Rules, statistic_names};
+
+use crate::db::rfc3339;
+use crate::leaderboard::store as scores;
+use crate::pages::{db_error, error_page, number, render, short_time};
+use crate::runs::store::{self as runs, Run};
+use crate::state::AppState;
+
+struct ScoreView {
+    /// What the rules judged, from the stored samples.
+    judged: Option<chaos_domain::scoring::judged::Judged>,
+    official: bool,
+    practice_reasons: Vec<String>,
+    records: usize,
+    outcome: String,
+    reason: Option<String>,
+    rules_version: i64,
+    scored_at: String,
+    rows: Vec<(&'static str, String)>,
+    score: String,
+    queries: Vec<(String, String)>,
+    sample_counts: String,
+    evidence: String,
+}
+
+#[derive(Template)]
+#[template(path = "run.html")]
+struct RunPage {
+    id: String,
+    contributor: String,
+    challenge: String,
+    challenge_title: &'static str,
+    profile_version: i64,
+    conditions: String,
+    state: &'static str,
+    target: String,
+    window: String,
+    source: &'static str,
+    last_error: Option<String>,
+    score: Option<ScoreView>,
+}
+
+pub async fn run(
+    State(state): State<AppState>,
+    id: Result<Path<String>, PathRejection>,
+) -> Response {
+    let Ok(Path(id)) = id else {
+        return error_page(StatusCode::BAD_REQUEST, "Bad run id.");
+    };
+    let run: Run = match runs::get(&state.db, &id).await {
+        Ok(Some(r)) => r,
+        Ok(None) => return error_page(StatusCode::NOT_FOUND, format!("There is no run {id:?}.")),
+        Err(e) => return db_error(e),
+    };
+    // The run reads as its newest record under the current rules (as in
+    // the API), else its newest.
+    let (score, records) = match scores::records_for_run(&state.db, &id).await {
+        Ok(all) => (
+            all.iter()
+                .find(|s| s.rules_version == i64::from(RULES_VERSION))
+                .or(all.first())
+                .cloned(),
+            all.len(),
+        ),
+        Err(e) => return db_error(e),
+    };
+    let challenge = run
+        .challenge
+        .parse::<Challenge>()
+        .unwrap_or(Challenge::RobustService);
+    let names = statistic_names(challenge);
+    let score = score.map(|s| {
+        let queries = s.evidence["detail"]["queries"]
+            .as_object()
+            .map(|q| {
+                q.iter()
+                    .map(|(k, v)| (k.clone(), v.as_str().unwrap_or_default().to_owned()))
+                    .collect()
+            })
+            .unwrap_or_default();
+        let count = |k: &str| {
+            s.evidence["samples"][k]
+                .as_array()
+                .map(Vec::len)
+                .unwrap_or(0)
+        };
+        let rules = u32::try_from(s.rules_version)
+            .ok()
+            .and_then(Rules::from_version)
+            .unwrap_or(Rules::CURRENT);
+        let samples = |k: &str| s.evidence["samples"][k].clone();
+        let load: Vec<LoadSample> = serde_json::from_value(samples("load")).unwrap_or_default();
+        let anvil: Vec<AnvilSample> = serde_json::from_value(samples("anvil")).unwrap_or_default();
+        ScoreView {
+            judged: judged(rules, challenge, &load, &anvil),
+            official: s.official,
+            practice_reasons: s.practice_reasons.clone(),
+            records,
+            outcome: s.outcome.clone(),
+            reason: s.reason.clone(),
+            rules_version: s.rules_version,
+            scored_at: short_time(&s.scored_at),
+            rows: vec![
+                (names[0], number(s.stat1)),
+                (names[1], number(s.stat2)),
+                (names[2], number(s.stat3)),
+            ],
+            score: number(s.score),
+            queries,
+            sample_counts: format!(
+                "{} load generator samples and {} url-anvil samples, window step {} s",
+                count("load"),
+                count("anvil"),
+                s.evidence["window"]["step_s"]
+            ),
+            evidence: serde_json::to_string_pretty(&s.evidence).unwrap_or_default(),
+        }
+    });
+    let window = match (run.window_start_ms, run.window_end_ms) {
+        (Some(a), Some(b)) => format!(
+            "{} → {} ({:.1} s)",
+            rfc3339(a),
+            rfc3339(b),
+            (b - a) as f64 / 1000.0
+        ),
+        (Some(a), None) => format!("{} → (running)", rfc3339(a)),
+        _ => "not started".to_owned(),
+    };
+    let page = RunPage {
+        id: run.id.clone(),
+        contributor: run.contributor.clone(),
+        challenge: run.challenge.clone(),
+        challenge_title: challenge.title(),
+        profile_version: run.profile_version,
+        conditions: if run.duration_scale == 1.0 && run.rate_scale == 1.0 {
+            "full length, full rate".into()
+        } else {
+            format!(
+                "length ×{}, rates ×{} (declared by the client)",
+                number(Some(run.duration_scale)),
+                number(Some(run.rate_scale))
+            )
+        },
+        state: run.state.as_str(),
+        target: run.target.clone(),
+        window,
+        source: run.source.as_str(),
+        last_error: run.last_error.clone(),
+        score,
+    };
+    render(StatusCode::OK, &page)
+}
