@@ -67,6 +67,21 @@ loadgen_rps() {
     "$LOADGEN" run "$@" --output json --no-progress | python3 -c 'import json,sys; print(json.load(sys.stdin)["rps"]["achieved"])'
 }
 
+# "NAME: min A, median B, max C (N rounds)" of a series of numbers.
+spread() {
+    local name=$1; shift
+    python3 -c '
+import statistics, sys
+v = [float(x) for x in sys.argv[2:]]
+print(f"{sys.argv[1]}: min {min(v):.3f}, median {statistics.median(v):.3f}, max {max(v):.3f} ({len(v)} rounds)")' "$name" "$@"
+}
+
+# The machine's load average, printed beside every result: the machines
+# are shared, and a busy one moves every figure.
+load() {
+    echo "load average ($1): $(cut -d' ' -f1-3 /proc/loadavg)"
+}
+
 median() {
     python3 -c 'import sys, statistics; print(statistics.median(float(x) for x in sys.argv[1:]))' "$@"
 }
@@ -83,13 +98,13 @@ ratio() {
     python3 -c 'import sys; print(f"{float(sys.argv[1]) / float(sys.argv[2]):.3f}")' "$1" "$2"
 }
 
-# A throwaway PostgreSQL cluster on a free port (stopped on exit); sets
-# PG_URL, or leaves it empty when PostgreSQL is not installed.
+# A throwaway PostgreSQL cluster (stopped on exit) on the port given or a
+# free one; sets PG_URL, or leaves it empty when PostgreSQL is not installed.
 start_pg() {
     PG_URL=""
     local bin; bin=$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort | tail -1)
     [ -n "$bin" ] || { echo "PostgreSQL not found; skipped"; return 0; }
-    local port; port=$(free_port)
+    local port=${1:-}; [ -n "$port" ] || port=$(free_port)
     PG_DIR="$BENCH_TMP/pg"; PG_BIN="$bin"
     mkdir -p "$PG_DIR"; chown postgres:postgres "$PG_DIR" "$BENCH_TMP" 2>/dev/null || true
     as_pg "$PG_BIN/initdb" -D "$PG_DIR/data" --auth=trust -U postgres >/dev/null

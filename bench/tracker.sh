@@ -5,12 +5,17 @@
 # with 10,000 runs (page 1, 200 runs), its p50 latency; then page 50 of
 # that user by offset (?page=50) and by key (?after=, the `next` of page
 # 49) against page 1, and the time to read all 50 pages by key.
-# Usage: bench/tracker.sh [rounds=2] [duration=5s]
-# Targets (../shared/TARGETS.md): ingest >= 0.28 x nginx, 0 lost;
-# grouped read p50 <= 15 ms, paginated.
+# Usage: bench/tracker.sh [rounds=5] [duration=5s]
+# With EARLIER_TRACKER=<the earlier platform's local-tracker-service
+# directory> (a checkout of Aramantos/sre-chaos-challenge-playground; its
+# npm dependencies are installed into a temporary directory), the earlier
+# Node tracker is measured in the same rounds on PostgreSQL, alternating
+# with nginx and ours, and each round's ours / earlier is printed.
+# Targets (../shared/TARGETS.md): ingest >= 0.28 x nginx, 0 lost, >= 10 x
+# the earlier tracker (never < 5 x); grouped read p50 <= 15 ms, paginated.
 cd "$(dirname "$0")/.."
 source bench/lib.sh
-ROUNDS=${1:-2}; DURATION=${2:-5s}
+ROUNDS=${1:-5}; DURATION=${2:-5s}
 need wrk "apt-get install wrk"
 cargo build --release -q -p chaos-api -p loadgen
 NGINX_PORT=$(free_port); start_nginx "$NGINX_PORT"
@@ -28,6 +33,24 @@ end
 LUA
 payload reader > "$BENCH_TMP/reader.json"
 
+# The earlier Node tracker on the throwaway PostgreSQL cluster, when asked.
+start_earlier() {
+    EARLIER_URL=""
+    [ -n "${EARLIER_TRACKER:-}" ] || return 0
+    need node "apt-get install nodejs npm"
+    cp -r "$EARLIER_TRACKER" "$BENCH_TMP/earlier"
+    (cd "$BENCH_TMP/earlier" && npm install --omit=dev --no-audit --no-fund --silent >/dev/null)
+    local pg_port; pg_port=${PG_URL##*:}; pg_port=${pg_port%%/*}
+    as_pg "$PG_BIN/createdb" -h 127.0.0.1 -p "$pg_port" earlier
+    (cd "$BENCH_TMP/earlier" && ENABLE_LOCAL_TRACKER=true LOCAL_TRACKER_API_KEY=k POSTGRES_USER=postgres \
+        POSTGRES_HOST=127.0.0.1 POSTGRES_DB=earlier POSTGRES_PASSWORD= \
+        node src/index.js >"$BENCH_TMP/earlier.log" 2>&1) &
+    PIDS+=("$!")
+    wait_http "http://127.0.0.1:3002/health"
+    curl -fs -X POST "http://127.0.0.1:3002/api/migrate" >/dev/null
+    EARLIER_URL="http://127.0.0.1:3002/api/track"
+}
+
 run_backend() { # database, name
     local port tport
     port=$(free_port); tport=$(free_port)
@@ -35,14 +58,27 @@ run_backend() { # database, name
         --tracker-listen "127.0.0.1:$tport" --database "$1" --admin-token bench-admin-token-0123456789 2>"$BENCH_TMP/api.log" &
     local pid=$!
     wait_http "http://127.0.0.1:$tport/healthz"
-    local N=() T=() sent=0 refused=0
+    local N=() T=() E=() RN=() RE=() sent=0 refused=0 earlier=${3:-}
+    load "start of $2"
     for _ in $(seq "$ROUNDS"); do
-        N+=("$(wrk_rps -t2 -c64 -d"$DURATION" "http://127.0.0.1:$NGINX_PORT/")")
+        local n t
+        n=$(wrk_rps -t2 -c64 -d"$DURATION" "http://127.0.0.1:$NGINX_PORT/")
         local out; out=$(wrk -t2 -c64 -d"$DURATION" -s "$BENCH_TMP/post.lua" "http://127.0.0.1:$tport/api/track")
-        T+=("$(echo "$out" | awk '/^Requests\/sec:/ {print $2}')")
+        t=$(echo "$out" | awk '/^Requests\/sec:/ {print $2}')
+        N+=("$n"); T+=("$t"); RN+=("$(ratio "$t" "$n")")
         sent=$((sent + $(echo "$out" | awk '/^WRKTOTAL/ {print $2}')))
         refused=$((refused + $(echo "$out" | awk '/^WRKTOTAL/ {print $3}')))
+        if [ -n "$earlier" ]; then
+            local e; e=$(wrk -t2 -c64 -d"$DURATION" -s "$BENCH_TMP/post.lua" "$earlier" | awk '/^Requests\/sec:/ {print $2}')
+            E+=("$e"); RE+=("$(ratio "$t" "$e")")
+        fi
     done
+    load "end of $2's ingest rounds"
+    spread "  ours / nginx, round by round" "${RN[@]}"
+    if [ -n "$earlier" ]; then
+        spread "  earlier Node tracker req/s" "${E[@]}"
+        spread "  ours / earlier Node tracker, round by round" "${RE[@]}"
+    fi
     local stored
     stored=$(curl -s "http://127.0.0.1:$tport/api/track/ingest?per_page=1" | python3 -c 'import json,sys; print(json.load(sys.stdin)["total"])')
     local mn mt; mn=$(median "${N[@]}"); mt=$(median "${T[@]}")
@@ -88,5 +124,9 @@ PY
 }
 
 run_backend "$BENCH_TMP/chaos.db" "SQLite"
-start_pg
-[ -z "$PG_URL" ] || run_backend "$PG_URL" "PostgreSQL"
+# The earlier tracker only knows PostgreSQL's default port.
+start_pg "${EARLIER_TRACKER:+5432}"
+if [ -n "$PG_URL" ]; then
+    start_earlier
+    run_backend "$PG_URL" "PostgreSQL" "$EARLIER_URL"
+fi
