@@ -44,7 +44,7 @@ start_earlier() {
     as_pg "$PG_BIN/createdb" -h 127.0.0.1 -p "$pg_port" earlier
     (cd "$BENCH_TMP/earlier" && ENABLE_LOCAL_TRACKER=true LOCAL_TRACKER_API_KEY=k POSTGRES_USER=postgres \
         POSTGRES_HOST=127.0.0.1 POSTGRES_DB=earlier POSTGRES_PASSWORD= \
-        node src/index.js >"$BENCH_TMP/earlier.log" 2>&1) &
+        exec node src/index.js >"$BENCH_TMP/earlier.log" 2>&1) &
     PIDS+=("$!")
     wait_http "http://127.0.0.1:3002/health"
     curl -fs -X POST "http://127.0.0.1:3002/api/migrate" >/dev/null
