@@ -9,7 +9,6 @@ use chaos_contract as contract;
 use chaos_domain::Challenge;
 use chaos_domain::scoring::{RULES_VERSION, statistic_names};
 
-use super::wire;
 use crate::error::{ApiError, ApiResult};
 use crate::http::Paging;
 use crate::leaderboard::store as scores;
@@ -64,7 +63,7 @@ async fn render(
         page,
         per_page: limit,
         total,
-        entries: entries.into_iter().map(wire::entry).collect(),
-        earlier_rules: earlier.into_iter().map(wire::earlier).collect(),
+        entries,
+        earlier_rules: earlier,
     })
 }

@@ -4,4 +4,3 @@
 pub mod api;
 pub mod page;
 pub mod store;
-pub mod wire;

@@ -310,23 +310,8 @@ pub async fn records_for_run(db: &Db, run_id: &str) -> Result<Vec<Score>, sqlx::
     rows.iter().map(from_row).collect()
 }
 
-/// One row of a leaderboard.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Entry {
-    pub rank: i64,
-    pub contributor: String,
-    pub display_name: String,
-    pub deregistered: bool,
-    pub stat1: Option<f64>,
-    pub stat2: Option<f64>,
-    pub stat3: Option<f64>,
-    pub score: f64,
-    pub run_id: String,
-    /// The end of the run's window (ties go to the earlier one).
-    pub run_end: String,
-    pub scored_at: String,
-    pub rules_version: i64,
-}
+/// One row of a leaderboard, as the API answers it.
+pub use chaos_contract::Entry;
 
 /// One page of a leaderboard: `$1` challenge, `$2` limit, `$3` offset.
 pub const LEADERBOARD_SQL: &str = "SELECT c.name, c.display_name, c.deleted_at, s.stat1, s.stat2, s.stat3, s.score, s.run_id, s.run_end, s.scored_at, s.rules_version
@@ -384,19 +369,7 @@ pub async fn leaderboard(
 
 /// A contributor's best official score under earlier rules, shown beside
 /// the board (never ranked with it) until their run is scored again.
-#[derive(Debug, Clone, PartialEq)]
-pub struct EarlierRules {
-    pub contributor: String,
-    pub display_name: String,
-    pub deregistered: bool,
-    pub stat1: Option<f64>,
-    pub stat2: Option<f64>,
-    pub stat3: Option<f64>,
-    pub score: Option<f64>,
-    pub run_id: String,
-    pub run_end: String,
-    pub rules_version: i64,
-}
+pub use chaos_contract::EarlierRulesEntry as EarlierRules;
 
 /// The best official record under earlier rules of each contributor who
 /// has no entry on the board, for runs with no record under the current
