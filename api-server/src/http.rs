@@ -1,6 +1,8 @@
 //! Request helpers of the JSON API (`/api/v1/...`): paging, JSON object
 //! bodies, optional fields, challenge parameters.
 
+use axum::extract::FromRequestParts;
+use axum::http::request::Parts;
 use serde::Deserialize;
 
 use crate::error::ApiError;
@@ -111,4 +113,41 @@ pub async fn method_not_allowed(request: axum::extract::Request) -> ApiError {
         request.method(),
         request.uri().path()
     ))
+}
+
+/// A path parameter whose rejection is an [`ApiError`] (a 400 in JSON),
+/// so handlers take it as it is.
+#[derive(Debug)]
+pub struct ApiPath<T>(pub T);
+
+impl<T, S> FromRequestParts<S> for ApiPath<T>
+where
+    T: serde::de::DeserializeOwned + Send,
+    S: Send + Sync,
+{
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, ApiError> {
+        let axum::extract::Path(v) =
+            axum::extract::Path::<T>::from_request_parts(parts, state).await?;
+        Ok(ApiPath(v))
+    }
+}
+
+/// A query string whose rejection is an [`ApiError`] (a 400 in JSON).
+#[derive(Debug)]
+pub struct ApiQuery<T>(pub T);
+
+impl<T, S> FromRequestParts<S> for ApiQuery<T>
+where
+    T: serde::de::DeserializeOwned,
+    S: Send + Sync,
+{
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, ApiError> {
+        let axum::extract::Query(v) =
+            axum::extract::Query::<T>::from_request_parts(parts, state).await?;
+        Ok(ApiQuery(v))
+    }
 }

@@ -1,8 +1,7 @@
 //! Contributors: register, list, get, switch challenge, deregister.
 
 use axum::Json;
-use axum::extract::rejection::{PathRejection, QueryRejection};
-use axum::extract::{Path, Query, State};
+use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
@@ -14,7 +13,7 @@ use super::wire;
 use crate::auth::{self, bearer};
 use crate::contributors::store::{self as contributors, Contributor};
 use crate::error::{ApiError, ApiResult};
-use crate::http::{Body, Paging, challenge_field, no_null};
+use crate::http::{ApiPath, ApiQuery, Body, Paging, challenge_field, no_null};
 use crate::state::AppState;
 
 #[derive(Debug, Deserialize)]
@@ -94,9 +93,8 @@ pub async fn register(
 
 pub async fn list(
     State(state): State<AppState>,
-    paging: Result<Query<Paging>, QueryRejection>,
+    ApiQuery(paging): ApiQuery<Paging>,
 ) -> ApiResult<Json<contract::ContributorList>> {
-    let Query(paging) = paging?;
     let (limit, offset, page) = paging.resolve()?;
     let (items, total) = contributors::list(&state.db, limit, offset).await?;
     Ok(Json(contract::ContributorList {
@@ -115,9 +113,8 @@ pub async fn list(
 /// and who they were (their scores stay on the board, marked).
 pub async fn get(
     State(state): State<AppState>,
-    name: Result<Path<String>, PathRejection>,
+    ApiPath(name): ApiPath<String>,
 ) -> ApiResult<Response> {
-    let Path(name) = name?;
     let c = contributors::by_name(&state.db, &name)
         .await?
         .ok_or_else(|| ApiError::not_found(format!("no contributor named {name:?}")))?;
@@ -137,7 +134,7 @@ pub async fn get(
 pub async fn reactivate(
     State(state): State<AppState>,
     headers: HeaderMap,
-    name: Result<Path<String>, PathRejection>,
+    ApiPath(name): ApiPath<String>,
 ) -> ApiResult<Json<contract::Registered>> {
     let (c, name) = admin_and_contributor(&state, &headers, name).await?;
     if !c.deregistered {
@@ -153,7 +150,7 @@ pub async fn reactivate(
 pub async fn rotate_key(
     State(state): State<AppState>,
     headers: HeaderMap,
-    name: Result<Path<String>, PathRejection>,
+    ApiPath(name): ApiPath<String>,
 ) -> ApiResult<Json<contract::Registered>> {
     let (c, name) = admin_and_contributor(&state, &headers, name).await?;
     if c.deregistered {
@@ -168,10 +165,9 @@ pub async fn rotate_key(
 async fn admin_and_contributor(
     state: &AppState,
     headers: &HeaderMap,
-    name: Result<Path<String>, PathRejection>,
+    name: String,
 ) -> ApiResult<(Contributor, String)> {
     state.admin.check(headers)?;
-    let Path(name) = name?;
     let c = contributors::by_name(&state.db, &name)
         .await?
         .ok_or_else(|| ApiError::not_found(format!("no contributor named {name:?}")))?;
@@ -239,10 +235,9 @@ pub struct Switch {
 pub async fn switch(
     State(state): State<AppState>,
     headers: HeaderMap,
-    name: Result<Path<String>, PathRejection>,
+    ApiPath(name): ApiPath<String>,
     body: Result<Body<Switch>, ApiError>,
 ) -> ApiResult<Json<contract::Contributor>> {
-    let Path(name) = name?;
     let me = authenticate(&state, &headers).await?;
     if me.name != name {
         return Err(ApiError::forbidden(
@@ -287,10 +282,9 @@ async fn apply_switch(
 pub async fn deregister(
     State(state): State<AppState>,
     headers: HeaderMap,
-    name: Result<Path<String>, PathRejection>,
+    ApiPath(name): ApiPath<String>,
 ) -> ApiResult<StatusCode> {
     state.admin.check(&headers)?;
-    let Path(name) = name?;
     let c = contributors::by_name(&state.db, &name)
         .await?
         .ok_or_else(|| ApiError::not_found(format!("no contributor named {name:?}")))?;

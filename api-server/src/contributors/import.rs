@@ -7,8 +7,10 @@ use std::collections::{HashMap, HashSet};
 
 use axum::Json;
 use axum::body::Bytes;
-use axum::extract::rejection::{BytesRejection, QueryRejection};
-use axum::extract::{Query, State};
+use axum::extract::State;
+use axum::extract::rejection::BytesRejection;
+
+use crate::http::ApiQuery;
 use axum::http::{HeaderMap, StatusCode, header};
 use serde::Deserialize;
 
@@ -299,11 +301,10 @@ fn push_note(line: &mut Line, note: &str) {
 pub async fn import(
     State(state): State<AppState>,
     headers: HeaderMap,
-    query: Result<Query<ImportQuery>, QueryRejection>,
+    ApiQuery(query): ApiQuery<ImportQuery>,
     body: Result<Bytes, BytesRejection>,
 ) -> ApiResult<Json<Report>> {
     state.admin.check(&headers)?;
-    let Query(query) = query?;
     let body = body.map_err(|r| {
         if r.status() == StatusCode::PAYLOAD_TOO_LARGE {
             ApiError::too_large(format!(

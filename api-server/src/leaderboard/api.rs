@@ -1,8 +1,7 @@
 //! `GET /api/v1/leaderboard/{challenge}`.
 
 use axum::body::Bytes;
-use axum::extract::rejection::{PathRejection, QueryRejection};
-use axum::extract::{Path, Query, State};
+use axum::extract::State;
 use axum::http::header;
 use axum::response::{IntoResponse, Response};
 use chaos_contract as contract;
@@ -10,7 +9,7 @@ use chaos_domain::Challenge;
 use chaos_domain::scoring::{RULES_VERSION, statistic_names};
 
 use crate::error::{ApiError, ApiResult};
-use crate::http::Paging;
+use crate::http::{ApiPath, ApiQuery, Paging};
 use crate::leaderboard::store as scores;
 use crate::state::AppState;
 
@@ -23,12 +22,10 @@ pub fn challenge_path(value: &str) -> Result<Challenge, ApiError> {
 /// Served from the response cache when fresh (see `cache.rs`).
 pub async fn get(
     State(state): State<AppState>,
-    challenge: Result<Path<String>, PathRejection>,
-    paging: Result<Query<Paging>, QueryRejection>,
+    ApiPath(challenge): ApiPath<String>,
+    ApiQuery(paging): ApiQuery<Paging>,
 ) -> ApiResult<Response> {
-    let Path(challenge) = challenge?;
     let challenge = challenge_path(&challenge)?;
-    let Query(paging) = paging?;
     let (limit, offset, page) = paging.resolve()?;
     let key = format!("api:{challenge}:{limit}:{offset}");
     let body = match state.cache.get(&key) {

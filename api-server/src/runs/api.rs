@@ -3,8 +3,7 @@
 
 use axum::Json;
 use axum::body::Bytes;
-use axum::extract::rejection::{PathRejection, QueryRejection};
-use axum::extract::{Path, Query, State};
+use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use chaos_domain::ChallengeProfile;
 use chaos_domain::scoring::{RULES_VERSION, Rules};
@@ -16,7 +15,7 @@ use super::wire;
 use crate::contributors::store as contributors;
 use crate::db::now_ms;
 use crate::error::{ApiError, ApiResult};
-use crate::http::{Body, Paging, challenge_query, no_null, object_or_empty};
+use crate::http::{ApiPath, ApiQuery, Body, Paging, challenge_query, no_null, object_or_empty};
 use crate::leaderboard::store as scores;
 use crate::runs::store::{self as runs, NewRun, Run, Selector, Source, State as RunState};
 use crate::state::AppState;
@@ -201,9 +200,8 @@ pub async fn create(
 
 pub async fn get(
     State(state): State<AppState>,
-    id: Result<Path<String>, PathRejection>,
+    ApiPath(id): ApiPath<String>,
 ) -> ApiResult<Json<contract::Run>> {
-    let Path(id) = id?;
     let run = runs::get(&state.db, &id)
         .await?
         .ok_or_else(|| ApiError::not_found(format!("no run {id:?}")))?;
@@ -221,9 +219,8 @@ pub struct ListRuns {
 
 pub async fn list(
     State(state): State<AppState>,
-    q: Result<Query<ListRuns>, QueryRejection>,
+    ApiQuery(q): ApiQuery<ListRuns>,
 ) -> ApiResult<Json<contract::RunList>> {
-    let Query(q) = q?;
     let (limit, offset, page) = Paging {
         page: q.page,
         per_page: q.per_page,
@@ -310,11 +307,10 @@ const MAX_BEHIND_MS: i64 = 24 * 3_600_000;
 async fn edge_request(
     state: &AppState,
     headers: &HeaderMap,
-    id: Result<Path<String>, PathRejection>,
+    id: String,
     body: &Bytes,
 ) -> ApiResult<(String, (i64, bool), Run)> {
     state.admin.check(headers)?;
-    let Path(id) = id?;
     let at = edge_time(body)?;
     let run = load(state, &id).await?;
     Ok((id, at, run))
@@ -330,7 +326,7 @@ async fn load(state: &AppState, id: &str) -> ApiResult<Run> {
 pub async fn start(
     State(state): State<AppState>,
     headers: HeaderMap,
-    id: Result<Path<String>, PathRejection>,
+    ApiPath(id): ApiPath<String>,
     body: Bytes,
 ) -> ApiResult<Json<contract::Run>> {
     let (id, (at, _), run) = edge_request(&state, &headers, id, &body).await?;
@@ -368,7 +364,7 @@ pub async fn start(
 pub async fn end(
     State(state): State<AppState>,
     headers: HeaderMap,
-    id: Result<Path<String>, PathRejection>,
+    ApiPath(id): ApiPath<String>,
     body: Bytes,
 ) -> ApiResult<Json<contract::Run>> {
     let (id, (at, given), run) = edge_request(&state, &headers, id, &body).await?;
@@ -427,11 +423,10 @@ struct ScoreRequest {
 pub async fn score(
     State(state): State<AppState>,
     headers: HeaderMap,
-    id: Result<Path<String>, PathRejection>,
+    ApiPath(id): ApiPath<String>,
     body: Bytes,
 ) -> ApiResult<(StatusCode, Json<contract::Run>)> {
     state.admin.check(&headers)?;
-    let Path(id) = id?;
     let body: ScoreRequest = object_or_empty(&body, "{\"rules_version\": 2}")?;
     let rules = match body.rules_version {
         None => None,
@@ -485,11 +480,10 @@ struct Interrupt {
 pub async fn interrupt(
     State(state): State<AppState>,
     headers: HeaderMap,
-    id: Result<Path<String>, PathRejection>,
+    ApiPath(id): ApiPath<String>,
     body: Bytes,
 ) -> ApiResult<Json<contract::Run>> {
     state.admin.check(&headers)?;
-    let Path(id) = id?;
     let body: Interrupt = object_or_empty(&body, "{\"reason\": \"...\"}")?;
     let reason = body
         .reason

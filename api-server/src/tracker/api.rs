@@ -5,8 +5,8 @@ use std::collections::BTreeMap;
 
 use axum::Json;
 use axum::body::Bytes;
-use axum::extract::rejection::{BytesRejection, PathRejection, QueryRejection};
-use axum::extract::{Path, Query, State};
+use axum::extract::State;
+use axum::extract::rejection::BytesRejection;
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use chaos_domain::TrackPayload;
@@ -17,7 +17,7 @@ use super::regression::{BASELINE_RUNS, judge};
 use super::store::{self, TrackedRun};
 use super::{NOTICE, TrackerState};
 use crate::error::{ApiError, ApiResult};
-use crate::http::Paging;
+use crate::http::{ApiPath, ApiQuery, Paging};
 
 fn check_key(state: &TrackerState, headers: &HeaderMap) -> ApiResult<()> {
     // No key configured: every post is accepted, with or without a key, as
@@ -154,11 +154,9 @@ pub struct GroupedQuery {
 /// at a time; `?format=earlier` answers the earlier tracker's shape.
 pub async fn grouped(
     State(state): State<TrackerState>,
-    user: Result<Path<String>, PathRejection>,
-    query: Result<Query<GroupedQuery>, QueryRejection>,
+    ApiPath(user): ApiPath<String>,
+    ApiQuery(query): ApiQuery<GroupedQuery>,
 ) -> ApiResult<Response> {
-    let Path(user) = user?;
-    let Query(query) = query?;
     match query.format.as_deref() {
         None | Some("grouped") => {}
         Some("earlier") => {
@@ -262,9 +260,8 @@ impl serde::Serialize for Sessions<'_> {
 /// `GET /api/track/{userId}/sessions`.
 pub async fn sessions(
     State(state): State<TrackerState>,
-    user: Result<Path<String>, PathRejection>,
+    ApiPath(user): ApiPath<String>,
 ) -> ApiResult<Json<Value>> {
-    let Path(user) = user?;
     let rows = store::sessions(&state.db, &user).await?;
     Ok(Json(
         json!({ "userId": user, "notice": NOTICE, "sessions": rows }),
@@ -274,9 +271,8 @@ pub async fn sessions(
 /// `GET /api/track/runs/{id}`: one run, with its regression verdict.
 pub async fn run(
     State(state): State<TrackerState>,
-    id: Result<Path<String>, PathRejection>,
+    ApiPath(id): ApiPath<String>,
 ) -> ApiResult<Json<Value>> {
-    let Path(id) = id?;
     let run = store::get(&state.db, &id)
         .await?
         .ok_or_else(|| ApiError::not_found(format!("no tracked run {id:?}")))?;
@@ -331,9 +327,8 @@ fn deltas(a: &Value, b: &Value) -> Value {
 /// `GET /api/track/compare?a=RUN&b=RUN` or `?user=U&session_a=S&session_b=S`.
 pub async fn compare(
     State(state): State<TrackerState>,
-    q: Result<Query<CompareQuery>, QueryRejection>,
+    ApiQuery(q): ApiQuery<CompareQuery>,
 ) -> ApiResult<Json<Value>> {
-    let Query(q) = q?;
     let (a, b) = match (&q.a, &q.b, &q.user, &q.session_a, &q.session_b) {
         (Some(a), Some(b), None, None, None) => {
             let load = |id: String| {
