@@ -471,6 +471,45 @@ async fn the_leaderboard_fits_phone_tablet_and_desktop_widths() {
             assert_eq!(m["table_fits"], true, "{width} px: the table scrolls: {m}");
         }
     }
+    // A contributor's page, with where they stand, fits a phone too.
+    let board: serde_json::Value = reqwest::get(format!(
+        "{}/api/v1/leaderboard/robust-service",
+        s.base_url()
+    ))
+    .await
+    .expect("board")
+    .json()
+    .await
+    .expect("json");
+    let first = board["entries"][0]["contributor"]
+        .as_str()
+        .expect("an entry")
+        .to_owned();
+    for width in [360u32, 1400] {
+        b.set_window_size(width, 900).await.expect("resize");
+        b.goto(&format!("{}/contributors/{first}", s.base_url()))
+            .await
+            .expect("open");
+        let standing = b
+            .execute(
+                "const t = document.getElementById('standing'); \
+                 return {rows: t ? t.tBodies[0].rows.length : 0, \
+                 overflow: document.documentElement.scrollWidth > document.documentElement.clientWidth};",
+                vec![],
+            )
+            .await
+            .expect("measure");
+        std::fs::write(
+            shots.join(format!("contributor-{width}.png")),
+            b.screenshot().await.expect("screenshot"),
+        )
+        .expect("write screenshot");
+        assert_eq!(standing["overflow"], false, "{width} px: {standing}");
+        assert!(
+            standing["rows"].as_u64() >= Some(1),
+            "{width} px: {standing}"
+        );
+    }
     let _ = b.close().await;
     let _ = std::fs::remove_dir_all(profile);
     s.stop().await;

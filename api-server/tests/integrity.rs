@@ -493,6 +493,14 @@ async fn rules_versions_are_kept_apart(db: String) {
     );
     let b = c.get("/api/v1/leaderboard/robust-service").await.body;
     assert_eq!(b["earlier_rules"], json!([]));
+    // A contributor's page says where they stand, by the board's own order.
+    let ada = c.get("/contributors/ada").await.text;
+    assert!(
+        ada.contains("id=\"standing\"") && ada.contains("2 of 2") && ada.contains("Robust Service"),
+        "{ada}"
+    );
+    let bob = c.get("/contributors/bob").await.text;
+    assert!(bob.contains("1 of 2"), "{bob}");
     // A later v1 record changes neither the board nor what the run reads as.
     record_under(&s, Rules::V1, "a1", stats(900.0, 90.0), &[], t + 1_000).await;
     assert_eq!(

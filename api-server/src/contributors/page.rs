@@ -29,7 +29,18 @@ struct ContributorPage {
     active_challenge: String,
     created_at: String,
     deregistered: bool,
+    standing: Vec<StandingRow>,
     runs: Vec<RunRow>,
+}
+
+/// Their place on a board.
+struct StandingRow {
+    challenge: String,
+    title: &'static str,
+    rank: i64,
+    total: i64,
+    score: String,
+    run_id: String,
 }
 
 pub async fn contributor(
@@ -47,6 +58,23 @@ pub async fn contributor(
                 format!("There is no contributor {name:?}."),
             );
         }
+        Err(e) => return db_error(e),
+    };
+    let standing = match scores::standing(&state.db, &c.id).await {
+        Ok(rows) => rows
+            .into_iter()
+            .map(|st| StandingRow {
+                title: st
+                    .challenge
+                    .parse::<chaos_domain::Challenge>()
+                    .map_or("", |c| c.title()),
+                challenge: st.challenge,
+                rank: st.rank,
+                total: st.total,
+                score: number(st.score),
+                run_id: st.run_id,
+            })
+            .collect(),
         Err(e) => return db_error(e),
     };
     let found = match runs::list(&state.db, Some(&c.id), None, 100, 0).await {
@@ -78,6 +106,7 @@ pub async fn contributor(
         active_challenge: c.active_challenge.clone().unwrap_or_else(|| "none".into()),
         created_at: short_time(&c.created_at),
         deregistered: c.deregistered,
+        standing,
         runs: rows,
     };
     render(StatusCode::OK, &page)

@@ -313,6 +313,48 @@ pub async fn records_for_run(db: &Db, run_id: &str) -> Result<Vec<Score>, sqlx::
 /// One row of a leaderboard, as the API answers it.
 pub use chaos_contract::Entry;
 
+/// Where a contributor stands on a board: their best official score there
+/// and its rank among the board's entries.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Standing {
+    pub challenge: String,
+    pub rank: i64,
+    pub total: i64,
+    pub score: Option<f64>,
+    pub run_id: String,
+}
+
+/// A contributor's place on each board they are on. The rank counts the
+/// entries ordered before theirs in the board's own order (keys
+/// descending, then the earlier run end, then the id; the keys negated so
+/// one row-value comparison says it), so it is the rank the board shows.
+pub async fn standing(db: &Db, contributor_id: &str) -> Result<Vec<Standing>, sqlx::Error> {
+    let rows = sqlx::query(
+        "SELECT b.challenge, s.score, b.run_id,
+            (SELECT COUNT(*) FROM best_scores o WHERE o.challenge = b.challenge
+               AND (-o.k1, -o.k2, -o.k3, -o.k4, o.run_end, o.contributor_id)
+                 < (-b.k1, -b.k2, -b.k3, -b.k4, b.run_end, b.contributor_id)) AS ahead,
+            (SELECT COUNT(*) FROM best_scores t WHERE t.challenge = b.challenge) AS total
+         FROM best_scores b JOIN score_records s ON s.id = b.record_id
+         WHERE b.contributor_id = $1
+         ORDER BY b.challenge",
+    )
+    .bind(contributor_id)
+    .fetch_all(db)
+    .await?;
+    rows.iter()
+        .map(|r| {
+            Ok(Standing {
+                challenge: r.try_get("challenge")?,
+                rank: r.try_get::<i64, _>("ahead")? + 1,
+                total: r.try_get("total")?,
+                score: r.try_get("score")?,
+                run_id: r.try_get("run_id")?,
+            })
+        })
+        .collect()
+}
+
 /// One page of a leaderboard: `$1` challenge, `$2` limit, `$3` offset.
 pub const LEADERBOARD_SQL: &str = "SELECT c.name, c.display_name, c.deleted_at, s.stat1, s.stat2, s.stat3, s.score, s.run_id, s.run_end, s.scored_at, s.rules_version
      FROM best_scores b
