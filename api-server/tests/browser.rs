@@ -494,6 +494,7 @@ async fn the_leaderboard_fits_phone_tablet_and_desktop_widths() {
             .execute(
                 "const t = document.getElementById('standing'); \
                  return {rows: t ? t.tBodies[0].rows.length : 0, \
+                 charts: document.querySelectorAll('svg').length, \
                  overflow: document.documentElement.scrollWidth > document.documentElement.clientWidth};",
                 vec![],
             )

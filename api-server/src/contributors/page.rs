@@ -41,6 +41,8 @@ struct StandingRow {
     total: i64,
     score: String,
     run_id: String,
+    /// Their official scores on this board over time (SVG).
+    chart: String,
 }
 
 pub async fn contributor(
@@ -61,22 +63,38 @@ pub async fn contributor(
         Err(e) => return db_error(e),
     };
     let standing = match scores::standing(&state.db, &c.id).await {
-        Ok(rows) => rows
-            .into_iter()
-            .map(|st| StandingRow {
-                title: st
-                    .challenge
-                    .parse::<chaos_domain::Challenge>()
-                    .map_or("", |c| c.title()),
-                challenge: st.challenge,
-                rank: st.rank,
-                total: st.total,
-                score: number(st.score),
-                run_id: st.run_id,
-            })
-            .collect(),
+        Ok(rows) => rows,
         Err(e) => return db_error(e),
     };
+    let mut standing_rows = Vec::with_capacity(standing.len());
+    for st in standing {
+        let Ok(challenge) = st.challenge.parse::<chaos_domain::Challenge>() else {
+            continue;
+        };
+        let points =
+            match scores::history(&state.db, challenge, std::slice::from_ref(&c.name)).await {
+                Ok(p) => p,
+                Err(e) => return db_error(e),
+            };
+        let series = [crate::charts::Series {
+            name: c.display_name.clone(),
+            points: points.iter().map(|p| (p.1, p.2)).collect(),
+        }];
+        standing_rows.push(StandingRow {
+            chart: crate::charts::time_series(
+                &format!("history-{challenge}"),
+                &format!("{}: official scores over time", challenge.title()),
+                "score",
+                &series,
+            ),
+            title: challenge.title(),
+            challenge: st.challenge,
+            rank: st.rank,
+            total: st.total,
+            score: number(st.score),
+            run_id: st.run_id,
+        });
+    }
     let found = match runs::list(&state.db, Some(&c.id), None, 100, 0).await {
         Ok(r) => r,
         Err(e) => return db_error(e),
@@ -106,7 +124,7 @@ pub async fn contributor(
         active_challenge: c.active_challenge.clone().unwrap_or_else(|| "none".into()),
         created_at: short_time(&c.created_at),
         deregistered: c.deregistered,
-        standing,
+        standing: standing_rows,
         runs: rows,
     };
     render(StatusCode::OK, &page)
