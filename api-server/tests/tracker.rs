@@ -82,6 +82,7 @@ async fn rows(s: &chaos_api::Running) -> i64 {
 scenarios!(
     off_by_default,
     ingest_and_read,
+    earlier_runs_group_into_sittings,
     bad_input_writes_nothing,
     concurrent_posts_are_all_stored,
     regressions_are_flagged,
@@ -291,7 +292,7 @@ async fn ingest_and_read(db: String) {
         .as_array()
         .expect("sessions")
         .iter()
-        .find(|x| x["session_id"] == "s1")
+        .find(|x| x["name"] == "s1")
         .expect("s1")
         .clone();
     assert_eq!(
@@ -358,6 +359,101 @@ async fn ingest_and_read(db: String) {
         body["error"].as_str().is_some_and(|e| e.contains("DELETE")),
         "{body}"
     );
+    s.stop().await;
+}
+
+/// The earlier client sends a new session id with every run; the tracker
+/// still groups a sitting's runs into one session.
+async fn earlier_runs_group_into_sittings(db: String) {
+    let (s, url) = tracker_server(&db, Some(KEY)).await;
+    let user = "sitter";
+    // Three runs within 20 minutes, then one three hours later.
+    for (i, at) in [
+        "2026-11-29T19:22:51.641714",
+        "2026-11-29T19:27:02.100000",
+        "2026-11-29T19:42:10.000000",
+        "2026-11-29T22:45:00.000000",
+    ]
+    .iter()
+    .enumerate()
+    {
+        let sent = format!("20261129-{i:08x}");
+        let (status, body) = post(
+            &url,
+            Some(KEY),
+            &legacy(user, &sent, "c0ffee1", Some(20.0), 800.0 + i as f64, at),
+        )
+        .await;
+        assert_eq!(status, StatusCode::CREATED, "{body}");
+    }
+    let (status, v) = get(&format!("{url}/api/track/{user}/sessions")).await;
+    assert_eq!(status, StatusCode::OK, "{v}");
+    assert_eq!(v["gap_minutes"], 30);
+    let sessions = v["sessions"].as_array().expect("sessions");
+    let shape: Vec<(i64, i64)> = sessions
+        .iter()
+        .map(|x| {
+            (
+                x["runs"].as_i64().expect("runs"),
+                x["sent_session_count"].as_i64().expect("count"),
+            )
+        })
+        .collect();
+    assert_eq!(shape, [(3, 3), (1, 1)], "{v}");
+    assert_eq!(sessions[0]["name"], "20261129-00000000");
+    assert_eq!(sessions[0]["first_run_at"], "2026-11-29T19:22:51.641Z");
+    assert_eq!(sessions[0]["last_run_at"], "2026-11-29T19:42:10.000Z");
+    let (first, second) = (
+        sessions[0]["session_id"].as_str().expect("id").to_owned(),
+        sessions[1]["session_id"].as_str().expect("id").to_owned(),
+    );
+
+    // A reader may ask for another gap; a day at most.
+    let wide = get(&format!("{url}/api/track/{user}/sessions?gap_minutes=240"))
+        .await
+        .1;
+    assert_eq!(wide["sessions"].as_array().map(Vec::len), Some(1), "{wide}");
+    assert_eq!(wide["sessions"][0]["runs"], 4);
+    for bad in [
+        "gap_minutes=0",
+        "gap_minutes=1441",
+        "gap_minutes=soon",
+        "gap=5",
+    ] {
+        let (status, body) = get(&format!("{url}/api/track/{user}/sessions?{bad}")).await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{bad}: {body}");
+        assert!(body["error"].is_string(), "{body}");
+    }
+
+    // Sessions are compared by their working-session ids.
+    let (status, cmp) = get(&format!(
+        "{url}/api/track/compare?user={user}&session_a={first}&session_b={second}"
+    ))
+    .await;
+    assert_eq!(status, StatusCode::OK, "{cmp}");
+    assert_eq!(
+        (cmp["a"]["runs"].as_i64(), cmp["b"]["runs"].as_i64()),
+        (Some(3), Some(1))
+    );
+    assert_eq!(cmp["a"]["rps"], 801.0);
+
+    // The page numbers the sittings and tags each run with its own.
+    let html = reqwest::get(format!("{url}/?user={user}"))
+        .await
+        .expect("page")
+        .text()
+        .await
+        .expect("html");
+    let in_runs = html.split("id=\"runs\"").nth(1).expect("runs table");
+    assert_eq!(
+        (
+            in_runs.matches(">#1<").count(),
+            in_runs.matches(">#2<").count()
+        ),
+        (3, 1),
+        "{in_runs}"
+    );
+    assert!(html.contains(&format!("data-session=\"{first}\"")));
     s.stop().await;
 }
 

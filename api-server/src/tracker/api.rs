@@ -14,6 +14,7 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 
 use super::regression::{BASELINE_RUNS, judge};
+use super::sessions;
 use super::store::{self, TrackedRun};
 use super::{NOTICE, TrackerState};
 use crate::error::{ApiError, ApiResult};
@@ -257,15 +258,38 @@ impl serde::Serialize for Sessions<'_> {
     }
 }
 
-/// `GET /api/track/{userId}/sessions`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SessionsQuery {
+    gap_minutes: Option<i64>,
+}
+
+/// The pause that ends a working session, from `?gap_minutes=`.
+fn gap_ms(minutes: Option<i64>) -> ApiResult<i64> {
+    let m = minutes.unwrap_or(sessions::DEFAULT_GAP_MINUTES);
+    if !(1..=sessions::MAX_GAP_MINUTES).contains(&m) {
+        return Err(ApiError::bad_request(format!(
+            "gap_minutes must be 1 to {}, not {m}",
+            sessions::MAX_GAP_MINUTES
+        )));
+    }
+    Ok(m * 60_000)
+}
+
+/// `GET /api/track/{userId}/sessions?gap_minutes=`: working sessions.
 pub async fn sessions(
     State(state): State<TrackerState>,
     ApiPath(user): ApiPath<String>,
+    ApiQuery(q): ApiQuery<SessionsQuery>,
 ) -> ApiResult<Json<Value>> {
-    let rows = store::sessions(&state.db, &user).await?;
-    Ok(Json(
-        json!({ "userId": user, "notice": NOTICE, "sessions": rows }),
-    ))
+    let gap = gap_ms(q.gap_minutes)?;
+    let rows = sessions::sessions(&state.db, &user, gap).await?;
+    Ok(Json(json!({
+        "userId": user,
+        "notice": NOTICE,
+        "gap_minutes": gap / 60_000,
+        "sessions": rows,
+    })))
 }
 
 /// `GET /api/track/runs/{id}`: one run, with its regression verdict.
@@ -291,6 +315,7 @@ pub struct CompareQuery {
     user: Option<String>,
     session_a: Option<String>,
     session_b: Option<String>,
+    gap_minutes: Option<i64>,
 }
 
 /// Means of the metrics over runs.
@@ -342,8 +367,9 @@ pub async fn compare(
             (vec![load(a.clone()).await?], vec![load(b.clone()).await?])
         }
         (None, None, Some(user), Some(sa), Some(sb)) => {
-            let runs = store::session_runs(&state.db, user, sa).await?;
-            let other = store::session_runs(&state.db, user, sb).await?;
+            let gap = gap_ms(q.gap_minutes)?;
+            let runs = sessions::runs(&state.db, user, sa, gap).await?;
+            let other = sessions::runs(&state.db, user, sb, gap).await?;
             if runs.is_empty() || other.is_empty() {
                 return Err(ApiError::not_found("one of the sessions has no runs"));
             }

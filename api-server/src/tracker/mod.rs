@@ -6,6 +6,7 @@
 pub mod api;
 pub mod ingest;
 pub mod regression;
+pub mod sessions;
 pub mod store;
 pub mod ui;
 

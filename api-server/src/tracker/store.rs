@@ -425,54 +425,8 @@ pub async fn count(db: &Db) -> Result<i64, sqlx::Error> {
         .try_get("n")
 }
 
-/// A session of a user: its target, commits and run count.
-#[derive(Debug, Clone, Serialize, PartialEq)]
-pub struct Session {
-    pub session_id: String,
-    pub target: String,
-    pub runs: i64,
-    pub commits: Vec<String>,
-    pub first_run_at: String,
-    pub last_run_at: String,
-}
-
-pub async fn sessions(db: &Db, user: &str) -> Result<Vec<Session>, sqlx::Error> {
-    let rows = sqlx::query(
-        "SELECT session_id, target, COUNT(*) AS n, MIN(run_at) AS first, MAX(run_at) AS last
-         FROM local_test_runs WHERE user_id = $1 GROUP BY session_id, target ORDER BY MIN(run_at) LIMIT 1000",
-    )
-    .bind(user)
-    .fetch_all(db)
-    .await?;
-    let mut out = Vec::with_capacity(rows.len());
-    for r in rows {
-        let session_id: String = r.try_get("session_id")?;
-        let target: String = r.try_get("target")?;
-        let commits = sqlx::query(
-            "SELECT DISTINCT commit_hash FROM local_test_runs
-             WHERE user_id = $1 AND session_id = $2 AND target = $3 AND commit_hash IS NOT NULL LIMIT 20",
-        )
-        .bind(user)
-        .bind(&session_id)
-        .bind(&target)
-        .fetch_all(db)
-        .await?
-        .iter()
-        .map(|c| c.try_get("commit_hash"))
-        .collect::<Result<Vec<String>, _>>()?;
-        out.push(Session {
-            target,
-            runs: r.try_get("n")?,
-            commits,
-            first_run_at: rfc3339(r.try_get("first")?),
-            last_run_at: rfc3339(r.try_get("last")?),
-            session_id,
-        });
-    }
-    Ok(out)
-}
-
-pub async fn session_runs(
+/// The runs a client sent with one session id.
+pub async fn sent_session_runs(
     db: &Db,
     user: &str,
     session: &str,
@@ -482,6 +436,27 @@ pub async fn session_runs(
     )))
     .bind(user)
     .bind(session)
+    .fetch_all(db)
+    .await?;
+    rows.iter().map(from_row).collect()
+}
+
+/// The runs of one target between two times, both included.
+pub async fn runs_between(
+    db: &Db,
+    user: &str,
+    target: &str,
+    from_ms: i64,
+    to_ms: i64,
+) -> Result<Vec<TrackedRun>, sqlx::Error> {
+    let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
+        "SELECT {COLUMNS} FROM local_test_runs WHERE user_id = $1 AND target = $2
+           AND run_at >= $3 AND run_at <= $4 ORDER BY run_at, id LIMIT 10000"
+    )))
+    .bind(user)
+    .bind(target)
+    .bind(from_ms)
+    .bind(to_ms)
     .fetch_all(db)
     .await?;
     rows.iter().map(from_row).collect()

@@ -9,6 +9,7 @@ use axum::response::{Html, IntoResponse, Response};
 use serde::Deserialize;
 
 use super::regression::{BASELINE_RUNS, judge};
+use super::sessions::{self, Session};
 use super::store::{self, TrackedRun};
 use super::{NOTICE, TrackerState};
 use crate::charts::{Series, time_series};
@@ -39,7 +40,11 @@ struct TargetTab {
 }
 
 struct SessionRow {
+    /// "#n": its place among the target's working sessions, oldest first.
+    label: String,
     session_id: String,
+    /// How many session ids the clients sent within it.
+    sent: i64,
     runs: i64,
     commits: String,
     first: String,
@@ -84,8 +89,9 @@ fn short(rfc: &str) -> String {
         .unwrap_or_default()
 }
 
-/// Flags each run against up to 5 earlier comparable runs in the list.
-fn rows(runs: &[TrackedRun]) -> Vec<RunRow> {
+/// Flags each run against up to 5 earlier comparable runs in the list,
+/// and names the working session it belongs to.
+fn rows(runs: &[TrackedRun], sessions: &[Session]) -> Vec<RunRow> {
     runs.iter()
         .enumerate()
         .map(|(i, r)| {
@@ -100,7 +106,11 @@ fn rows(runs: &[TrackedRun]) -> Vec<RunRow> {
             RunRow {
                 id: r.id.clone(),
                 when: short(&r.run_at),
-                session: r.session_id.chars().take(8).collect(),
+                session: sessions
+                    .iter()
+                    .position(|s| s.holds(&r.target, r.run_at_ms))
+                    .map(|i| format!("#{}", i + 1))
+                    .unwrap_or_else(|| "–".into()),
                 commit: r.commit_hash.clone().unwrap_or_else(|| "–".into()),
                 test_type: r.test_type.clone(),
                 requests: r.total_requests,
@@ -158,10 +168,14 @@ async fn render(state: &TrackerState, q: PageQuery) -> anyhow::Result<String> {
     } else {
         store::for_target(&state.db, &user, &target, SHOWN).await?
     };
-    let sessions = if user.is_empty() {
+    let sessions: Vec<Session> = if user.is_empty() {
         Vec::new()
     } else {
-        store::sessions(&state.db, &user).await?
+        sessions::sessions(&state.db, &user, sessions::DEFAULT_GAP_MINUTES * 60_000)
+            .await?
+            .into_iter()
+            .filter(|s| s.target == target)
+            .collect()
     };
     // Runs of one kind (test type and challenge) are comparable; a line
     // never joins a closed-loop run to a profile run.
@@ -225,11 +239,14 @@ async fn render(state: &TrackerState, q: PageQuery) -> anyhow::Result<String> {
                 active: *t == target,
             })
             .collect(),
+        runs: rows(&runs, &sessions),
         sessions: sessions
             .into_iter()
-            .filter(|s| s.target == target)
-            .map(|s| SessionRow {
+            .enumerate()
+            .map(|(i, s)| SessionRow {
+                label: format!("#{}", i + 1),
                 session_id: s.session_id,
+                sent: s.sent_session_count,
                 runs: s.runs,
                 commits: if s.commits.is_empty() {
                     "–".into()
@@ -241,7 +258,6 @@ async fn render(state: &TrackerState, q: PageQuery) -> anyhow::Result<String> {
             })
             .collect(),
         charts,
-        runs: rows(&runs),
         user,
         unknown_user,
     };
