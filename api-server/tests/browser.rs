@@ -274,7 +274,8 @@ async fn the_tracker_page_shows_targets_sessions_charts_and_regressions() {
     for (i, (target, p95, rps)) in samples.iter().enumerate() {
         let body = json!({
             "schema_version": "1.0", "userId": "ada", "challengeType": "robust-service", "metricName": "rps", "value": rps,
-            "timestamp": format!("2026-01-01T10:0{i}:00Z"), "labels": {"target": target},
+            // Two sittings, hours apart.
+            "timestamp": format!("2026-01-01T{}:0{i}:00Z", if i < 3 { "10" } else { "14" }), "labels": {"target": target},
             "runDetails": {"target_url": "http://localhost:9000/api/test", "request_count": 100, "method": "POST",
                 "payload_urls": [], "total_requests": 100, "successful_requests": 100, "failed_requests": 0,
                 "avg_latency_ms": p95 / 2.0, "error_rate": 0.0, "rps": rps, "duration_s": 10.0, "test_type": "load",
@@ -293,7 +294,7 @@ async fn the_tracker_page_shows_targets_sessions_charts_and_regressions() {
     // A profile run on the same target: another kind of test, charted apart.
     let other = json!({
         "schema_version": "1.0", "userId": "ada", "challengeType": "longest-upkeep", "metricName": "rps", "value": 800.0,
-        "timestamp": "2026-01-01T10:09:00Z", "labels": {"target": "api"},
+        "timestamp": "2026-01-01T14:09:00Z", "labels": {"target": "api"},
         "runDetails": {"target_url": "http://localhost:9000/api/test", "request_count": 100, "method": "POST",
             "payload_urls": [], "total_requests": 100, "successful_requests": 100, "failed_requests": 0,
             "avg_latency_ms": 5.0, "error_rate": 0.0, "rps": 800.0, "duration_s": 600.0, "test_type": "profile",
@@ -501,7 +502,7 @@ async fn the_leaderboard_fits_phone_tablet_and_desktop_widths() {
             .await
             .expect("measure");
         std::fs::write(
-            shots.join(format!("contributor-{width}.png")),
+            shots.join(format!("contributor-standing-{width}.png")),
             b.screenshot().await.expect("screenshot"),
         )
         .expect("write screenshot");
@@ -515,3 +516,155 @@ async fn the_leaderboard_fits_phone_tablet_and_desktop_widths() {
     let _ = std::fs::remove_dir_all(profile);
     s.stop().await;
 }
+
+/// Every page at a phone's, a tablet's and a desktop's width: no sideways
+/// scroll, no cut cell, a screenshot for review (target/screenshots), and
+/// axe-core's WCAG 2.1 A and AA rules (contrast, names of links and
+/// controls, table headers, language …) with no serious or critical finding.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_page_fits_every_width_and_passes_the_accessibility_rules() {
+    let Some(driver) = Chromedriver::start() else {
+        skip("chromium and chromium-driver (Debian packages)");
+        return;
+    };
+    let Some(axe) = chaos_testkit::axe_script() else {
+        skip("axe-core (testkit/scripts/fetch-axe.sh)");
+        return;
+    };
+    let mut cfg = config(&sqlite_db());
+    cfg.enable_local_tracker = true;
+    cfg.tracker_listen = "127.0.0.1:0".parse().expect("addr");
+    let s = server(&cfg).await;
+    let tracker = format!("http://{}", s.tracker_addr.expect("tracker"));
+    let c = Client::new(s.base_url());
+    for who in ["ada", "grace"] {
+        c.register(who).await;
+    }
+    score(
+        &s,
+        &c,
+        "rs-ada",
+        "ada",
+        Challenge::RobustService,
+        [960.0, 212.5, 0.4],
+        960.0,
+    )
+    .await;
+    score(
+        &s,
+        &c,
+        "rs-grace",
+        "grace",
+        Challenge::RobustService,
+        [640.0, 98.25, 0.1],
+        640.0,
+    )
+    .await;
+    // A run still in its window, shown on its board as under way.
+    let open = c
+        .admin_post(
+            "/api/v1/runs",
+            json!({"id": "gd-grace", "contributor": "grace", "challenge": "graceful-degradation",
+                   "target": "http://app", "source": "builtin",
+                   "loadgen_metrics_url": "http://127.0.0.1:9/m", "anvil_metrics_url": "http://127.0.0.1:9/m"}),
+        )
+        .await;
+    assert_eq!(open.status, reqwest::StatusCode::CREATED, "{}", open.text);
+    let http = reqwest::Client::new();
+    for (i, (p95, rps, test_type)) in [
+        (40.0, 1000.0, "load"),
+        (42.0, 990.0, "load"),
+        (90.0, 500.0, "load"),
+        (9.0, 800.0, "profile"),
+    ]
+    .iter()
+    .enumerate()
+    {
+        let body = json!({
+            "schema_version": "1.0", "userId": "ada", "challengeType": "robust-service", "metricName": "rps", "value": rps,
+            "timestamp": format!("2026-01-01T10:0{i}:00Z"), "labels": {"target": "api"},
+            "runDetails": {"target_url": "http://localhost:9000/api/test", "request_count": 100, "method": "POST",
+                "payload_urls": [], "total_requests": 100, "successful_requests": 100, "failed_requests": 0,
+                "avg_latency_ms": p95 / 2.0, "error_rate": 0.0, "rps": rps, "duration_s": 10.0, "test_type": test_type,
+                "commit_hash": format!("c{i}"), "session_id": format!("s{i}"),
+                "p50_latency_ms": p95 / 3.0, "p95_latency_ms": p95, "p99_latency_ms": p95 * 1.5}
+        });
+        let r = http
+            .post(format!("{tracker}/api/track"))
+            .json(&body)
+            .send()
+            .await
+            .expect("post");
+        assert_eq!(r.status(), reqwest::StatusCode::CREATED);
+    }
+
+    let base = s.base_url();
+    let pages = [
+        ("board-robust", format!("{base}/leaderboard/robust-service")),
+        (
+            "board-running",
+            format!("{base}/leaderboard/graceful-degradation"),
+        ),
+        ("board-empty", format!("{base}/leaderboard/longest-upkeep")),
+        ("run-scored", format!("{base}/runs/rs-ada")),
+        ("run-open", format!("{base}/runs/gd-grace")),
+        ("contributor", format!("{base}/contributors/ada")),
+        (
+            "contributor-unknown",
+            format!("{base}/contributors/nobody-here"),
+        ),
+        ("tracker", format!("{tracker}/?user=ada")),
+        ("tracker-unknown", format!("{tracker}/?user=nobody")),
+    ];
+    let shots = std::path::Path::new(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../target/screenshots"
+    ));
+    std::fs::create_dir_all(shots).expect("screenshot dir");
+    let profile =
+        std::env::temp_dir().join(format!("chaos-chrome-{}", uuid::Uuid::new_v4().simple()));
+    let b = driver.browser(&profile).await;
+    let (mut broken, mut minor) = (Vec::new(), Vec::new());
+    for width in [390u32, 1024, 1400] {
+        b.set_window_size(width, 900).await.expect("resize");
+        for (name, page) in &pages {
+            b.goto(page).await.expect("open");
+            let m = b.execute(PAGE_LAYOUT, vec![]).await.expect("measure");
+            std::fs::write(
+                shots.join(format!("{name}-{width}.png")),
+                b.screenshot().await.expect("screenshot"),
+            )
+            .expect("write screenshot");
+            if m["page_overflow"] != false || m["clipped"] != json!([]) {
+                broken.push(format!("{name} at {width} px: layout {m}"));
+            }
+            for v in chaos_testkit::accessibility_violations(&b, &axe).await {
+                let line = format!("{name} at {width} px: {} {}", v.impact, v.text);
+                if v.is_serious() {
+                    broken.push(line);
+                } else {
+                    minor.push(line);
+                }
+            }
+        }
+    }
+    let _ = b.close().await;
+    let _ = std::fs::remove_dir_all(profile);
+    s.stop().await;
+    // Minor and moderate findings are shown, not failed on.
+    for m in &minor {
+        eprintln!("accessibility (not failing): {m}");
+    }
+    assert!(broken.is_empty(), "{}", broken.join("\n"));
+}
+
+/// Any page: does it scroll sideways, and is any table cell cut?
+const PAGE_LAYOUT: &str = r#"
+const doc = document.documentElement;
+return {
+  page_overflow: doc.scrollWidth > doc.clientWidth + 1,
+  clipped: [...document.querySelectorAll('th, td')]
+    .filter(c => c.scrollWidth > c.clientWidth + 1)
+    .map(c => (c.className || c.tagName) + ': ' + c.textContent.trim().slice(0, 60)),
+};
+"#;

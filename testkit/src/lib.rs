@@ -114,3 +114,61 @@ pub async fn texts(b: &Browser, css: &str) -> Vec<String> {
     }
     out
 }
+
+/// axe-core's script (the accessibility rules): `CHAOS_AXE_JS` if set,
+/// else what `scripts/fetch-axe.sh` brings into the user's cache (pinned
+/// version, checked against the npm registry's digest). `None` when
+/// neither works, e.g. offline with an empty cache.
+pub fn axe_script() -> Option<String> {
+    let path = match std::env::var_os("CHAOS_AXE_JS") {
+        Some(p) => PathBuf::from(p),
+        None => {
+            let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("scripts/fetch-axe.sh");
+            let out = Command::new("bash")
+                .arg(script)
+                .stderr(Stdio::inherit())
+                .output()
+                .ok()?;
+            if !out.status.success() {
+                return None;
+            }
+            PathBuf::from(String::from_utf8(out.stdout).ok()?.trim())
+        }
+    };
+    std::fs::read_to_string(path).ok()
+}
+
+/// One rule axe-core found broken on a page.
+#[derive(Debug, Clone, serde::Deserialize)]
+pub struct Violation {
+    /// minor, moderate, serious or critical.
+    pub impact: String,
+    /// The rule, what it asks, and up to five of the elements that break it.
+    pub text: String,
+}
+
+impl Violation {
+    /// What the pages must never have.
+    pub fn is_serious(&self) -> bool {
+        matches!(self.impact.as_str(), "serious" | "critical")
+    }
+}
+
+/// The WCAG 2.1 A and AA rules axe-core finds broken on the open page.
+pub async fn accessibility_violations(b: &Browser, axe: &str) -> Vec<Violation> {
+    b.execute(axe, vec![]).await.expect("axe-core loads");
+    let found = b
+        .execute_async(
+            r#"const done = arguments[arguments.length - 1];
+               axe.run(document, {runOnly: {type: 'tag',
+                   values: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa']}})
+                 .then(r => done(r.violations.map(v => ({impact: String(v.impact),
+                     text: v.id + ': ' + v.help + ' at '
+                         + v.nodes.slice(0, 5).map(n => n.target.join(' ')).join(', ')}))))
+                 .catch(e => done([{impact: 'critical', text: 'axe-core failed: ' + e}]));"#,
+            vec![],
+        )
+        .await
+        .expect("axe-core runs");
+    serde_json::from_value(found).expect("a list of violations")
+}
