@@ -42,6 +42,7 @@ pub fn router(state: AppState) -> Router {
             get(leaderboard::page::leaderboard),
         )
         .route("/runs/{id}", get(runs::page::run))
+        .route("/rules", get(crate::rules::page))
         .route("/contributors/{name}", get(contributors::page::contributor))
         .route(
             "/api/v1/contributors",

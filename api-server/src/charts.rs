@@ -27,6 +27,75 @@ pub struct Series {
     pub points: Vec<(i64, f64)>,
 }
 
+/// Something that happened during a run, marked on its charts: a dashed
+/// line with its number at `at_ms` (since the window opened), or a shaded
+/// span when it lasted until `until_ms`. Its label shows on hover.
+#[derive(Debug, Clone)]
+pub struct Mark {
+    pub number: usize,
+    pub at_ms: i64,
+    pub until_ms: Option<i64>,
+    pub label: String,
+}
+
+/// How the x axis reads.
+#[derive(Debug, Clone, Copy)]
+enum XAxis {
+    /// Wall-clock times (ms since the epoch), with the date when the chart
+    /// spans more than a day.
+    Clock { days: bool },
+    /// Seconds into a run (ms since its window opened).
+    Elapsed,
+}
+
+impl XAxis {
+    fn label(self, t: i64) -> String {
+        match self {
+            XAxis::Clock { days } => {
+                let ts =
+                    jiff::Timestamp::from_millisecond(t).unwrap_or(jiff::Timestamp::UNIX_EPOCH);
+                ts.strftime(if days { "%m-%d %H:%M" } else { "%H:%M" })
+                    .to_string()
+            }
+            XAxis::Elapsed => format!("{} s", short_number((t as f64 / 100.0).round() / 10.0)),
+        }
+    }
+}
+
+/// A chart of one run's window: x is seconds into the run, and the run's
+/// events are marked. Empty when there is nothing to draw.
+pub fn window_series(
+    id: &str,
+    label: &str,
+    y_name: &str,
+    series: &[Series],
+    marks: &[Mark],
+) -> String {
+    let xs: Vec<i64> = series
+        .iter()
+        .flat_map(|s| s.points.iter().filter(|p| p.1.is_finite()).map(|p| p.0))
+        .collect();
+    let (Some(&first), Some(&last)) = (xs.iter().min(), xs.iter().max()) else {
+        return String::new();
+    };
+    let t0 = first.min(0);
+    let t1 = marks
+        .iter()
+        .map(|m| m.until_ms.unwrap_or(m.at_ms))
+        .fold(last, i64::max)
+        .max(t0 + 1000);
+    let pad = (t1 - t0) / 50;
+    chart(
+        id,
+        label,
+        y_name,
+        series,
+        marks,
+        (t0, t1 + pad),
+        XAxis::Elapsed,
+    )
+}
+
 /// A time series chart: one line per series, a dot per point with its
 /// value on hover. `id` names the `<svg>` element; `label` is its
 /// accessible name. Empty when there is nothing to draw.
@@ -48,29 +117,66 @@ pub fn time_series(id: &str, label: &str, y_name: &str, series: &[Series]) -> St
         t1 += 30 * 60_000;
     }
     let pad = (t1 - t0) / 20;
-    let (t0, t1) = (t0 - pad, t1 + pad);
-    let top = all.iter().map(|p| p.1).fold(0.0f64, f64::max);
-    let top = if top > 0.0 { top * 1.15 } else { 1.0 };
     let days = (t1 - t0) > 20 * 3_600_000;
+    chart(
+        id,
+        label,
+        y_name,
+        series,
+        &[],
+        (t0 - pad, t1 + pad),
+        XAxis::Clock { days },
+    )
+}
+
+fn chart(
+    id: &str,
+    label: &str,
+    y_name: &str,
+    series: &[Series],
+    marks: &[Mark],
+    (t0, t1): (i64, i64),
+    axis: XAxis,
+) -> String {
+    let top = series
+        .iter()
+        .flat_map(|s| s.points.iter().map(|p| p.1))
+        .filter(|v| v.is_finite())
+        .fold(0.0f64, f64::max);
+    let top = if top > 0.0 { top * 1.15 } else { 1.0 };
     let mut svg = String::new();
     let mut hover = Vec::new();
-    let drawn = draw(&mut svg, &mut hover, (t0, t1, top, days), y_name, series);
-    if let Err(e) = drawn {
+    let frame = Frame {
+        x: (t0, t1),
+        top,
+        axis,
+    };
+    if let Err(e) = draw(&mut svg, &mut hover, &frame, y_name, series, marks) {
         tracing::error!(error = %e, "chart not drawn");
         return String::new();
     }
     finish(svg, id, label, &hover)
 }
 
-type Frame = (i64, i64, f64, bool);
+struct Frame {
+    x: (i64, i64),
+    top: f64,
+    axis: XAxis,
+}
+
+/// The colour of marked events: a dark grey, apart from every series colour.
+const MARK: RGBColor = RGBColor(0x37, 0x41, 0x51);
 
 fn draw(
     svg: &mut String,
     hover: &mut Vec<(i32, i32, String, RGBColor)>,
-    (t0, t1, top, days): Frame,
+    frame: &Frame,
     y_name: &str,
     series: &[Series],
+    marks: &[Mark],
 ) -> Result<(), String> {
+    let (t0, t1) = frame.x;
+    let (top, axis) = (frame.top, frame.axis);
     let root = SVGBackend::with_string(svg, (W, H)).into_drawing_area();
     root.fill(&WHITE).map_err(|e| e.to_string())?;
     let mut chart = ChartBuilder::on(&root)
@@ -79,14 +185,13 @@ fn draw(
         .y_label_area_size(64)
         .build_cartesian_2d(t0..t1, 0f64..top)
         .map_err(|e| e.to_string())?;
-    let when = |t: &i64| {
-        let ts = jiff::Timestamp::from_millisecond(*t).unwrap_or(jiff::Timestamp::UNIX_EPOCH);
-        let f = if days { "%m-%d %H:%M" } else { "%H:%M" };
-        ts.strftime(f).to_string()
-    };
+    let when = |t: &i64| axis.label(*t);
     chart
         .configure_mesh()
-        .x_labels(4)
+        .x_labels(match axis {
+            XAxis::Clock { .. } => 4,
+            XAxis::Elapsed => 6,
+        })
         .y_labels(5)
         .x_label_formatter(&when)
         .y_label_formatter(&|v| short_number(*v))
@@ -106,6 +211,43 @@ fn draw(
         .axis_style(RGBColor(0xb8, 0xc0, 0xcc))
         .draw()
         .map_err(|e| e.to_string())?;
+    for m in marks {
+        let top_of = |x: i64| (x, top);
+        match m.until_ms {
+            Some(until) => {
+                chart
+                    .draw_series([Rectangle::new(
+                        [(m.at_ms, 0.0), (until.max(m.at_ms + 1), top)],
+                        MARK.mix(0.12).filled(),
+                    )])
+                    .map_err(|e| e.to_string())?;
+            }
+            None => {
+                chart
+                    .draw_series(DashedLineSeries::new(
+                        [(m.at_ms, 0.0), top_of(m.at_ms)],
+                        6,
+                        4,
+                        MARK.stroke_width(1),
+                    ))
+                    .map_err(|e| e.to_string())?;
+            }
+        }
+        chart
+            .draw_series([Text::new(
+                m.number.to_string(),
+                top_of(m.at_ms),
+                ("sans-serif", FONT).into_font().color(&MARK),
+            )])
+            .map_err(|e| e.to_string())?;
+        let (x, y) = chart.backend_coord(&top_of(m.at_ms));
+        hover.push((
+            x + 4,
+            y + FONT as i32 / 2,
+            format!("{}. {} at {}", m.number, m.label, when(&m.at_ms)),
+            MARK,
+        ));
+    }
     for (i, s) in series.iter().enumerate() {
         let color = COLORS[i % COLORS.len()];
         let points: Vec<(i64, f64)> = s
@@ -225,6 +367,51 @@ mod tests {
         // Ticks: several labels on each axis, and the axis name.
         assert!(svg.matches("<text").count() >= 8, "{svg}");
         assert!(svg.contains("\nscore\n"), "{svg}");
+    }
+
+    #[test]
+    fn a_run_chart_reads_in_seconds_and_marks_its_events() {
+        let svg = window_series(
+            "rates-chart",
+            "Requests per second",
+            "req/s",
+            &[Series {
+                name: "completed".into(),
+                points: (0..=20).map(|i| (i * 10_000, 100.0)).collect(),
+            }],
+            &[
+                Mark {
+                    number: 1,
+                    at_ms: 40_000,
+                    until_ms: None,
+                    label: "chaos: frozen for 3 s".into(),
+                },
+                Mark {
+                    number: 2,
+                    at_ms: 90_000,
+                    until_ms: Some(95_000),
+                    label: "url-anvil did not answer".into(),
+                },
+            ],
+        );
+        assert!(
+            svg.contains("<title>1. chaos: frozen for 3 s at 40 s</title>"),
+            "{svg}"
+        );
+        assert!(
+            svg.contains("<title>2. url-anvil did not answer at 90 s</title>"),
+            "{svg}"
+        );
+        assert!(
+            svg.contains("<title>completed: 100 at 200 s</title>"),
+            "{svg}"
+        );
+        // One dashed line (drawn as dashes) and one shaded span.
+        assert!(svg.matches("<rect").count() >= 2, "{svg}");
+        assert!(
+            svg.contains("\n50 s\n") || svg.contains(">50 s<"),
+            "ticks in seconds: {svg}"
+        );
     }
 
     #[test]

@@ -1,11 +1,13 @@
 //! The database: SQLite or PostgreSQL behind sqlx's `Any` driver, with
-//! the embedded migrations applied at start. SQL is written once, with
+//! the built-in migrations applied at start. SQL is written once, with
 //! `$N` placeholders, which both databases accept.
 
+use std::borrow::Cow;
 use std::time::Duration;
 
 use sqlx::any::{AnyPoolOptions, install_default_drivers};
-use sqlx::{AnyPool, Executor};
+use sqlx::migrate::{Migration, MigrationType, Migrator};
+use sqlx::{AnyPool, AssertSqlSafe, Executor, SqlSafeStr};
 
 pub type Db = AnyPool;
 
@@ -101,11 +103,51 @@ pub async fn connect(database: &str, wait: Duration) -> anyhow::Result<(Db, Back
             }
         }
     };
-    sqlx::migrate!("./migrations")
+    migrator()
         .run(&pool)
         .await
         .map_err(|e| anyhow::anyhow!("database migrations failed: {e}"))?;
     Ok((pool, backend))
+}
+
+/// The schema's migrations, built into the binary: the same versions and
+/// checksums (SHA-384 of each file) that `sqlx::migrate!` would embed, so
+/// databases created by earlier builds carry on, without compiling sqlx's
+/// macros (and a second copy of its drivers and of SQLite for the build
+/// host). A test checks this list against the `migrations/` directory.
+pub fn migrator() -> Migrator {
+    let m = |version: i64, description: &'static str, sql: &'static str| {
+        Migration::new(
+            version,
+            Cow::Borrowed(description),
+            MigrationType::Simple,
+            AssertSqlSafe(sql).into_sql_str(),
+            false,
+        )
+    };
+    Migrator::with_migrations(vec![
+        m(1, "init", include_str!("../migrations/0001_init.sql")),
+        m(
+            2,
+            "local tracker",
+            include_str!("../migrations/0002_local_tracker.sql"),
+        ),
+        m(
+            3,
+            "earlier keys",
+            include_str!("../migrations/0003_earlier_keys.sql"),
+        ),
+        m(
+            4,
+            "records and conditions",
+            include_str!("../migrations/0004_records_and_conditions.sql"),
+        ),
+        m(
+            5,
+            "rules v2",
+            include_str!("../migrations/0005_rules_v2.sql"),
+        ),
+    ])
 }
 
 /// Whether a failed connection may work a moment later: nothing listening
@@ -157,6 +199,23 @@ pub fn rfc3339(ms: i64) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[tokio::test]
+    async fn the_built_in_migrations_are_the_directorys_files() {
+        // sqlx reading the directory at run time, as its macro did at build time.
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("migrations");
+        let key = |m: &Migrator| -> Vec<(i64, Vec<u8>, bool)> {
+            m.iter()
+                .map(|m| (m.version, m.checksum.to_vec(), m.no_tx))
+                .collect()
+        };
+        let from_dir = Migrator::new(dir.as_path()).await.expect("migrations/");
+        assert_eq!(
+            key(&migrator()),
+            key(&from_dir),
+            "db::migrator() must list every file of migrations/, unchanged"
+        );
+    }
 
     #[test]
     fn paths_are_sqlite_and_urls_keep_their_backend() {

@@ -15,6 +15,7 @@ pub mod http;
 pub mod leaderboard;
 pub mod openapi;
 pub mod pages;
+pub mod rules;
 pub mod runs;
 pub mod scoring;
 pub mod state;

@@ -57,6 +57,69 @@ async fn score(
     .expect("stored");
 }
 
+/// A started and ended run with a score whose evidence holds 160 s of
+/// samples: load rising to 300 req/s with errors late on, url-anvil down
+/// from 20 s to 23 s; its page draws them with the profile's chaos marked.
+async fn scored_with_samples(s: &chaos_api::Running, c: &Client, id: &str, who: &str) {
+    let r = c
+        .admin_post(
+            "/api/v1/runs",
+            json!({"id": id, "contributor": who, "challenge": "graceful-degradation", "target": "http://app",
+                   "source": "builtin", "loadgen_metrics_url": "http://127.0.0.1:9/m",
+                   "anvil_metrics_url": "http://127.0.0.1:9/m"}),
+        )
+        .await;
+    assert_eq!(r.status, reqwest::StatusCode::CREATED, "{}", r.text);
+    for step in ["start", "end"] {
+        let r = c
+            .admin_post(&format!("/api/v1/runs/{id}/{step}"), json!({}))
+            .await;
+        assert!(r.status.is_success(), "{step}: {}", r.text);
+    }
+    let run = chaos_api::runs::store::get(&s.state.db, id)
+        .await
+        .expect("db")
+        .expect("run");
+    let t0 = run.window_start_ms.expect("started") as f64 / 1000.0;
+    let (mut requests, mut success) = (0.0, 0.0);
+    let load: Vec<serde_json::Value> = (0..=160)
+        .map(|i| {
+            let rate = f64::from(i.min(100)) * 3.0;
+            requests += rate;
+            success += if i > 90 { rate * 0.8 } else { rate };
+            json!({"t": t0 + f64::from(i), "target_rps": rate, "requests": requests, "success": success,
+                   "graceful_in_time": success,
+                   "latency_buckets": [[0.05, success], [0.5, requests], [f64::MAX, requests]]})
+        })
+        .collect();
+    let anvil: Vec<serde_json::Value> = (0..=160)
+        .map(|i| json!({"t": t0 + f64::from(i), "up": !(20..23).contains(&i), "served": 0.0}))
+        .collect();
+    let evidence =
+        json!({"window": {"step_s": 1}, "samples": {"load": load, "anvil": anvil}, "detail": {}});
+    let outcome = Outcome::Scored(Statistics {
+        stat1: Some(48_000.0),
+        stat2: Some(91.5),
+        stat3: Some(3.0),
+        score: 43_920.0,
+    });
+    chaos_api::leaderboard::store::record(
+        &s.state.db,
+        &chaos_api::leaderboard::store::NewRecord {
+            run_id: id,
+            contributor_id: &run.contributor_id,
+            challenge: Challenge::GracefulDegradation,
+            rules: chaos_domain::scoring::Rules::CURRENT,
+            outcome: &outcome,
+            practice_reasons: &[],
+            run_end_ms: chaos_api::db::now_ms(),
+            evidence: &evidence,
+        },
+    )
+    .await
+    .expect("stored");
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_leaderboard_shows_all_three_statistics_in_every_tab() {
     let Some(driver) = Chromedriver::start() else {
@@ -560,6 +623,7 @@ async fn every_page_fits_every_width_and_passes_the_accessibility_rules() {
         640.0,
     )
     .await;
+    scored_with_samples(&s, &c, "gd-ada", "ada").await;
     // A run still in its window, shown on its board as under way.
     let open = c
         .admin_post(
@@ -608,6 +672,8 @@ async fn every_page_fits_every_width_and_passes_the_accessibility_rules() {
         ("board-empty", format!("{base}/leaderboard/longest-upkeep")),
         ("run-scored", format!("{base}/runs/rs-ada")),
         ("run-open", format!("{base}/runs/gd-grace")),
+        ("run-over-time", format!("{base}/runs/gd-ada")),
+        ("rules", format!("{base}/rules")),
         ("contributor", format!("{base}/contributors/ada")),
         (
             "contributor-unknown",
@@ -630,12 +696,16 @@ async fn every_page_fits_every_width_and_passes_the_accessibility_rules() {
         for (name, page) in &pages {
             b.goto(page).await.expect("open");
             let m = b.execute(PAGE_LAYOUT, vec![]).await.expect("measure");
+            // The whole page in one picture: the window made as tall as it.
+            let tall = m["height"].as_u64().unwrap_or(900).clamp(900, 12_000) as u32;
+            b.set_window_size(width, tall).await.expect("resize");
             std::fs::write(
                 shots.join(format!("{name}-{width}.png")),
                 b.screenshot().await.expect("screenshot"),
             )
             .expect("write screenshot");
-            if m["page_overflow"] != false || m["clipped"] != json!([]) {
+            b.set_window_size(width, 900).await.expect("resize");
+            if m["page_overflow"] != json!(false) || m["clipped"] != json!([]) {
                 broken.push(format!("{name} at {width} px: layout {m}"));
             }
             for v in chaos_testkit::accessibility_violations(&b, &axe).await {
@@ -648,6 +718,41 @@ async fn every_page_fits_every_width_and_passes_the_accessibility_rules() {
             }
         }
     }
+    // The run through its window: three charts, each with the events
+    // marked, and the events listed (the profile's three chaos steps and
+    // url-anvil's outage, in time order).
+    b.goto(&format!("{base}/runs/gd-ada")).await.expect("open");
+    let charts = b
+        .execute(
+            "return ['rates-chart', 'latency-chart', 'errors-chart'].map(id => { \
+               const svg = document.getElementById(id); \
+               return svg ? [...svg.querySelectorAll('title')].filter(t => /^[0-9]+\\. /.test(t.textContent)).length : -1; });",
+            vec![],
+        )
+        .await
+        .expect("measure");
+    assert_eq!(charts, json!([4, 4, 4]), "marked events per chart");
+    let events = texts(&b, "table#events tbody tr").await;
+    assert_eq!(events.len(), 4, "{events:?}");
+    assert!(
+        events[0].contains("20–23 s") && events[0].contains("url-anvil did not answer"),
+        "{events:?}"
+    );
+    assert!(
+        events[1].contains("40 s") && events[1].contains("latency"),
+        "{events:?}"
+    );
+    assert!(
+        events[3].contains("125 s") && events[3].contains("frozen"),
+        "{events:?}"
+    );
+    let rules = b
+        .find(Locator::Css("a[href='/rules#graceful-degradation']"))
+        .await
+        .expect("a link to the rules");
+    rules.click().await.expect("follow");
+    let heading = texts(&b, "h2#graceful-degradation").await;
+    assert_eq!(heading, ["Graceful Degradation"]);
     let _ = b.close().await;
     let _ = std::fs::remove_dir_all(profile);
     s.stop().await;
@@ -662,6 +767,7 @@ async fn every_page_fits_every_width_and_passes_the_accessibility_rules() {
 const PAGE_LAYOUT: &str = r#"
 const doc = document.documentElement;
 return {
+  height: doc.scrollHeight,
   page_overflow: doc.scrollWidth > doc.clientWidth + 1,
   clipped: [...document.querySelectorAll('th, td')]
     .filter(c => c.scrollWidth > c.clientWidth + 1)

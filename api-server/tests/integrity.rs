@@ -415,6 +415,14 @@ async fn samples_survive_a_restart_and_squeezed_runs_are_practice(db: String) {
         "{page}"
     );
     assert!(page.contains("download=\"run-s1.json\""), "{page}");
+    // …and the run through its window, drawn from the scraped samples.
+    for chart in ["rates-chart", "latency-chart", "errors-chart"] {
+        assert!(
+            page.contains(&format!("<svg id=\"{chart}\"")),
+            "{chart}: {page}"
+        );
+    }
+    assert!(page.contains("href=\"/rules#robust-service\""), "{page}");
     s.stop().await;
     task.abort();
 }

@@ -14,6 +14,7 @@ use serde::{Deserialize, Serialize};
 use crate::challenge::Challenge;
 
 pub mod judged;
+pub mod timeline;
 mod v2;
 
 /// The rules the board ranks by.

@@ -6,9 +6,12 @@ use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::Response;
 use chaos_domain::Challenge;
+use chaos_domain::profile::ChallengeProfile;
 use chaos_domain::scoring::judged::judged;
+use chaos_domain::scoring::timeline::{anvil_down, load_timeline};
 use chaos_domain::scoring::{AnvilSample, LoadSample, RULES_VERSION, Rules, statistic_names};
 
+use crate::charts::{Mark, Series, window_series};
 use crate::db::rfc3339;
 use crate::leaderboard::store as scores;
 use crate::pages::{db_error, error_page, number, render, short_time};
@@ -30,6 +33,113 @@ struct ScoreView {
     queries: Vec<(String, String)>,
     sample_counts: String,
     evidence: String,
+    over_time: Option<OverTime>,
+}
+
+/// The run through its window: three charts with its events marked, and
+/// the events listed.
+struct OverTime {
+    rates: String,
+    latency: String,
+    errors: String,
+    /// (number, seconds into the run, what).
+    events: Vec<(usize, String, String)>,
+}
+
+/// The charts of a run from its samples, timed from its window's start.
+fn over_time(
+    run: &Run,
+    challenge: Challenge,
+    load: &[LoadSample],
+    anvil: &[AnvilSample],
+) -> Option<OverTime> {
+    let start_s = run.window_start_ms? as f64 / 1000.0;
+    let points = load_timeline(load, start_s);
+    if points.is_empty() {
+        return None;
+    }
+    let ms = |s: f64| (s * 1000.0).round() as i64;
+    // The chaos the profile schedules (scaled as the run was), then the
+    // times url-anvil did not answer.
+    let profile = u32::try_from(run.profile_version)
+        .ok()
+        .and_then(|v| ChallengeProfile::version(challenge, v))
+        .map(|p| p.scaled(run.duration_scale, run.rate_scale));
+    let mut marks: Vec<Mark> = profile
+        .map(|p| p.chaos)
+        .unwrap_or_default()
+        .into_iter()
+        .map(|step| Mark {
+            number: 0,
+            at_ms: ms(step.at_s),
+            until_ms: None,
+            label: format!("chaos: {}", step.fault),
+        })
+        .collect();
+    marks.extend(
+        anvil_down(anvil, start_s)
+            .into_iter()
+            .map(|(from, to)| Mark {
+                number: 0,
+                at_ms: ms(from),
+                until_ms: Some(ms(to)),
+                label: "url-anvil did not answer".to_owned(),
+            }),
+    );
+    marks.sort_by_key(|m| m.at_ms);
+    for (i, m) in marks.iter_mut().enumerate() {
+        m.number = i + 1;
+    }
+    let line =
+        |name: &str, f: &dyn Fn(&chaos_domain::scoring::timeline::Point) -> Option<f64>| Series {
+            name: name.to_owned(),
+            points: points
+                .iter()
+                .filter_map(|p| f(p).map(|v| (ms(p.at_s), v)))
+                .collect(),
+        };
+    let events = marks
+        .iter()
+        .map(|m| {
+            let when = match m.until_ms {
+                Some(until) => format!(
+                    "{}–{} s",
+                    number(Some(m.at_ms as f64 / 1000.0)),
+                    number(Some(until as f64 / 1000.0))
+                ),
+                None => format!("{} s", number(Some(m.at_ms as f64 / 1000.0))),
+            };
+            (m.number, when, m.label.clone())
+        })
+        .collect();
+    Some(OverTime {
+        rates: window_series(
+            "rates-chart",
+            "Requests per second through the run",
+            "req/s",
+            &[
+                line("asked", &|p| Some(p.asked_rps)),
+                line("completed", &|p| Some(p.completed_rps)),
+                line("successful", &|p| Some(p.success_rps)),
+            ],
+            &marks,
+        ),
+        latency: window_series(
+            "latency-chart",
+            "p95 latency through the run",
+            "p95 (ms)",
+            &[line("p95", &|p| p.p95_ms)],
+            &marks,
+        ),
+        errors: window_series(
+            "errors-chart",
+            "Errors through the run",
+            "errors (%)",
+            &[line("not successful", &|p| p.error_pct)],
+            &marks,
+        ),
+        events,
+    })
 }
 
 #[derive(Template)]
@@ -101,6 +211,7 @@ pub async fn run(
         let load: Vec<LoadSample> = serde_json::from_value(samples("load")).unwrap_or_default();
         let anvil: Vec<AnvilSample> = serde_json::from_value(samples("anvil")).unwrap_or_default();
         ScoreView {
+            over_time: over_time(&run, challenge, &load, &anvil),
             judged: judged(rules, challenge, &load, &anvil),
             official: s.official,
             practice_reasons: s.practice_reasons.clone(),
