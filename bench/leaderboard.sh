@@ -3,13 +3,13 @@
 # contributor ranked in every challenge) and at 100,000, on SQLite and PostgreSQL: the query plan, and wrk
 # throughput of GET /api/v1/leaderboard/robust-service as a ratio to
 # GET /healthz on the same server (alternating, same wrk settings).
-# Usage: bench/leaderboard.sh [rounds=2] [duration=5s]
+# Usage: bench/leaderboard.sh [rounds=5] [duration=5s]
 # Targets: cost flat in the number of runs (the uncached query is timed
 # directly); leaderboard >= 0.5 x /healthz (served through the response
 # cache, as in production).
 cd "$(dirname "$0")/.."
 source bench/lib.sh
-ROUNDS=${1:-2}; DURATION=${2:-5s}
+ROUNDS=${1:-5}; DURATION=${2:-5s}
 need wrk "apt-get install wrk"
 cargo build --release -q -p chaos-api --bin chaos-api --example seed_leaderboard
 SEED=./target/release/examples/seed_leaderboard
@@ -20,13 +20,17 @@ serve_and_measure() { # database, label
     ./target/release/chaos-api --listen "127.0.0.1:$port" --database "$1" --admin-token "$TOKEN" 2>"$BENCH_TMP/api.log" &
     local pid=$!
     wait_http "http://127.0.0.1:$port/healthz"
-    local L=() H=()
+    local L=() H=() R=()
+    load "$2, before"
     for _ in $(seq "$ROUNDS"); do
         H+=("$(wrk_rps -t2 -c64 -d"$DURATION" "http://127.0.0.1:$port/healthz")")
         L+=("$(wrk_rps -t2 -c64 -d"$DURATION" "http://127.0.0.1:$port/api/v1/leaderboard/robust-service")")
+        R+=("$(ratio "${L[-1]}" "${H[-1]}")")
     done
+    load "$2, after"
     local mh ml; mh=$(median "${H[@]}"); ml=$(median "${L[@]}")
-    printf '%-28s healthz %9.0f req/s  leaderboard (page 1, 50 rows) %9.0f req/s  ratio %s\n' "$2" "$mh" "$ml" "$(ratio "$ml" "$mh")"
+    printf '%-28s healthz %9.0f req/s  leaderboard (page 1, 50 rows) %9.0f req/s  (medians)\n' "$2" "$mh" "$ml"
+    spread "  leaderboard / healthz, round by round" "${R[@]}"
     echo "$ml" > "$BENCH_TMP/last"
     kill "$pid"; wait "$pid" 2>/dev/null || true
 }
