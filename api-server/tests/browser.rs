@@ -57,6 +57,33 @@ async fn score(
     .expect("stored");
 }
 
+/// ada (960) and grace (640) registered and ranked on robust-service.
+async fn ada_and_grace_on_robust_service(s: &chaos_api::Running, c: &Client) {
+    for who in ["ada", "grace"] {
+        c.register(who).await;
+    }
+    score(
+        s,
+        c,
+        "rs-ada",
+        "ada",
+        Challenge::RobustService,
+        [960.0, 212.5, 0.4],
+        960.0,
+    )
+    .await;
+    score(
+        s,
+        c,
+        "rs-grace",
+        "grace",
+        Challenge::RobustService,
+        [640.0, 98.25, 0.1],
+        640.0,
+    )
+    .await;
+}
+
 /// A started and ended run with a score whose evidence holds 160 s of
 /// samples: load rising to 300 req/s with errors late on, url-anvil down
 /// from 20 s to 23 s; its page draws them with the profile's chaos marked.
@@ -128,29 +155,8 @@ async fn the_leaderboard_shows_all_three_statistics_in_every_tab() {
     };
     let s = server(&config(&sqlite_db())).await;
     let c = Client::new(s.base_url());
-    for who in ["ada", "grace", "linus"] {
-        c.register(who).await;
-    }
-    score(
-        &s,
-        &c,
-        "rs-ada",
-        "ada",
-        Challenge::RobustService,
-        [960.0, 212.5, 0.4],
-        960.0,
-    )
-    .await;
-    score(
-        &s,
-        &c,
-        "rs-grace",
-        "grace",
-        Challenge::RobustService,
-        [640.0, 98.25, 0.1],
-        640.0,
-    )
-    .await;
+    ada_and_grace_on_robust_service(&s, &c).await;
+    c.register("linus").await;
     score(
         &s,
         &c,
@@ -600,29 +606,7 @@ async fn every_page_fits_every_width_and_passes_the_accessibility_rules() {
     let s = server(&cfg).await;
     let tracker = format!("http://{}", s.tracker_addr.expect("tracker"));
     let c = Client::new(s.base_url());
-    for who in ["ada", "grace"] {
-        c.register(who).await;
-    }
-    score(
-        &s,
-        &c,
-        "rs-ada",
-        "ada",
-        Challenge::RobustService,
-        [960.0, 212.5, 0.4],
-        960.0,
-    )
-    .await;
-    score(
-        &s,
-        &c,
-        "rs-grace",
-        "grace",
-        Challenge::RobustService,
-        [640.0, 98.25, 0.1],
-        640.0,
-    )
-    .await;
+    ada_and_grace_on_robust_service(&s, &c).await;
     scored_with_samples(&s, &c, "gd-ada", "ada").await;
     // A run still in its window, shown on its board as under way.
     let open = c
