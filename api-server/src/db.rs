@@ -147,6 +147,11 @@ pub fn migrator() -> Migrator {
             "rules v2",
             include_str!("../migrations/0005_rules_v2.sql"),
         ),
+        m(
+            6,
+            "earlier rules index",
+            include_str!("../migrations/0006_earlier_rules_index.sql"),
+        ),
     ])
 }
 

@@ -415,7 +415,9 @@ pub use chaos_contract::EarlierRulesEntry as EarlierRules;
 
 /// The best official record under earlier rules of each contributor who
 /// has no entry on the board, for runs with no record under the current
-/// rules; highest score first.
+/// rules; highest score first. "Earlier" is "older": no record is ever
+/// made under rules newer than the server's, and `<` lets the
+/// `score_records_by_rules` index skip every current record.
 pub async fn earlier_rules(
     db: &Db,
     challenge: Challenge,
@@ -424,7 +426,7 @@ pub async fn earlier_rules(
     let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
         "SELECT c.name, c.display_name, c.deleted_at, s.stat1, s.stat2, s.stat3, s.score, s.run_id, s.run_end, s.rules_version
          FROM score_records s JOIN contributors c ON c.id = s.contributor_id
-         WHERE s.challenge = $1 AND s.rules_version <> $2 AND s.official = 1 AND s.outcome = 'scored'
+         WHERE s.challenge = $1 AND s.rules_version < $2 AND s.official = 1 AND s.outcome = 'scored'
            AND {NEWEST}
            AND NOT EXISTS (SELECT 1 FROM best_scores b WHERE b.challenge = s.challenge AND b.contributor_id = s.contributor_id)
            AND NOT EXISTS (SELECT 1 FROM score_records v WHERE v.run_id = s.run_id AND v.rules_version = $2)
