@@ -233,13 +233,6 @@ fn draw(
                     .map_err(|e| e.to_string())?;
             }
         }
-        chart
-            .draw_series([Text::new(
-                m.number.to_string(),
-                top_of(m.at_ms),
-                ("sans-serif", FONT).into_font().color(&MARK),
-            )])
-            .map_err(|e| e.to_string())?;
         let (x, y) = chart.backend_coord(&top_of(m.at_ms));
         hover.push((
             x + 4,
@@ -284,6 +277,16 @@ fn draw(
         .border_style(RGBColor(0xdd, 0xe2, 0xea))
         .draw()
         .map_err(|e| e.to_string())?;
+    // The marks' numbers last, so the legend never hides one.
+    for m in marks {
+        chart
+            .draw_series([Text::new(
+                m.number.to_string(),
+                (m.at_ms, top),
+                ("sans-serif", FONT).into_font().color(&MARK),
+            )])
+            .map_err(|e| e.to_string())?;
+    }
     root.present().map_err(|e| e.to_string())?;
     Ok(())
 }
