@@ -137,26 +137,31 @@ async fn main() -> anyhow::Result<()> {
             .fetch_one(&pool)
             .await?
             .try_get("n")?;
-        for _ in 0..50 {
-            scores::leaderboard(&pool, Challenge::RobustService, 50, 0).await?;
-        }
+        // Both queries of the board's answer: the page with its count, and
+        // the official scores under earlier rules listed beside it.
         let rounds = 500;
-        let t = std::time::Instant::now();
-        for _ in 0..rounds {
-            scores::leaderboard(&pool, Challenge::RobustService, 50, 0).await?;
+        let mut mean_us = [0.0; 2];
+        for (query, mean) in mean_us.iter_mut().enumerate() {
+            for round in 0..50 + rounds {
+                // The first 50 warm the caches and are not timed.
+                let t = std::time::Instant::now();
+                if query == 0 {
+                    scores::leaderboard(&pool, Challenge::RobustService, 50, 0).await?;
+                } else {
+                    scores::earlier_rules(&pool, Challenge::RobustService, 50).await?;
+                }
+                if round >= 50 {
+                    *mean += t.elapsed().as_secs_f64() * 1e6 / f64::from(rounds);
+                }
+            }
         }
-        let mean = t.elapsed().as_secs_f64() * 1e6 / f64::from(rounds);
         println!(
-            "uncached leaderboard query (page 1, 50 rows, with its count) at {total} runs: {mean:.0} µs mean over {rounds}"
+            "uncached leaderboard query (page 1, 50 rows, with its count) at {total} runs: {:.0} µs mean over {rounds}",
+            mean_us[0]
         );
-        // The board's answer also lists official scores under earlier rules.
-        let t = std::time::Instant::now();
-        for _ in 0..rounds {
-            scores::earlier_rules(&pool, Challenge::RobustService, 50).await?;
-        }
-        let mean = t.elapsed().as_secs_f64() * 1e6 / f64::from(rounds);
         println!(
-            "uncached scores-under-earlier-rules query at {total} runs: {mean:.0} µs mean over {rounds}"
+            "uncached scores-under-earlier-rules query at {total} runs: {:.0} µs mean over {rounds}",
+            mean_us[1]
         );
     }
     Ok(())

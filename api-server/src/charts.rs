@@ -28,11 +28,11 @@ pub struct Series {
 }
 
 /// Something that happened during a run, marked on its charts: a dashed
-/// line with its number at `at_ms` (since the window opened), or a shaded
-/// span when it lasted until `until_ms`. Its label shows on hover.
+/// line at `at_ms` (since the window opened), or a shaded span when it
+/// lasted until `until_ms`, numbered by its place in the list given (from
+/// 1). Its label shows on hover.
 #[derive(Debug, Clone)]
 pub struct Mark {
-    pub number: usize,
     pub at_ms: i64,
     pub until_ms: Option<i64>,
     pub label: String,
@@ -211,7 +211,7 @@ fn draw(
         .axis_style(RGBColor(0xb8, 0xc0, 0xcc))
         .draw()
         .map_err(|e| e.to_string())?;
-    for m in marks {
+    for (i, m) in marks.iter().enumerate() {
         let top_of = |x: i64| (x, top);
         match m.until_ms {
             Some(until) => {
@@ -237,7 +237,7 @@ fn draw(
         hover.push((
             x + 4,
             y + FONT as i32 / 2,
-            format!("{}. {} at {}", m.number, m.label, when(&m.at_ms)),
+            format!("{}. {} at {}", i + 1, m.label, when(&m.at_ms)),
             MARK,
         ));
     }
@@ -278,10 +278,10 @@ fn draw(
         .draw()
         .map_err(|e| e.to_string())?;
     // The marks' numbers last, so the legend never hides one.
-    for m in marks {
+    for (i, m) in marks.iter().enumerate() {
         chart
             .draw_series([Text::new(
-                m.number.to_string(),
+                (i + 1).to_string(),
                 (m.at_ms, top),
                 ("sans-serif", FONT).into_font().color(&MARK),
             )])
@@ -384,13 +384,11 @@ mod tests {
             }],
             &[
                 Mark {
-                    number: 1,
                     at_ms: 40_000,
                     until_ms: None,
                     label: "chaos: frozen for 3 s".into(),
                 },
                 Mark {
-                    number: 2,
                     at_ms: 90_000,
                     until_ms: Some(95_000),
                     label: "url-anvil did not answer".into(),
@@ -409,8 +407,20 @@ mod tests {
             svg.contains("<title>completed: 100 at 200 s</title>"),
             "{svg}"
         );
-        // One dashed line (drawn as dashes) and one shaded span.
-        assert!(svg.matches("<rect").count() >= 2, "{svg}");
+        // One dashed line (many short dashes in the marks' colour), one
+        // shaded span, and both numbers.
+        assert!(
+            svg.matches(r##"<polyline fill="none" opacity="1" stroke="#374151""##)
+                .count()
+                > 10,
+            "{svg}"
+        );
+        assert_eq!(
+            svg.matches(r##"opacity="0.12" fill="#374151""##).count(),
+            1,
+            "{svg}"
+        );
+        assert_eq!(svg.matches(r##"fill="#374151">"##).count(), 2, "{svg}");
         assert!(
             svg.contains("\n50 s\n") || svg.contains(">50 s<"),
             "ticks in seconds: {svg}"

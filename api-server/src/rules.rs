@@ -43,8 +43,7 @@ pub fn slug(text: &str) -> String {
 fn to_html(md: &str) -> String {
     let mut events: Vec<Event> =
         Parser::new_ext(md, Options::ENABLE_TABLES | Options::ENABLE_FOOTNOTES).collect();
-    let mut i = 0;
-    while i < events.len() {
+    for i in 0..events.len() {
         if matches!(events[i], Event::Start(Tag::Heading { .. })) {
             let mut text = String::new();
             for e in &events[i + 1..] {
@@ -58,7 +57,6 @@ fn to_html(md: &str) -> String {
                 *id = Some(CowStr::from(slug(&text)));
             }
         }
-        i += 1;
     }
     let mut out = String::with_capacity(md.len() * 2);
     html::push_html(&mut out, events.into_iter());

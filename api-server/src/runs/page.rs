@@ -70,7 +70,6 @@ fn over_time(
         .unwrap_or_default()
         .into_iter()
         .map(|step| Mark {
-            number: 0,
             at_ms: ms(step.at_s),
             until_ms: None,
             label: format!("chaos: {}", step.fault),
@@ -80,16 +79,13 @@ fn over_time(
         anvil_down(anvil, start_s)
             .into_iter()
             .map(|(from, to)| Mark {
-                number: 0,
                 at_ms: ms(from),
                 until_ms: Some(ms(to)),
                 label: "url-anvil did not answer".to_owned(),
             }),
     );
+    // Numbered in time order, on the charts and in the list alike.
     marks.sort_by_key(|m| m.at_ms);
-    for (i, m) in marks.iter_mut().enumerate() {
-        m.number = i + 1;
-    }
     let line =
         |name: &str, f: &dyn Fn(&chaos_domain::scoring::timeline::Point) -> Option<f64>| Series {
             name: name.to_owned(),
@@ -100,7 +96,8 @@ fn over_time(
         };
     let events = marks
         .iter()
-        .map(|m| {
+        .enumerate()
+        .map(|(i, m)| {
             let when = match m.until_ms {
                 Some(until) => format!(
                     "{}–{} s",
@@ -109,7 +106,7 @@ fn over_time(
                 ),
                 None => format!("{} s", number(Some(m.at_ms as f64 / 1000.0))),
             };
-            (m.number, when, m.label.clone())
+            (i + 1, when, m.label.clone())
         })
         .collect();
     Some(OverTime {

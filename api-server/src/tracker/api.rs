@@ -283,7 +283,7 @@ pub async fn sessions(
     ApiQuery(q): ApiQuery<SessionsQuery>,
 ) -> ApiResult<Json<Value>> {
     let gap = gap_ms(q.gap_minutes)?;
-    let rows = sessions::sessions(&state.db, &user, gap).await?;
+    let rows = sessions::sessions(&state.db, &user, None, gap).await?;
     Ok(Json(json!({
         "userId": user,
         "notice": NOTICE,
@@ -367,9 +367,9 @@ pub async fn compare(
             (vec![load(a.clone()).await?], vec![load(b.clone()).await?])
         }
         (None, None, Some(user), Some(sa), Some(sb)) => {
-            let gap = gap_ms(q.gap_minutes)?;
-            let runs = sessions::runs(&state.db, user, sa, gap).await?;
-            let other = sessions::runs(&state.db, user, sb, gap).await?;
+            let all = sessions::sessions(&state.db, user, None, gap_ms(q.gap_minutes)?).await?;
+            let runs = sessions::runs(&state.db, user, &all, sa).await?;
+            let other = sessions::runs(&state.db, user, &all, sb).await?;
             if runs.is_empty() || other.is_empty() {
                 return Err(ApiError::not_found("one of the sessions has no runs"));
             }

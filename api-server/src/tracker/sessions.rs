@@ -36,7 +36,7 @@ pub struct RunKey {
 }
 
 /// One working session.
-#[derive(Debug, Clone, Serialize, PartialEq)]
+#[derive(Debug, Clone, Serialize)]
 pub struct Session {
     /// Its first run's id: stays the same as later runs join it.
     pub session_id: String,
@@ -55,6 +55,9 @@ pub struct Session {
     pub first_ms: i64,
     #[serde(skip)]
     pub last_ms: i64,
+    /// The id its latest run was sent with: a run sent with it joins.
+    #[serde(skip)]
+    last_sent: String,
     /// Every distinct sent id, to count them; not listed past 20.
     #[serde(skip)]
     sent_seen: HashSet<String>,
@@ -63,41 +66,50 @@ pub struct Session {
 impl Session {
     fn start(r: RunKey) -> Session {
         let mut s = Session {
-            session_id: r.id,
+            session_id: r.id.clone(),
             name: r.sent.clone(),
-            target: r.target,
+            target: r.target.clone(),
             runs: 0,
             commits: Vec::new(),
             sent_session_ids: Vec::new(),
             sent_session_count: 0,
-            first_run_at: rfc3339(r.at_ms),
+            first_run_at: String::new(),
             last_run_at: String::new(),
             first_ms: r.at_ms,
             last_ms: r.at_ms,
+            last_sent: String::new(),
             sent_seen: HashSet::new(),
         };
-        s.add(r.sent, r.at_ms, r.commit);
+        s.add(r);
         s
     }
 
-    fn add(&mut self, sent: String, at_ms: i64, commit: Option<String>) {
+    /// Whether the run, next in (target, time) order, belongs here.
+    fn takes(&self, r: &RunKey, gap_ms: i64) -> bool {
+        self.target == r.target && (r.at_ms - self.last_ms <= gap_ms || r.sent == self.last_sent)
+    }
+
+    fn add(&mut self, r: RunKey) {
         self.runs += 1;
-        self.last_ms = at_ms;
-        if let Some(c) = commit
+        self.last_ms = r.at_ms;
+        if let Some(c) = r.commit
             && self.commits.len() < LISTED
             && !self.commits.contains(&c)
         {
             self.commits.push(c);
         }
-        if !self.sent_seen.contains(&sent) {
+        if !self.sent_seen.contains(&r.sent) {
             if self.sent_session_ids.len() < LISTED {
-                self.sent_session_ids.push(sent.clone());
+                self.sent_session_ids.push(r.sent.clone());
             }
-            self.sent_seen.insert(sent);
+            self.sent_seen.insert(r.sent.clone());
         }
+        self.last_sent = r.sent;
     }
 
+    /// Fills in what is shown from what was counted.
     fn close(mut self) -> Session {
+        self.first_run_at = rfc3339(self.first_ms);
         self.last_run_at = rfc3339(self.last_ms);
         self.sent_session_count = self.sent_seen.len() as i64;
         self.sent_seen = HashSet::new();
@@ -114,44 +126,47 @@ impl Session {
 /// the order of their first run, the newest `MAX_SESSIONS` of them.
 pub fn group(runs: impl IntoIterator<Item = RunKey>, gap_ms: i64) -> Vec<Session> {
     let mut done = Vec::new();
-    let mut open: Option<(Session, String)> = None;
+    let mut open: Option<Session> = None;
     for r in runs {
-        open = match open.take() {
-            Some((mut s, last_sent))
-                if s.target == r.target
-                    && (r.at_ms - s.last_ms <= gap_ms || r.sent == last_sent) =>
-            {
-                let sent = r.sent.clone();
-                s.add(r.sent, r.at_ms, r.commit);
-                Some((s, sent))
-            }
-            other => {
-                if let Some((s, _)) = other {
+        match &mut open {
+            Some(s) if s.takes(&r, gap_ms) => s.add(r),
+            _ => {
+                if let Some(s) = open.replace(Session::start(r)) {
                     done.push(s.close());
                 }
-                let sent = r.sent.clone();
-                Some((Session::start(r), sent))
             }
-        };
+        }
     }
-    if let Some((s, _)) = open {
-        done.push(s.close());
-    }
+    done.extend(open.map(Session::close));
     done.sort_by(|a, b| (a.first_ms, &a.session_id).cmp(&(b.first_ms, &b.session_id)));
     let extra = done.len().saturating_sub(MAX_SESSIONS);
     done.drain(..extra);
     done
 }
 
-/// A user's working sessions.
-pub async fn sessions(db: &Db, user: &str, gap_ms: i64) -> Result<Vec<Session>, sqlx::Error> {
-    let rows = sqlx::query(
+/// A user's working sessions, of one target or of all.
+pub async fn sessions(
+    db: &Db,
+    user: &str,
+    target: Option<&str>,
+    gap_ms: i64,
+) -> Result<Vec<Session>, sqlx::Error> {
+    // Only the columns given are filtered on, so `local_test_runs_grouped`
+    // (user, target, …) serves both forms.
+    let sql = format!(
         "SELECT id, target, session_id, run_at, commit_hash FROM local_test_runs
-         WHERE user_id = $1 ORDER BY target, run_at, id",
-    )
-    .bind(user)
-    .fetch_all(db)
-    .await?;
+         WHERE user_id = $1{} ORDER BY target, run_at, id",
+        if target.is_some() {
+            " AND target = $2"
+        } else {
+            ""
+        }
+    );
+    let mut query = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(user);
+    if let Some(t) = target {
+        query = query.bind(t);
+    }
+    let rows = query.fetch_all(db).await?;
     let keys = rows
         .iter()
         .map(|r| {
@@ -167,15 +182,14 @@ pub async fn sessions(db: &Db, user: &str, gap_ms: i64) -> Result<Vec<Session>, 
     Ok(group(keys, gap_ms))
 }
 
-/// The runs of a session named by its working-session id, or else by the
-/// session id the client sent.
+/// The runs of a session named by its working-session id (one of `all`),
+/// or else by the session id the client sent.
 pub async fn runs(
     db: &Db,
     user: &str,
+    all: &[Session],
     session: &str,
-    gap_ms: i64,
 ) -> Result<Vec<TrackedRun>, sqlx::Error> {
-    let all = sessions(db, user, gap_ms).await?;
     match all.iter().find(|s| s.session_id == session) {
         Some(s) => store::runs_between(db, user, &s.target, s.first_ms, s.last_ms).await,
         None => store::sent_session_runs(db, user, session).await,

@@ -171,11 +171,13 @@ async fn render(state: &TrackerState, q: PageQuery) -> anyhow::Result<String> {
     let sessions: Vec<Session> = if user.is_empty() {
         Vec::new()
     } else {
-        sessions::sessions(&state.db, &user, sessions::DEFAULT_GAP_MINUTES * 60_000)
-            .await?
-            .into_iter()
-            .filter(|s| s.target == target)
-            .collect()
+        sessions::sessions(
+            &state.db,
+            &user,
+            Some(&target),
+            sessions::DEFAULT_GAP_MINUTES * 60_000,
+        )
+        .await?
     };
     // Runs of one kind (test type and challenge) are comparable; a line
     // never joins a closed-loop run to a profile run.
