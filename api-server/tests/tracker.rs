@@ -669,3 +669,30 @@ async fn shutdown_loses_no_acknowledged_run(db: String) {
     assert!(acked > 10, "the senders got going: {acked}");
     assert!(stored >= acked, "acknowledged {acked}, stored {stored}");
 }
+
+/// The writer keeps its connection from batch to batch; a database
+/// restart ends that connection, and the first post after it must still be
+/// stored, once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_postgres_restart_between_posts_loses_none() {
+    // A cluster of its own: the restart would break other tests' sessions.
+    let Some(pg) = Pg::start() else {
+        skip("PostgreSQL (initdb, pg_ctl under /usr/lib/postgresql)");
+        return;
+    };
+    let db = pg.fresh_db("restart").await;
+    let (s, url) = tracker_server(&db, None).await;
+    let body = legacy("u", "s", "c", None, 1.0, "2026-01-01T00:00:00Z");
+    assert_eq!(post(&url, None, &body).await.0, StatusCode::CREATED);
+    for round in 1..=3 {
+        assert!(pg.restart(), "pg_ctl restart");
+        let (status, reply) = post(&url, None, &body).await;
+        assert_eq!(
+            status,
+            StatusCode::CREATED,
+            "post after restart {round}: {reply}"
+        );
+    }
+    assert_eq!(rows(&s).await, 4, "each acknowledged post stored once");
+    s.stop().await;
+}

@@ -4,9 +4,11 @@
 //! posts, and an acknowledged run is still a committed run.
 
 use chaos_domain::TrackPayload;
+use sqlx::AnyConnection;
+use sqlx::pool::PoolConnection;
 use tokio::sync::{Mutex, mpsc, oneshot};
 
-use super::store;
+use super::store::{self, OnDuplicate};
 use crate::db::{Backend, Db};
 
 const MAX_BATCH: usize = 256;
@@ -73,11 +75,42 @@ impl Ingest {
     }
 }
 
+/// The writer's own connection, kept from one batch to the next. Taking a
+/// connection from the pool for every batch costs two more round trips per
+/// batch (sqlx pings a connection when it is given back and again when it is
+/// taken), which in a stream of posts is a third of a commit's time. The
+/// pool's pings also caught a connection the database had closed; here a
+/// batch that fails on a lost connection is sent again on a new one.
+struct WriterConnection {
+    db: Db,
+    conn: Option<PoolConnection<sqlx::Any>>,
+}
+
+impl WriterConnection {
+    async fn get(&mut self) -> Result<&mut AnyConnection, sqlx::Error> {
+        let conn = match self.conn.take() {
+            Some(conn) => conn,
+            None => self.db.acquire().await?,
+        };
+        Ok(&mut **self.conn.insert(conn))
+    }
+
+    /// After a failed batch the connection's state is unknown (broken, or
+    /// a rollback that failed): it is closed, and the next batch takes a
+    /// fresh one.
+    fn discard(&mut self) {
+        if let Some(mut conn) = self.conn.take() {
+            conn.close_on_drop();
+        }
+    }
+}
+
 async fn write_batches(
     db: Db,
     rx: std::sync::Arc<Mutex<mpsc::Receiver<Pending>>>,
     backend: Backend,
 ) {
+    let mut conn = WriterConnection { db, conn: None };
     loop {
         let mut batch = Vec::with_capacity(MAX_BATCH);
         {
@@ -93,7 +126,8 @@ async fn write_batches(
                 }
             }
         }
-        let result = commit(&db, backend, &batch).await.map_err(|e| {
+        let result = commit(&mut conn, backend, &batch).await.map_err(|e| {
+            conn.discard();
             tracing::error!(error = %e, runs = batch.len(), "storing tracked runs failed");
             "the database failed; the run was not stored".to_owned()
         });
@@ -103,15 +137,51 @@ async fn write_batches(
     }
 }
 
-async fn commit(db: &Db, backend: Backend, batch: &[Pending]) -> Result<(), sqlx::Error> {
+async fn commit(
+    conn: &mut WriterConnection,
+    backend: Backend,
+    batch: &[Pending],
+) -> Result<(), sqlx::Error> {
     let runs: Vec<store::NewRun> = batch.iter().map(|p| p.run.clone()).collect();
+    match insert(conn, backend, &runs, OnDuplicate::Fail).await {
+        Err(e) if connection_lost(&e) => {
+            // Whether the first try committed is unknown; skipping ids
+            // already stored makes the second try store each run once.
+            tracing::warn!(error = %e, "the database connection was lost; sending the batch again on a new one");
+            conn.discard();
+            insert(conn, backend, &runs, OnDuplicate::Skip).await
+        }
+        other => other,
+    }
+}
+
+async fn insert(
+    conn: &mut WriterConnection,
+    backend: Backend,
+    runs: &[store::NewRun],
+    duplicates: OnDuplicate,
+) -> Result<(), sqlx::Error> {
+    let conn = conn.get().await?;
     match backend {
         // One call into SQLite's worker thread per batch; a few rows per
         // INSERT, since binding is slower per parameter the more a
         // statement has.
-        Backend::Sqlite => store::insert_batch_sqlite(db, &runs, 8).await,
+        Backend::Sqlite => store::insert_batch_sqlite(conn, runs, 8, duplicates).await,
         // One INSERT of the whole batch: atomic on its own, so one round
         // trip instead of three (BEGIN, INSERT, COMMIT).
-        Backend::Postgres => store::insert_batch(db, &runs).await,
+        Backend::Postgres => store::insert_batch(conn, runs, duplicates).await,
+    }
+}
+
+/// A failure of the connection rather than of the statement: the socket,
+/// or PostgreSQL ending the session (class 57P: shutdown, restart; class
+/// 08: connection exceptions).
+fn connection_lost(e: &sqlx::Error) -> bool {
+    match e {
+        sqlx::Error::Io(_) | sqlx::Error::Protocol(_) => true,
+        sqlx::Error::Database(db) => db
+            .code()
+            .is_some_and(|c| c.starts_with("57P") || c.starts_with("08")),
+        _ => false,
     }
 }

@@ -3,6 +3,7 @@
 
 use chaos_domain::TrackPayload;
 use serde::Serialize;
+use sqlx::AnyConnection;
 use sqlx::Row;
 use sqlx::any::AnyRow;
 
@@ -86,11 +87,24 @@ pub struct NewRun {
     pub raw: String,
 }
 
+/// What an insert does with a run whose id is already stored.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OnDuplicate {
+    /// The statement fails: ids are made by the server, so a duplicate is
+    /// a bug.
+    Fail,
+    /// The stored run is kept and the statement goes on: for sending a
+    /// batch again when the connection broke before it was known whether
+    /// the first try committed. Ids are unique per post, so a run is never
+    /// stored twice.
+    Skip,
+}
+
 /// `INSERT ... VALUES (...), (...)` for `rows` rows whose placeholders
 /// start after `first_row` rows' worth, with `$N` placeholders (both
 /// databases accept them); nullable numbers are cast from text (see
 /// `db::nullable_f64`).
-fn insert_sql(first_row: usize, rows: usize) -> String {
+fn insert_sql(first_row: usize, rows: usize, duplicates: OnDuplicate) -> String {
     let mut sql = format!("INSERT INTO local_test_runs ({INSERT_COLUMNS}) VALUES ");
     for r in 0..rows {
         let b = (first_row + r) * PARAMS_PER_ROW;
@@ -106,6 +120,9 @@ fn insert_sql(first_row: usize, rows: usize) -> String {
         sql.push('(');
         sql.push_str(&p.join(", "));
         sql.push(')');
+    }
+    if duplicates == OnDuplicate::Skip {
+        sql.push_str(" ON CONFLICT (id) DO NOTHING");
     }
     sql
 }
@@ -142,31 +159,38 @@ fn bind_row<'q>(q: AnyQuery<'q>, r: &NewRun, now: i64) -> AnyQuery<'q> {
 
 /// The whole batch as one INSERT statement (PostgreSQL: a statement is a
 /// transaction of its own, and takes up to 65,535 parameters).
-pub async fn insert_batch(db: &Db, runs: &[NewRun]) -> Result<(), sqlx::Error> {
+pub async fn insert_batch(
+    conn: &mut AnyConnection,
+    runs: &[NewRun],
+    duplicates: OnDuplicate,
+) -> Result<(), sqlx::Error> {
     if runs.is_empty() {
         return Ok(());
     }
     let now = now_ms();
-    let mut q = sqlx::query(sqlx::AssertSqlSafe(insert_sql(0, runs.len())));
+    let mut q = sqlx::query(sqlx::AssertSqlSafe(insert_sql(0, runs.len(), duplicates)));
     for r in runs {
         q = bind_row(q, r, now);
     }
-    q.execute(db).await.map(drop)
+    q.execute(conn).await.map(drop)
 }
 
 /// SQLite: the whole batch — `BEGIN IMMEDIATE`, the INSERTs, `COMMIT` — in
 /// one call, so the database's worker thread is reached once per batch
-/// rather than once per statement. A failure rolls the batch back.
+/// rather than once per statement. A failure rolls the batch back; should
+/// the rollback fail too, the error says so and the caller must not use the
+/// connection again.
 pub async fn insert_batch_sqlite(
-    db: &Db,
+    conn: &mut AnyConnection,
     runs: &[NewRun],
     max_rows: usize,
+    duplicates: OnDuplicate,
 ) -> Result<(), sqlx::Error> {
     let now = now_ms();
     let mut sql = String::from("BEGIN IMMEDIATE; ");
     let mut first = 0;
     for chunk in runs.chunks(max_rows.max(1)) {
-        sql.push_str(&insert_sql(first, chunk.len()));
+        sql.push_str(&insert_sql(first, chunk.len(), duplicates));
         sql.push_str("; ");
         first += chunk.len();
     }
@@ -175,16 +199,12 @@ pub async fn insert_batch_sqlite(
     for r in runs {
         q = bind_row(q, r, now);
     }
-    let mut conn = db.acquire().await?;
     match q.execute(&mut *conn).await {
         Ok(_) => Ok(()),
         Err(e) => {
-            // The connection goes back to the pool: it must not stay inside
-            // a transaction. Should the ROLLBACK fail too, its state is
-            // unknown, and it is closed instead of handed to the next caller.
-            if sqlx::query("ROLLBACK").execute(&mut *conn).await.is_err() {
-                drop(conn.detach());
-            }
+            // The connection is used again: it must not stay inside the
+            // failed transaction.
+            sqlx::query("ROLLBACK").execute(&mut *conn).await?;
             Err(e)
         }
     }
@@ -468,7 +488,7 @@ mod tests {
 
     #[test]
     fn multi_row_inserts_number_their_parameters() {
-        let sql = insert_sql(0, 2);
+        let sql = insert_sql(0, 2, OnDuplicate::Fail);
         assert!(
             sql.contains("($1, $2,")
                 && sql.contains("CAST($18 AS DOUBLE PRECISION)")
@@ -477,9 +497,9 @@ mod tests {
         );
         assert!(sql.contains("), ($23, $24,"));
         // A later statement of the same batch carries on the numbering.
-        let next = insert_sql(2, 1);
+        let next = insert_sql(2, 1, OnDuplicate::Skip);
         assert!(
-            next.contains("($45, $46,") && next.ends_with("$66)"),
+            next.contains("($45, $46,") && next.ends_with("$66) ON CONFLICT (id) DO NOTHING"),
             "{next}"
         );
     }
@@ -513,8 +533,8 @@ mod tests {
             .expect("n")
     }
 
-    #[tokio::test]
-    async fn a_sqlite_batch_is_all_or_nothing() {
+    /// A fresh SQLite database in a directory of its own.
+    async fn sqlite_db() -> (Db, std::path::PathBuf) {
         let dir = std::env::temp_dir().join(format!("tracker-batch-{}", uuid::Uuid::new_v4()));
         std::fs::create_dir_all(&dir).expect("dir");
         let (db, _) = crate::db::connect(
@@ -523,19 +543,55 @@ mod tests {
         )
         .await
         .expect("db");
+        (db, dir)
+    }
+
+    #[tokio::test]
+    async fn a_sqlite_batch_is_all_or_nothing() {
+        let (db, dir) = sqlite_db().await;
         // Twenty runs over three statements, the last one a duplicate id.
         let mut batch: Vec<NewRun> = (0..19).map(|i| run(&format!("r{i}"))).collect();
         batch.push(run("r3"));
-        assert!(insert_batch_sqlite(&db, &batch, 8).await.is_err());
+        let mut conn = db.acquire().await.expect("connection");
+        assert!(
+            insert_batch_sqlite(&mut conn, &batch, 8, OnDuplicate::Fail)
+                .await
+                .is_err()
+        );
         assert_eq!(stored(&db).await, 0, "nothing half-written");
-        // The connections are not left inside a transaction.
+        // The connection is not left inside a transaction.
         for _ in 0..10 {
             let ok: Vec<NewRun> = (0..20)
                 .map(|_| run(&uuid::Uuid::now_v7().to_string()))
                 .collect();
-            insert_batch_sqlite(&db, &ok, 8).await.expect("stored");
+            insert_batch_sqlite(&mut conn, &ok, 8, OnDuplicate::Fail)
+                .await
+                .expect("stored");
         }
         assert_eq!(stored(&db).await, 200);
+        let _ = std::fs::remove_dir_all(dir);
+    }
+
+    #[tokio::test]
+    async fn a_batch_sent_again_stores_each_run_once() {
+        let (db, dir) = sqlite_db().await;
+        let mut conn = db.acquire().await.expect("connection");
+        let first: Vec<NewRun> = (0..12).map(|i| run(&format!("a{i}"))).collect();
+        insert_batch_sqlite(&mut conn, &first, 8, OnDuplicate::Fail)
+            .await
+            .expect("stored");
+        // The same batch again, as after a lost connection, plus new runs.
+        let mut again = first.clone();
+        again.extend((0..3).map(|i| run(&format!("b{i}"))));
+        assert!(
+            insert_batch_sqlite(&mut conn, &again, 8, OnDuplicate::Fail)
+                .await
+                .is_err()
+        );
+        insert_batch_sqlite(&mut conn, &again, 8, OnDuplicate::Skip)
+            .await
+            .expect("sent again");
+        assert_eq!(stored(&db).await, 15, "each run once");
         let _ = std::fs::remove_dir_all(dir);
     }
 }

@@ -119,6 +119,20 @@ impl Pg {
         ok.then_some(pg)
     }
 
+    /// Restarts the cluster the way an operator would (`pg_ctl restart -m
+    /// fast`: every session is ended), and waits until it accepts
+    /// connections again.
+    pub fn restart(&self) -> bool {
+        let data = self.dir.join("data").display().to_string();
+        // With its log file named: a server writing to pg_ctl's output
+        // would hold the pipe `run` reads to its end.
+        let log = self.dir.join("log").display().to_string();
+        self.run(
+            "pg_ctl",
+            &["-D", &data, "-l", &log, "-m", "fast", "-w", "restart"],
+        )
+    }
+
     fn run(&self, tool: &str, args: &[&str]) -> bool {
         let exe = self.bin.join(tool);
         let mut cmd = if self.as_postgres {
