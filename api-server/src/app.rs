@@ -255,11 +255,9 @@ pub async fn start(config: &Config, listener: TcpListener) -> anyhow::Result<Run
                 "LOCAL_TRACKER_API_KEY is not set: the local tracker accepts runs with any x-api-key or none"
             );
         }
-        let app = crate::tracker::router(crate::tracker::TrackerState::new(
-            state.db.clone(),
-            key,
-            state.backend,
-        ));
+        let tracker = crate::tracker::TrackerState::new(state.db.clone(), key, state.backend)
+            .map_err(|e| anyhow::anyhow!("cannot start the local tracker's writer: {e}"))?;
+        let app = crate::tracker::router(tracker);
         let stop = shutdown.clone();
         let task = tokio::spawn(async move {
             // Graceful: requests in flight finish, so every acknowledged run is stored.

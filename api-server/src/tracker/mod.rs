@@ -34,13 +34,17 @@ pub struct TrackerState {
 }
 
 impl TrackerState {
-    pub fn new(db: Db, key: Option<&str>, backend: crate::db::Backend) -> TrackerState {
-        let ingest = ingest::Ingest::start(db.clone(), backend);
-        TrackerState {
+    pub fn new(
+        db: Db,
+        key: Option<&str>,
+        backend: crate::db::Backend,
+    ) -> std::io::Result<TrackerState> {
+        let ingest = ingest::Ingest::start(db.clone(), backend)?;
+        Ok(TrackerState {
             db,
             ingest,
             key: key.map(SecretDigest::of),
-        }
+        })
     }
 }
 
