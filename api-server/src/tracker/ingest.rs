@@ -127,13 +127,15 @@ async fn write_batches(db: Db, mut rx: mpsc::Receiver<Pending>, backend: Backend
                 Err(_) => break,
             }
         }
-        let result = commit(&mut conn, backend, &batch).await.map_err(|e| {
+        let (runs, answers): (Vec<store::NewRun>, Vec<_>) =
+            batch.into_iter().map(|p| (p.run, p.done)).unzip();
+        let result = commit(&mut conn, backend, &runs).await.map_err(|e| {
             conn.discard();
-            tracing::error!(error = %e, runs = batch.len(), "storing tracked runs failed");
+            tracing::error!(error = %e, runs = runs.len(), "storing tracked runs failed");
             "the database failed; the run was not stored".to_owned()
         });
-        for p in batch {
-            let _ = p.done.send(result.clone());
+        for done in answers {
+            let _ = done.send(result.clone());
         }
     }
     // A connection this thread opened is served by this thread's runtime,
@@ -144,16 +146,15 @@ async fn write_batches(db: Db, mut rx: mpsc::Receiver<Pending>, backend: Backend
 async fn commit(
     conn: &mut WriterConnection,
     backend: Backend,
-    batch: &[Pending],
+    runs: &[store::NewRun],
 ) -> Result<(), sqlx::Error> {
-    let runs: Vec<store::NewRun> = batch.iter().map(|p| p.run.clone()).collect();
-    match insert(conn, backend, &runs, OnDuplicate::Fail).await {
+    match insert(conn, backend, runs, OnDuplicate::Fail).await {
         Err(e) if connection_lost(&e) => {
             // Whether the first try committed is unknown; skipping ids
             // already stored makes the second try store each run once.
             tracing::warn!(error = %e, "the database connection was lost; sending the batch again on a new one");
             conn.discard();
-            insert(conn, backend, &runs, OnDuplicate::Skip).await
+            insert(conn, backend, runs, OnDuplicate::Skip).await
         }
         other => other,
     }

@@ -105,20 +105,23 @@ pub enum OnDuplicate {
 /// databases accept them); nullable numbers are cast from text (see
 /// `db::nullable_f64`).
 fn insert_sql(first_row: usize, rows: usize, duplicates: OnDuplicate) -> String {
+    use std::fmt::Write as _;
+    // Written in place: this runs once per batch, on the writer's path.
     let mut sql = format!("INSERT INTO local_test_runs ({INSERT_COLUMNS}) VALUES ");
+    sql.reserve(rows * PARAMS_PER_ROW * 8);
     for r in 0..rows {
         let b = (first_row + r) * PARAMS_PER_ROW;
-        let p: Vec<String> = (1..=PARAMS_PER_ROW)
-            .map(|k| match k {
-                18..=20 => format!("CAST(${} AS DOUBLE PRECISION)", b + k),
-                _ => format!("${}", b + k),
-            })
-            .collect();
-        if r > 0 {
-            sql.push_str(", ");
+        sql.push_str(if r > 0 { ", (" } else { "(" });
+        for k in 1..=PARAMS_PER_ROW {
+            if k > 1 {
+                sql.push_str(", ");
+            }
+            // Writing to a String cannot fail.
+            let _ = match k {
+                18..=20 => write!(sql, "CAST(${} AS DOUBLE PRECISION)", b + k),
+                _ => write!(sql, "${}", b + k),
+            };
         }
-        sql.push('(');
-        sql.push_str(&p.join(", "));
         sql.push(')');
     }
     if duplicates == OnDuplicate::Skip {
