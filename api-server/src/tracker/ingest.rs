@@ -19,7 +19,7 @@ struct Pending {
     done: oneshot::Sender<Result<(), String>>,
 }
 
-/// The queue in front of the writers.
+/// The queue in front of the writer.
 #[derive(Debug, Clone)]
 pub struct Ingest {
     tx: mpsc::Sender<Pending>,
