@@ -180,9 +180,10 @@ pub async fn insert_batch(
 
 /// SQLite: the whole batch — `BEGIN IMMEDIATE`, the INSERTs, `COMMIT` — in
 /// one call, so the database's worker thread is reached once per batch
-/// rather than once per statement. A failure rolls the batch back; should
-/// the rollback fail too, the error says so and the caller must not use the
-/// connection again.
+/// rather than once per statement. A failure rolls the batch back and
+/// returns the statement's error; the rollback itself may fail too (a lost
+/// connection), so a caller closes the connection after an error, as the
+/// writer does.
 pub async fn insert_batch_sqlite(
     conn: &mut AnyConnection,
     runs: &[NewRun],
@@ -205,9 +206,10 @@ pub async fn insert_batch_sqlite(
     match q.execute(&mut *conn).await {
         Ok(_) => Ok(()),
         Err(e) => {
-            // The connection is used again: it must not stay inside the
-            // failed transaction.
-            sqlx::query("ROLLBACK").execute(&mut *conn).await?;
+            // Ends the transaction now, so its write lock does not wait for
+            // the connection to close; the statement's error is the one to
+            // report, whatever the rollback did.
+            let _ = sqlx::query("ROLLBACK").execute(&mut *conn).await;
             Err(e)
         }
     }
