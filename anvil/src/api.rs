@@ -13,14 +13,12 @@ use serde::Deserialize;
 use serde_json::json;
 use sha2::{Digest, Sha256};
 
+use chaos_domain::corpus::{HASH_SEPARATOR, RunNonce, hex};
+
 use crate::error::ApiError;
 use crate::faults::Verdict;
 use crate::metrics::to_classic_text;
 use crate::state::{AppState, TestResult};
-
-/// What the earlier url-anvil put between the bodies it hashed, so a
-/// `content_hash` means the same on both for any number of URLs.
-const HASH_SEPARATOR: &[u8] = b"\n---\n";
 
 /// The documents `/api/sample-urls` offers.
 const SAMPLE_IDS: [u32; 5] = [1, 2, 3, 4, 5];
@@ -78,21 +76,66 @@ pub async fn history(State(state): State<AppState>) -> Json<Vec<TestResult>> {
     Json(h.iter().cloned().collect())
 }
 
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CorpusQuery {
+    run: Option<String>,
+}
+
+/// A corpus document. Reading one costs the same capacity as a one-URL
+/// test: otherwise an app could read documents for free and hash them
+/// itself, answering without url-anvil's work.
 pub async fn corpus(
     State(state): State<AppState>,
     id: Result<Path<u32>, PathRejection>,
+    query: Result<Query<CorpusQuery>, QueryRejection>,
 ) -> Result<Response, ApiError> {
     let Path(id) = id?;
+    let Query(query) = query.map_err(|e| ApiError::bad_request(e.body_text()))?;
+    let run = match query.run.as_deref() {
+        None => None,
+        Some(n) => Some(RunNonce::parse(n).map_err(|e| ApiError::bad_request(e.to_string()))?),
+    };
+    let work = Work::admit(&state).await?;
     let doc = state
         .shared
         .corpus
-        .get(id)
+        .get(id, run.as_ref())
         .ok_or_else(|| ApiError::not_found(format!("corpus document {id} does not exist")))?;
-    Ok((
-        [(header::CONTENT_TYPE, "text/plain; charset=utf-8")],
-        doc.clone(),
-    )
-        .into_response())
+    work.finish(&doc).await;
+    Ok(([(header::CONTENT_TYPE, "text/plain; charset=utf-8")], doc).into_response())
+}
+
+/// The capacity one unit of url-anvil's work takes: a slot, its memory,
+/// its service time and CPU. Held from admission until `finish`.
+struct Work<'a> {
+    _slot: Option<tokio::sync::SemaphorePermit<'a>>,
+    ballast: Vec<u8>,
+    profile: chaos_domain::CapacityProfile,
+}
+
+impl<'a> Work<'a> {
+    async fn admit(state: &'a AppState) -> Result<Work<'a>, ApiError> {
+        let slot = state.limiter.admit().await.map_err(|shed| ApiError {
+            status: StatusCode::SERVICE_UNAVAILABLE,
+            message: shed.message().to_owned(),
+            retry_after: Some(1),
+        })?;
+        let profile = state.limiter.profile();
+        Ok(Work {
+            _slot: slot,
+            ballast: hold_memory(profile.memory_per_request_kib),
+            profile: *profile,
+        })
+    }
+
+    async fn finish(self, seed: &[u8]) {
+        if self.profile.service_time_ms > 0 {
+            tokio::time::sleep(Duration::from_millis(self.profile.service_time_ms)).await;
+        }
+        burn_cpu(seed, self.profile.cpu_rounds);
+        std::hint::black_box(&self.ballast);
+    }
 }
 
 #[derive(Debug, Deserialize)]
@@ -123,13 +166,7 @@ pub async fn run_test(
         .map(|u| state.shared.fetcher.classify(u))
         .collect::<Result<Vec<_>, _>>()?;
 
-    let _slot = state.limiter.admit().await.map_err(|shed| ApiError {
-        status: StatusCode::SERVICE_UNAVAILABLE,
-        message: shed.message().to_owned(),
-        retry_after: Some(1),
-    })?;
-    let profile = state.limiter.profile();
-    let ballast = hold_memory(profile.memory_per_request_kib);
+    let work = Work::admit(&state).await?;
 
     let mut hasher = Sha256::new();
     let mut total_fetch = Duration::ZERO;
@@ -146,12 +183,8 @@ pub async fn run_test(
         }
         hasher.update(&body);
     }
-    if profile.service_time_ms > 0 {
-        tokio::time::sleep(Duration::from_millis(profile.service_time_ms)).await;
-    }
     let digest = hasher.finalize();
-    burn_cpu(&digest, profile.cpu_rounds);
-    std::hint::black_box(&ballast);
+    work.finish(&digest).await;
 
     let total_ms = total_fetch.as_secs_f64() * 1000.0;
     let result = TestResult {
@@ -187,16 +220,6 @@ fn burn_cpu(seed: &[u8], rounds: u32) {
 /// Two decimals, as the earlier url-anvil's `toFixed(2)`.
 fn round2(v: f64) -> f64 {
     (v * 100.0).round() / 100.0
-}
-
-fn hex(bytes: &[u8]) -> String {
-    const DIGITS: &[u8; 16] = b"0123456789abcdef";
-    let mut s = String::with_capacity(bytes.len() * 2);
-    for b in bytes {
-        s.push(DIGITS[usize::from(b >> 4)] as char);
-        s.push(DIGITS[usize::from(b & 15)] as char);
-    }
-    s
 }
 
 pub async fn healthz() -> Json<serde_json::Value> {

@@ -4,6 +4,7 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 
 use chaos_domain::CapacityProfile;
+use chaos_domain::corpus::CorpusKey;
 use clap::{Parser, ValueEnum};
 
 /// What url-anvil does when it crashes (overload or an injected crash).
@@ -81,6 +82,19 @@ pub struct Config {
     #[arg(long, env = "ANVIL_ADMIN_TOKEN_FILE", conflicts_with = "admin_token")]
     pub admin_token_file: Option<PathBuf>,
 
+    /// Secret behind run corpora (`/corpus/{id}?run=<nonce>`): what their
+    /// documents hold cannot be known without it, so an answer needs
+    /// url-anvil's work. The platform's load generator gets the same key
+    /// (`loadgen --corpus-key`) to check answers. Default: the admin token;
+    /// without either, a public key (fine for local tries, never for a
+    /// competition).
+    #[arg(long, env = "ANVIL_CORPUS_KEY", hide_env_values = true)]
+    pub corpus_key: Option<String>,
+
+    /// File holding the corpus key.
+    #[arg(long, env = "ANVIL_CORPUS_KEY_FILE", conflicts_with = "corpus_key")]
+    pub corpus_key_file: Option<PathBuf>,
+
     /// Hosts `POST /api/test` may fetch besides this url-anvil's own corpus:
     /// `example.com`, `example.com:8443` or `*.example.com`. Comma-separated.
     #[arg(long = "allow-host", env = "ANVIL_ALLOW_HOSTS", value_delimiter = ',')]
@@ -152,6 +166,8 @@ impl Config {
             on_crash: CrashMode::Exit,
             admin_token: None,
             admin_token_file: None,
+            corpus_key: None,
+            corpus_key_file: None,
             allow_hosts: Vec::new(),
             max_urls: 20,
             max_body_bytes: 64 * 1024,
@@ -201,6 +217,20 @@ impl Config {
             self.admin_token_file.as_deref(),
             |p| std::fs::read_to_string(p),
         )?)
+    }
+
+    /// The corpus key: `--corpus-key`, else the admin token, else public.
+    pub fn resolve_corpus_key(&self) -> anyhow::Result<CorpusKey> {
+        let configured = chaos_domain::token::resolve(
+            "--corpus-key",
+            self.corpus_key.as_deref(),
+            self.corpus_key_file.as_deref(),
+            |p| std::fs::read_to_string(p),
+        )?;
+        Ok(match configured.or(self.resolve_admin_token()?) {
+            Some(secret) => CorpusKey::from_secret(&secret),
+            None => CorpusKey::public(),
+        })
     }
 }
 

@@ -11,6 +11,8 @@ use axum::http::StatusCode;
 use bytes::Bytes;
 use reqwest::Url;
 
+use chaos_domain::corpus::RunNonce;
+
 use crate::corpus::Corpus;
 use crate::error::ApiError;
 
@@ -72,10 +74,25 @@ impl HostPattern {
 /// Where a test URL's body comes from.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Source {
-    /// A document of this url-anvil's own corpus, read from memory.
-    Corpus(u32),
+    /// A document of this url-anvil's own corpus, read from memory: the
+    /// public corpus, or the run corpus a `?run=` nonce names.
+    Corpus(u32, Option<RunNonce>),
     /// An allow-listed URL fetched over the network.
     Remote(Url),
+}
+
+/// The run nonce of a corpus URL's query: none, or exactly `run=<nonce>`.
+pub fn corpus_run(query: Option<&str>) -> Result<Option<RunNonce>, String> {
+    match query {
+        None | Some("") => Ok(None),
+        Some(q) => match q.strip_prefix("run=") {
+            Some(n) if !n.contains('&') => RunNonce::parse(n).map(Some).map_err(|e| e.to_string()),
+            _ => Err(format!(
+                "a corpus URL's query may only be run=<nonce>, not {:?}",
+                q.chars().take(80).collect::<String>()
+            )),
+        },
+    }
 }
 
 /// Decides where each URL comes from and fetches the remote ones.
@@ -137,7 +154,9 @@ impl Fetcher {
                         "{raw:?} is on this url-anvil but not a /corpus/{{id}} URL"
                     ))
                 })?;
-            return Ok(Source::Corpus(id));
+            let run = corpus_run(url.query())
+                .map_err(|e| ApiError::bad_request(format!("{raw:?}: {e}")))?;
+            return Ok(Source::Corpus(id, run));
         }
         if self.allowed.iter().any(|p| p.matches(&host, port)) {
             return Ok(Source::Remote(url));
@@ -153,9 +172,8 @@ impl Fetcher {
     /// The body of one URL.
     pub async fn fetch(&self, source: &Source, corpus: &Corpus) -> Result<Bytes, ApiError> {
         match source {
-            Source::Corpus(id) => corpus
-                .get(*id)
-                .cloned()
+            Source::Corpus(id, run) => corpus
+                .get(*id, run.as_ref())
                 .ok_or_else(|| ApiError::not_found(format!("corpus document {id} does not exist"))),
             Source::Remote(url) => self.fetch_remote(url).await,
         }
@@ -232,16 +250,32 @@ mod tests {
         let f = fetcher(&[]);
         assert_eq!(
             f.classify("http://127.0.0.1:8080/corpus/7"),
-            Ok(Source::Corpus(7))
+            Ok(Source::Corpus(7, None))
         );
         assert_eq!(
             f.classify("http://URL-ANVIL:8080/corpus/1"),
-            Ok(Source::Corpus(1))
+            Ok(Source::Corpus(1, None))
         );
         let err = f
             .classify("http://127.0.0.1:8080/admin/faults")
             .expect_err("not corpus");
         assert_eq!(err.status, StatusCode::BAD_REQUEST);
+        let nonce = RunNonce::parse("0f1e2d3c4b5a69788796a5b4c3d2e1f0").expect("valid");
+        assert_eq!(
+            f.classify("http://127.0.0.1:8080/corpus/123456?run=0f1e2d3c4b5a69788796a5b4c3d2e1f0"),
+            Ok(Source::Corpus(123_456, Some(nonce)))
+        );
+        for bad in [
+            "http://127.0.0.1:8080/corpus/1?run=short",
+            "http://127.0.0.1:8080/corpus/1?run=abcdefgh&x=1",
+            "http://127.0.0.1:8080/corpus/1?seed=abcdefgh",
+        ] {
+            assert_eq!(
+                f.classify(bad).expect_err(bad).status,
+                StatusCode::BAD_REQUEST,
+                "{bad}"
+            );
+        }
     }
 
     #[test]

@@ -97,6 +97,12 @@ pub fn shared(config: &Config, local: SocketAddr) -> anyhow::Result<Arc<Shared>>
         Duration::from_millis(config.fetch_timeout_ms),
         config.max_fetch_bytes,
     )?;
+    let corpus_key = config.resolve_corpus_key()?;
+    if corpus_key.is_public() {
+        tracing::warn!(
+            "no corpus key (--corpus-key or --admin-token): run corpora are predictable; fine for local tries, not for a competition"
+        );
+    }
     let admin_token_digest = config
         .resolve_admin_token()?
         .map(|t| Sha256::digest(t.as_bytes()).into());
@@ -109,7 +115,7 @@ pub fn shared(config: &Config, local: SocketAddr) -> anyhow::Result<Arc<Shared>>
             max_body_bytes: config.max_body_bytes,
             on_crash: config.on_crash,
         },
-        corpus: Corpus::generate(),
+        corpus: Corpus::new(corpus_key),
         fetcher,
     }))
 }

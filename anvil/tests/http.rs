@@ -6,6 +6,7 @@ use std::time::{Duration, Instant};
 
 use axum::http::StatusCode;
 use chaos_domain::CapacityProfile;
+use chaos_domain::corpus::{self, CorpusKey, CorpusOf, RunNonce};
 use sha2::{Digest, Sha256};
 use support::*;
 use url_anvil::corpus::Corpus;
@@ -47,13 +48,13 @@ async fn sample_urls_are_a_bare_array_as_before_and_the_hash_joins_bodies_as_bef
     let r = post_json(&app, "/api/test", &body).await;
     assert_eq!(r.status, StatusCode::OK, "{}", r.text());
     let result = r.json();
-    let corpus = Corpus::generate();
+    let corpus = Corpus::new(CorpusKey::public());
     let mut hasher = Sha256::new();
     for id in 1..=5 {
         if id > 1 {
             hasher.update(b"\n---\n");
         }
-        hasher.update(corpus.get(id).expect("doc"));
+        hasher.update(corpus.get(id, None).expect("doc"));
     }
     let expected: String = hasher
         .finalize()
@@ -122,8 +123,8 @@ async fn history_keeps_the_last_ten_tests_newest_first() {
     let history = get(&app, "/api/history").await.json();
     let entries = history.as_array().expect("array");
     assert_eq!(entries.len(), 10);
-    let corpus = Corpus::generate();
-    let newest: String = Sha256::digest(corpus.get(12).expect("doc"))
+    let corpus = Corpus::new(CorpusKey::public());
+    let newest: String = Sha256::digest(corpus.get(12, None).expect("doc"))
         .iter()
         .map(|b| format!("{b:02x}"))
         .collect();
@@ -135,7 +136,13 @@ async fn corpus_documents_are_served_and_bad_ids_are_json_errors() {
     let (app, _) = app(&uncapped());
     let r = get(&app, "/corpus/42").await;
     assert_eq!(r.status, StatusCode::OK);
-    assert_eq!(r.body, Corpus::generate().get(42).expect("doc").to_vec());
+    assert_eq!(
+        r.body,
+        Corpus::new(CorpusKey::public())
+            .get(42, None)
+            .expect("doc")
+            .to_vec()
+    );
     assert_eq!(get(&app, "/corpus/0").await.status, StatusCode::NOT_FOUND);
     let missing = get(&app, "/corpus/101").await;
     assert_eq!(missing.status, StatusCode::NOT_FOUND);
@@ -143,6 +150,66 @@ async fn corpus_documents_are_served_and_bad_ids_are_json_errors() {
     let bad = get(&app, "/corpus/abc").await;
     assert_eq!(bad.status, StatusCode::BAD_REQUEST);
     assert!(!bad.error().is_empty());
+    let bad = get(&app, "/corpus/1?run=short").await;
+    assert_eq!(bad.status, StatusCode::BAD_REQUEST);
+    assert!(bad.error().contains("nonce"), "{}", bad.error());
+}
+
+/// A run corpus is keyed: url-anvil serves and hashes exactly what the
+/// shared definition says for its key, and another key gives other bytes.
+#[tokio::test]
+async fn run_corpora_follow_the_key_and_answer_what_the_load_generator_expects() {
+    let mut c = uncapped();
+    c.admin_token = Some(TOKEN.to_owned());
+    let (app, _) = app(&c);
+    let nonce = RunNonce::parse("9f8e7d6c5b4a39281706f5e4d3c2b1a0").expect("valid");
+    let key = CorpusKey::from_secret(TOKEN);
+    let id = 4_000_123;
+    let doc = corpus::document(id, CorpusOf::Run(&key, &nonce)).expect("exists");
+    let r = get(&app, &format!("/corpus/{id}?run={}", nonce.as_str())).await;
+    assert_eq!(r.status, StatusCode::OK);
+    assert_eq!(r.body, doc);
+    let body = format!(
+        r#"{{"urls":["http://127.0.0.1:8080/corpus/{id}?run={}"]}}"#,
+        nonce.as_str()
+    );
+    let answer = post_json(&app, "/api/test", &body).await.json();
+    assert_eq!(answer["urls_tested"], 1);
+    assert_eq!(answer["content_hash"], corpus::content_hash(&[&doc]));
+    let other = corpus::document(id, CorpusOf::Run(&CorpusKey::public(), &nonce)).expect("exists");
+    assert_ne!(answer["content_hash"], corpus::content_hash(&[&other]));
+
+    // An explicit corpus key wins over the admin token.
+    c.corpus_key = Some("a-separate-corpus-key".to_owned());
+    let (keyed, _) = support::app(&c);
+    let answer = post_json(&keyed, "/api/test", &body).await.json();
+    let separate = CorpusKey::from_secret("a-separate-corpus-key");
+    let doc = corpus::document(id, CorpusOf::Run(&separate, &nonce)).expect("exists");
+    assert_eq!(answer["content_hash"], corpus::content_hash(&[&doc]));
+}
+
+/// Reading a document takes a capacity slot like a test does: an app
+/// cannot read the corpus for free and hash it itself.
+#[tokio::test]
+async fn reading_the_corpus_costs_capacity() {
+    let mut c = config();
+    c.max_concurrency = Some(1);
+    c.queue_depth = Some(0);
+    c.service_time_ms = Some(300);
+    let (app, _) = app(&c);
+    let first = tokio::spawn({
+        let app = app.clone();
+        async move { get(&app, "/corpus/1").await.status }
+    });
+    tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    let second = get(&app, "/corpus/2").await;
+    assert_eq!(
+        second.status,
+        StatusCode::SERVICE_UNAVAILABLE,
+        "{}",
+        second.text()
+    );
+    assert_eq!(first.await.expect("joined"), StatusCode::OK);
 }
 
 #[tokio::test]

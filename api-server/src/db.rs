@@ -152,6 +152,11 @@ pub fn migrator() -> Migrator {
             "earlier rules index",
             include_str!("../migrations/0006_earlier_rules_index.sql"),
         ),
+        m(
+            7,
+            "rules v3",
+            include_str!("../migrations/0007_rules_v3.sql"),
+        ),
     ])
 }
 

@@ -258,7 +258,7 @@ async fn run_lifecycle_and_validation(db: String) {
         .await;
     assert_eq!(created.status, StatusCode::CREATED, "{}", created.text);
     assert_eq!(created.body["state"], "registered");
-    assert_eq!(created.body["profile_version"], 1);
+    assert_eq!(created.body["profile_version"], 2);
     let again = c
         .admin_post("/api/v1/runs", builtin_run("run-1", "ada"))
         .await;
@@ -432,7 +432,7 @@ async fn run_lifecycle_and_validation(db: String) {
             .contains("samples")
     );
     assert_eq!(done["score"]["score"], serde_json::Value::Null);
-    assert_eq!(done["score"]["rules_version"], 2);
+    assert_eq!(done["score"]["rules_version"], 3);
     assert_eq!(
         c.get("/api/v1/leaderboard/robust-service").await.body["total"],
         0,

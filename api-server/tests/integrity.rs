@@ -482,13 +482,13 @@ async fn rules_versions_are_kept_apart(db: String) {
     record_under(&s, Rules::V1, "a1", stats(700.0, 90.0), &[], t + 1_000).await;
     assert!(board(&c).await.is_empty());
     let b = c.get("/api/v1/leaderboard/robust-service").await.body;
-    assert_eq!(b["rules_version"], 2);
+    assert_eq!(b["rules_version"], 3);
     assert_eq!(b["earlier_rules"][0]["contributor"], "ada");
     assert_eq!(b["earlier_rules"][0]["rules_version"], 1);
     assert_eq!(b["earlier_rules"][0]["score"], 700.0);
     let page = c.get("/leaderboard/robust-service").await.text;
     assert!(
-        page.contains("id=\"earlier-rules\"") && page.contains("rules v2"),
+        page.contains("id=\"earlier-rules\"") && page.contains("rules v3"),
         "{page}"
     );
     record(&s, "b1", stats(400.0, 90.0), &[], t + 2_000).await;
@@ -516,7 +516,7 @@ async fn rules_versions_are_kept_apart(db: String) {
         [("bob".to_owned(), 400.0), ("ada".to_owned(), 300.0)]
     );
     let a1 = c.get("/api/v1/runs/a1").await.body;
-    assert_eq!(a1["score"]["rules_version"], 2, "{a1}");
+    assert_eq!(a1["score"]["rules_version"], 3, "{a1}");
     assert_eq!(a1["score"]["score"], 300.0, "{a1}");
     assert_eq!(a1["state"], "scored", "{a1}");
 

@@ -52,6 +52,7 @@ async fn load(
                 &[],
                 Some(body.as_bytes()),
             )],
+            answers: None,
             load: Load::Open {
                 plan,
                 connections: 16,

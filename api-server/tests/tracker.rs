@@ -195,6 +195,7 @@ async fn ingest_and_read(db: String) {
                 &[],
                 None,
             )],
+            answers: None,
             load: loadgen::Load::Closed {
                 connections: 1,
                 duration: None,

@@ -167,6 +167,7 @@ pub async fn up(args: UpArgs) -> anyhow::Result<()> {
             anvil_url: anvil_url.clone(),
             corpus_base: anvil_url.clone(),
             anvil_token: Some(anvil_token.clone()),
+            corpus_key: None,
             anvil_metrics_url: None,
             metrics_host: "127.0.0.1".to_owned(),
             scale: Scale {

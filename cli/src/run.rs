@@ -41,6 +41,10 @@ pub struct RunArgs {
     /// url-anvil's admin token, for the profile's faults [default: <data-dir>/anvil-token].
     #[arg(long, env = "ANVIL_ADMIN_TOKEN", hide_env_values = true)]
     pub anvil_admin_token: Option<String>,
+    /// url-anvil's corpus key, when it has one apart from its admin token,
+    /// so every answer can be checked [default: the admin token].
+    #[arg(long, env = "CHAOS_CORPUS_KEY", hide_env_values = true)]
+    pub corpus_key: Option<String>,
     /// This machine as the API server reaches it, for loadgen's metrics (host.docker.internal for the compose playground).
     #[arg(long, default_value = "127.0.0.1")]
     pub metrics_host: String,
@@ -171,6 +175,7 @@ pub async fn run(args: RunArgs) -> anyhow::Result<u8> {
         anvil_url: args.anvil_url.clone(),
         corpus_base: args.corpus_base.clone().unwrap_or(corpus_default),
         anvil_token: args.admin.anvil_token(args.anvil_admin_token.as_deref())?,
+        corpus_key: args.corpus_key.clone(),
         anvil_metrics_url: args.anvil_metrics_url.clone().or(anvil_metrics_url),
         metrics_host,
         scale: Scale {

@@ -11,6 +11,7 @@ use std::time::{Duration, Instant};
 use anyhow::Context;
 use chaos_client::{Client, NewRun, Run, Source};
 use chaos_domain::Challenge;
+use chaos_domain::corpus::CorpusKey;
 use loadgen::profile::{ProfileRun, Scale};
 use loadgen::target::Target;
 use loadgen::{ExecOptions, Job, RunReport, RunSpec};
@@ -36,6 +37,9 @@ pub struct Plan {
     pub corpus_base: String,
     /// url-anvil's admin token; needed when the profile injects faults.
     pub anvil_token: Option<String>,
+    /// url-anvil's corpus key, to check every answer [default: the admin
+    /// token, which is url-anvil's own default].
+    pub corpus_key: Option<String>,
     /// url-anvil's metrics as the API server reaches them [default: anvil_url/metrics].
     pub anvil_metrics_url: Option<String>,
     /// This machine as the API server reaches it, for loadgen's metrics.
@@ -103,7 +107,11 @@ pub async fn execute(client: &Client, plan: Plan) -> anyhow::Result<Finished> {
     let target = Target::parse(&plan.target)
         .with_context(|| format!("--target {:?} is not a usable URL", plan.target))?;
     preflight(&plan.target).await?;
-    let profile_run = ProfileRun::new(plan.challenge, &target, &plan.corpus_base, plan.scale);
+    let key = match plan.corpus_key.as_ref().or(plan.anvil_token.as_ref()) {
+        Some(secret) => CorpusKey::from_secret(secret),
+        None => CorpusKey::public(),
+    };
+    let profile_run = ProfileRun::new(plan.challenge, &target, &plan.corpus_base, plan.scale, key)?;
     if !profile_run.profile.chaos.is_empty() && plan.anvil_token.is_none() {
         anyhow::bail!(
             "the {} profile injects faults into url-anvil: give its admin token with --anvil-admin-token \
@@ -150,6 +158,7 @@ pub async fn execute(client: &Client, plan: Plan) -> anyhow::Result<Finished> {
         spec: RunSpec {
             addr,
             requests: profile_run.requests.clone(),
+            answers: Some(profile_run.answers.clone()),
             load: profile_run.load.clone(),
             threads: plan.threads,
             timeout: Duration::from_millis(profile_run.profile.timeout_ms),

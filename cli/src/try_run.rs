@@ -95,7 +95,13 @@ pub async fn run(args: TryArgs) -> anyhow::Result<()> {
             rate: args.rate_scale,
         };
         let target = Target::parse(&base)?;
-        let run = ProfileRun::new(challenge, &target, &base, scale);
+        let run = ProfileRun::new(
+            challenge,
+            &target,
+            &base,
+            scale,
+            chaos_domain::corpus::CorpusKey::from_secret(&token),
+        )?;
         if text {
             println!(
                 "\n== {} ({}, squeezed into {} s; an unofficial try)\n   {}",
@@ -109,6 +115,7 @@ pub async fn run(args: TryArgs) -> anyhow::Result<()> {
             spec: RunSpec {
                 addr: anvil.addr,
                 requests: run.requests.clone(),
+                answers: Some(run.answers.clone()),
                 load: run.load.clone(),
                 threads: 2,
                 timeout: Duration::from_millis(run.profile.timeout_ms),

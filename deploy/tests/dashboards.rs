@@ -198,6 +198,7 @@ async fn every_dashboard_query_runs_against_real_metrics() {
                 &[],
                 Some(body.as_bytes()),
             )],
+            answers: None,
             load: Load::Open {
                 plan: RatePlan::parse("14s:50").expect("stages"),
                 connections: 4,

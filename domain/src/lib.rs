@@ -8,6 +8,7 @@
 pub mod capacity;
 pub mod challenge;
 pub mod contributor;
+pub mod corpus;
 pub mod fault;
 pub mod profile;
 pub mod scoring;

@@ -60,27 +60,48 @@ pub struct ChallengeProfile {
     pub timeout_ms: u64,
     /// Faults injected into url-anvil during the run.
     pub chaos: Vec<ChaosStep>,
-    /// The standard request is `POST /api/test` with one corpus URL;
-    /// request n asks for document `n % corpus_documents + 1`.
+    /// The standard request is `POST /api/test` with one corpus URL. The
+    /// "hot" documents 1..=corpus_documents are asked for again and again;
+    /// see [`ChallengeProfile::document_for`].
     pub corpus_documents: u32,
+    /// Of every 1,000 requests, how many ask for a document no earlier
+    /// request of the run asked for (0 in version 1). A cache in front of
+    /// url-anvil can answer the others, never these: it helps, and cannot
+    /// replace url-anvil (docs/SCORING.md, "How cacheable the load is").
+    pub fresh_permille: u32,
 }
 
 impl ChallengeProfile {
     /// The current version of a challenge's profile.
     pub fn current(challenge: Challenge) -> ChallengeProfile {
-        match challenge {
-            Challenge::RobustService => robust_service_v1(),
-            Challenge::GracefulDegradation => graceful_degradation_v1(),
-            Challenge::LongestUpkeep => longest_upkeep_v1(),
-        }
+        with_fresh_documents(v1(challenge))
     }
 
     /// A challenge's profile at a given version, `None` when there is no
     /// such version. Stored runs name their version, so every version ever
     /// shipped stays here.
     pub fn version(challenge: Challenge, version: u32) -> Option<ChallengeProfile> {
-        let current = ChallengeProfile::current(challenge);
-        (current.version == version).then_some(current)
+        match version {
+            1 => Some(v1(challenge)),
+            2 => Some(ChallengeProfile::current(challenge)),
+            _ => None,
+        }
+    }
+
+    /// The corpus document that arrival `n` of a run asks for. `mix` is
+    /// drawn at random per run, so which arrivals repeat a document and
+    /// which ask for a fresh one cannot be known before the run either.
+    /// A fresh document's id is unique to its arrival (above the hot set).
+    pub fn document_for(&self, n: u64, mix: u64) -> u32 {
+        let hot = u64::from(self.corpus_documents.max(1));
+        let mut state = mix ^ n.wrapping_mul(0xD6E8_FEB8_6659_FD93);
+        let r = splitmix(&mut state);
+        if r % 1000 < u64::from(self.fresh_permille) {
+            let fresh_ids = u64::from(crate::corpus::RUN_DOCUMENTS) - hot;
+            (hot + 1 + n % fresh_ids) as u32
+        } else {
+            (1 + (r >> 32) % hot) as u32
+        }
     }
 
     /// `robust-service-v1`.
@@ -139,6 +160,33 @@ fn anvil_capacity() -> f64 {
         .unwrap_or(640.0)
 }
 
+fn v1(challenge: Challenge) -> ChallengeProfile {
+    match challenge {
+        Challenge::RobustService => robust_service_v1(),
+        Challenge::GracefulDegradation => graceful_degradation_v1(),
+        Challenge::LongestUpkeep => longest_upkeep_v1(),
+    }
+}
+
+/// Version 2 of every profile: the same load and chaos as version 1, but
+/// half the requests ask for a document no earlier request asked for,
+/// and every answer is checked against the run's corpus.
+fn with_fresh_documents(v1: ChallengeProfile) -> ChallengeProfile {
+    ChallengeProfile {
+        version: 2,
+        fresh_permille: 500,
+        ..v1
+    }
+}
+
+fn splitmix(state: &mut u64) -> u64 {
+    *state = state.wrapping_add(0x9E37_79B9_7F4A_7C15);
+    let mut z = *state;
+    z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+    z ^ (z >> 31)
+}
+
 fn robust_service_v1() -> ChallengeProfile {
     let c = anvil_capacity();
     // Steps below and far above url-anvil's capacity: only an app that
@@ -157,6 +205,7 @@ fn robust_service_v1() -> ChallengeProfile {
         timeout_ms: 2_000,
         chaos: Vec::new(),
         corpus_documents: 20,
+        fresh_permille: 0,
     }
 }
 
@@ -190,6 +239,7 @@ fn graceful_degradation_v1() -> ChallengeProfile {
             },
         ],
         corpus_documents: 20,
+        fresh_permille: 0,
     }
 }
 
@@ -220,6 +270,7 @@ fn longest_upkeep_v1() -> ChallengeProfile {
             })
             .collect(),
         corpus_documents: 20,
+        fresh_permille: 0,
     }
 }
 
@@ -249,7 +300,14 @@ mod tests {
         let p = ChallengeProfile::current(Challenge::GracefulDegradation);
         assert_eq!(p.peak_rps(), 1920.0);
         assert_eq!(p.duration_s(), 160.0);
-        assert_eq!(p.versioned_name(), "graceful-degradation-v1");
+        assert_eq!(p.versioned_name(), "graceful-degradation-v2");
+        assert_eq!(
+            ChallengeProfile::version(Challenge::GracefulDegradation, 1)
+                .expect("kept")
+                .versioned_name(),
+            "graceful-degradation-v1"
+        );
+        assert!(ChallengeProfile::version(Challenge::GracefulDegradation, 3).is_none());
     }
 
     #[test]
@@ -262,5 +320,32 @@ mod tests {
         // A fault never shrinks to nothing.
         let tiny = p.scaled(0.01, 1.0);
         assert_eq!(tiny.chaos[2].fault.duration_s, Some(1));
+    }
+
+    #[test]
+    fn half_the_arrivals_ask_for_a_fresh_document_and_the_rest_repeat_twenty() {
+        let p = ChallengeProfile::current(Challenge::RobustService);
+        let mix = 0x1234_5678_9abc_def0;
+        let ids: Vec<u32> = (0..20_000).map(|n| p.document_for(n, mix)).collect();
+        let fresh: Vec<u32> = ids.iter().copied().filter(|&id| id > 20).collect();
+        let share = fresh.len() as f64 / ids.len() as f64;
+        assert!((0.48..=0.52).contains(&share), "fresh share {share}");
+        let mut unique = fresh.clone();
+        unique.sort_unstable();
+        unique.dedup();
+        assert_eq!(
+            unique.len(),
+            fresh.len(),
+            "a fresh document is never asked twice"
+        );
+        let hot: std::collections::BTreeSet<u32> =
+            ids.iter().copied().filter(|&id| id <= 20).collect();
+        assert_eq!(hot.len(), 20);
+        // Another run's mix picks other arrivals to repeat.
+        let other: Vec<u32> = (0..20_000).map(|n| p.document_for(n, mix ^ 1)).collect();
+        assert_ne!(ids, other);
+        // Version 1 never asked for a fresh document.
+        let v1 = ChallengeProfile::version(Challenge::RobustService, 1).expect("kept");
+        assert!((0..1000).all(|n| v1.document_for(n, mix) <= 20));
     }
 }

@@ -1,7 +1,10 @@
 //! Scoring rules: the three statistics and the score of each challenge,
 //! as pure functions of counter snapshots taken during a run. Rules v1
-//! live here; v2 (the current rules, made robust to run-to-run noise) in
-//! [`v2`]. Both versions stay: a record says which rules made it.
+//! live here; v2 (made robust to run-to-run noise) in [`v2`]; v3 (the
+//! current rules: only right answers to the load count) is v2 with
+//! graceful-degradation's first statistic taken from the load generator's
+//! checked answers instead of url-anvil's own counter. Every version stays:
+//! a record says which rules made it.
 //!
 //! Both metric sources (Prometheus and the built-in scraper) produce the
 //! same snapshots, so a score does not depend on where its numbers came
@@ -18,7 +21,7 @@ pub mod timeline;
 mod v2;
 
 /// The rules the board ranks by.
-pub const RULES_VERSION: u32 = 2;
+pub const RULES_VERSION: u32 = 3;
 
 /// A version of the scoring rules.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -27,16 +30,21 @@ pub enum Rules {
     V1,
     /// Asked rates interpolated at the SLO's edge, uptime in 10 s slots.
     V2,
+    /// V2, with graceful-degradation's "served" counting only right
+    /// answers the load received (url-anvil work that answered no request
+    /// of the load, or an answer url-anvil did not produce, earns nothing).
+    V3,
 }
 
 impl Rules {
-    pub const CURRENT: Rules = Rules::V2;
-    pub const ALL: [Rules; 2] = [Rules::V1, Rules::V2];
+    pub const CURRENT: Rules = Rules::V3;
+    pub const ALL: [Rules; 3] = [Rules::V1, Rules::V2, Rules::V3];
 
     pub fn from_version(version: u32) -> Option<Rules> {
         match version {
             1 => Some(Rules::V1),
             2 => Some(Rules::V2),
+            3 => Some(Rules::V3),
             _ => None,
         }
     }
@@ -45,6 +53,7 @@ impl Rules {
         match self {
             Rules::V1 => 1,
             Rules::V2 => 2,
+            Rules::V3 => 3,
         }
     }
 
@@ -56,10 +65,15 @@ impl Rules {
                 "p95 latency at that step (ms)",
                 "error rate over the run (%)",
             ],
-            (Rules::V2, Challenge::RobustService) => [
+            (Rules::V2 | Rules::V3, Challenge::RobustService) => [
                 "highest asked RPS meeting the SLO",
                 "p95 latency at that step (ms)",
                 "error rate over the run (%)",
+            ],
+            (Rules::V3, Challenge::GracefulDegradation) => [
+                "right answers the load received",
+                "graceful-response ratio (%)",
+                "longest url-anvil downtime (s)",
             ],
             (_, Challenge::GracefulDegradation) => [
                 "requests url-anvil served",
@@ -272,11 +286,16 @@ pub fn score_under(
     }
     match (rules, challenge) {
         (Rules::V1, Challenge::RobustService) => robust_service(&load, total),
-        (Rules::V2, Challenge::RobustService) => v2::robust_service(&load, total),
+        (Rules::V2 | Rules::V3, Challenge::RobustService) => v2::robust_service(&load, total),
         // Its spread was within 1 % before v2 (docs/SCORING.md): unchanged.
-        (_, Challenge::GracefulDegradation) => graceful_degradation(&load, anvil, total),
+        (Rules::V1 | Rules::V2, Challenge::GracefulDegradation) => {
+            graceful_degradation(&load, anvil, total, Served::ByAnvil)
+        }
+        (Rules::V3, Challenge::GracefulDegradation) => {
+            graceful_degradation(&load, anvil, total, Served::RightAnswersToTheLoad)
+        }
         (Rules::V1, Challenge::LongestUpkeep) => longest_upkeep(&load),
-        (Rules::V2, Challenge::LongestUpkeep) => v2::longest_upkeep(&load),
+        (Rules::V2 | Rules::V3, Challenge::LongestUpkeep) => v2::longest_upkeep(&load),
     }
 }
 
@@ -479,12 +498,27 @@ fn robust_service(load: &[LoadSample], total: f64) -> Outcome {
     })
 }
 
-/// Graceful degradation: statistic 1 is the number of `POST /api/test`
-/// requests url-anvil answered with 2xx; 2 the share of all requests that
-/// got, within 1 s, a success or a deliberate 429/503 (percent); 3 the
-/// longest stretch url-anvil did not answer its scrapes (seconds). The
-/// score is served × ratio.
-fn graceful_degradation(load: &[LoadSample], anvil: &[AnvilSample], total: f64) -> Outcome {
+/// What graceful-degradation's first statistic counts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Served {
+    /// Rules v1 and v2: every `POST /api/test` url-anvil answered with 2xx,
+    /// whoever asked (an app's own traffic to url-anvil counted too).
+    ByAnvil,
+    /// Rules v3: the load's requests answered with url-anvil's right
+    /// answer (the load generator checks each one).
+    RightAnswersToTheLoad,
+}
+
+/// Graceful degradation: statistic 1 is what was served (see [`Served`]);
+/// 2 the share of all requests that got, within 1 s, a success or a
+/// deliberate 429/503 (percent); 3 the longest stretch url-anvil did not
+/// answer its scrapes (seconds). The score is served × ratio.
+fn graceful_degradation(
+    load: &[LoadSample],
+    anvil: &[AnvilSample],
+    total: f64,
+    counted: Served,
+) -> Outcome {
     let mut anvil: Vec<AnvilSample> = anvil
         .iter()
         .filter(|s| s.t.is_finite() && s.served.is_finite())
@@ -494,7 +528,10 @@ fn graceful_degradation(load: &[LoadSample], anvil: &[AnvilSample], total: f64) 
     if anvil.len() < 2 {
         return no_data("fewer than two url-anvil samples in the window");
     }
-    let served = increase(anvil.iter().filter(|s| s.up).map(|s| s.served));
+    let served = match counted {
+        Served::ByAnvil => increase(anvil.iter().filter(|s| s.up).map(|s| s.served)),
+        Served::RightAnswersToTheLoad => increase(load.iter().map(|s| s.success)),
+    };
     let graceful = increase(load.iter().map(|s| s.graceful_in_time));
     let ratio = (graceful / total).clamp(0.0, 1.0);
     let longest_down = longest_run(&anvil.iter().map(|s| (s.t, !s.up)).collect::<Vec<_>>());
@@ -798,13 +835,65 @@ mod tests {
                 served: 500.0,
             },
         ];
-        let Outcome::Scored(s) = score(Challenge::GracefulDegradation, &load, &anvil) else {
+        let Outcome::Scored(s) =
+            score_under(Rules::V2, Challenge::GracefulDegradation, &load, &anvil)
+        else {
             panic!("scored")
         };
         assert_eq!(s.stat1, Some(500.0 + 300.0 + 200.0));
         assert_eq!(s.stat2, Some(75.0));
         assert_eq!(s.stat3, Some(7.0));
         assert_eq!(s.score, 750.0);
+
+        // Rules v3: served is the load's right answers (1,000), whatever
+        // url-anvil's own counter says; the other statistics are as in v2.
+        let Outcome::Scored(s) = score(Challenge::GracefulDegradation, &load, &anvil) else {
+            panic!("scored")
+        };
+        assert_eq!(s.stat1, Some(1000.0));
+        assert_eq!(s.stat2, Some(75.0));
+        assert_eq!(s.stat3, Some(7.0));
+        assert_eq!(s.score, 750.0);
+    }
+
+    /// The cheat of issue 23: an app sends its own traffic to url-anvil
+    /// beside the load. url-anvil's counter grows; under v3 nothing moves.
+    #[test]
+    fn an_apps_own_traffic_to_url_anvil_earns_nothing_under_v3() {
+        let mut end = sample(20.0, 1000.0, 2000.0, 1200.0, 0.1);
+        end.graceful_in_time = 1500.0;
+        let load = vec![sample(0.0, 500.0, 0.0, 0.0, 0.1), end];
+        let anvil_at = |served_at_end: f64| {
+            vec![
+                AnvilSample {
+                    t: 0.0,
+                    up: true,
+                    served: 0.0,
+                },
+                AnvilSample {
+                    t: 20.0,
+                    up: true,
+                    served: served_at_end,
+                },
+            ]
+        };
+        let honest = anvil_at(1200.0);
+        let padded = anvil_at(1200.0 + 3000.0);
+        let stats = |rules, anvil: &[AnvilSample]| match score_under(
+            rules,
+            Challenge::GracefulDegradation,
+            &load,
+            anvil,
+        ) {
+            Outcome::Scored(s) => s,
+            Outcome::NoData { reason } => panic!("{reason}"),
+        };
+        assert!(
+            stats(Rules::V2, &padded).score > stats(Rules::V2, &honest).score,
+            "v2 paid for the padding"
+        );
+        assert_eq!(stats(Rules::V3, &padded), stats(Rules::V3, &honest));
+        assert_eq!(stats(Rules::V3, &padded).stat1, Some(1200.0));
     }
 
     #[test]

@@ -106,6 +106,19 @@ pub struct ProfileArgs {
     /// URLs in each request (default: --target).
     #[arg(long, env = "LOADGEN_CORPUS_BASE")]
     pub corpus_base: Option<String>,
+    /// The corpus key url-anvil holds (its --corpus-key, or its admin token
+    /// when it has no corpus key), so every answer is checked against the
+    /// run's corpus. Without it, the public key: right only against a
+    /// url-anvil that has neither.
+    #[arg(long, env = "LOADGEN_CORPUS_KEY", hide_env_values = true)]
+    pub corpus_key: Option<String>,
+    /// File holding the corpus key.
+    #[arg(long, env = "LOADGEN_CORPUS_KEY_FILE", conflicts_with = "corpus_key")]
+    pub corpus_key_file: Option<std::path::PathBuf>,
+    /// The derived corpus key itself (64 hex digits), as the operator gives
+    /// it to a load Job so the Job never holds url-anvil's admin token.
+    #[arg(long, env = "LOADGEN_CORPUS_KEY_HEX", hide_env_values = true, conflicts_with_all = ["corpus_key", "corpus_key_file"])]
+    pub corpus_key_hex: Option<String>,
     /// Stretch the profile to last this long (unofficial; for local tries).
     #[arg(long, value_parser = humantime::parse_duration, conflicts_with = "duration_scale")]
     pub duration: Option<Duration>,

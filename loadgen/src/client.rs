@@ -76,6 +76,9 @@ pub struct Conn {
 const MAX_HEADERS: usize = 64;
 const INITIAL_BUF: usize = 16 * 1024;
 const MAX_HEAD: usize = 64 * 1024;
+/// The most body kept when an answer is checked. url-anvil's answers are
+/// about 200 bytes; a longer body is kept only in part, so it fails the check.
+pub const MAX_CAPTURE: usize = 16 * 1024;
 
 impl Conn {
     pub async fn connect(addr: SocketAddr) -> Result<Conn, ErrorKind> {
@@ -97,6 +100,26 @@ impl Conn {
         request: &[u8],
         head_request: bool,
     ) -> Result<(u16, bool), ErrorKind> {
+        self.exchange(request, head_request, None).await
+    }
+
+    /// Like [`Conn::send`], and keeps the body (its first [`MAX_CAPTURE`]
+    /// bytes) in `body`, so the answer can be checked.
+    pub async fn send_keeping_body(
+        &mut self,
+        request: &[u8],
+        head_request: bool,
+        body: &mut Vec<u8>,
+    ) -> Result<(u16, bool), ErrorKind> {
+        self.exchange(request, head_request, Some(body)).await
+    }
+
+    async fn exchange(
+        &mut self,
+        request: &[u8],
+        head_request: bool,
+        mut capture: Option<&mut Vec<u8>>,
+    ) -> Result<(u16, bool), ErrorKind> {
         self.stream
             .write_all(request)
             .await
@@ -109,20 +132,22 @@ impl Conn {
             }
             Body::Length { len, keep_alive } => {
                 self.consume(head_len);
-                self.skip(len).await?;
+                self.skip(len, capture).await?;
                 keep_alive
             }
             Body::Chunked { keep_alive } => {
                 self.consume(head_len);
-                self.skip_chunked().await?;
+                self.skip_chunked(capture).await?;
                 keep_alive
             }
             Body::UntilClose => {
+                self.consume(head_len);
+                keep(&mut capture, &self.buf[..self.filled]);
                 self.filled = 0;
                 loop {
                     match self.stream.read(&mut self.buf).await {
                         Ok(0) => break,
-                        Ok(_) => {}
+                        Ok(n) => keep(&mut capture, &self.buf[..n]),
                         Err(e) => return Err(ErrorKind::from_io(&e)),
                     }
                 }
@@ -180,9 +205,14 @@ impl Conn {
         self.filled -= n;
     }
 
-    async fn skip(&mut self, mut len: usize) -> Result<(), ErrorKind> {
+    async fn skip(
+        &mut self,
+        mut len: usize,
+        mut capture: Option<&mut Vec<u8>>,
+    ) -> Result<(), ErrorKind> {
         loop {
             let take = len.min(self.filled);
+            keep(&mut capture, &self.buf[..take]);
             self.consume(take);
             len -= take;
             if len == 0 {
@@ -192,7 +222,7 @@ impl Conn {
         }
     }
 
-    async fn skip_chunked(&mut self) -> Result<(), ErrorKind> {
+    async fn skip_chunked(&mut self, mut capture: Option<&mut Vec<u8>>) -> Result<(), ErrorKind> {
         loop {
             let size = loop {
                 match httparse::parse_chunk_size(&self.buf[..self.filled]) {
@@ -218,8 +248,17 @@ impl Conn {
                 }
             }
             let size = usize::try_from(size).map_err(|_| ErrorKind::Protocol)?;
-            self.skip(size + 2).await?;
+            self.skip(size, capture.as_deref_mut()).await?;
+            self.skip(2, None).await?;
         }
+    }
+}
+
+/// Appends body bytes to the capture, up to [`MAX_CAPTURE`].
+fn keep(capture: &mut Option<&mut Vec<u8>>, bytes: &[u8]) {
+    if let Some(c) = capture {
+        let room = MAX_CAPTURE.saturating_sub(c.len());
+        c.extend_from_slice(&bytes[..bytes.len().min(room)]);
     }
 }
 
@@ -324,6 +363,32 @@ mod tests {
         assert_eq!(conn.send(GET, false).await, Ok((503, true)));
         assert_eq!(conn.send(GET, false).await, Ok((204, true)));
         assert_eq!(conn.send(GET, false).await, Ok((429, false)));
+    }
+
+    #[tokio::test]
+    async fn bodies_are_kept_whole_for_checking_in_every_framing() {
+        let addr = canned(vec![
+            b"HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nhello",
+            b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n4\r\ndefg\r\n0\r\n\r\n",
+            b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n",
+            b"HTTP/1.0 200 OK\r\n\r\nuntil close",
+        ])
+        .await;
+        let mut conn = Conn::connect(addr).await.expect("connect");
+        let mut body = Vec::new();
+        for (want, keep) in [
+            (&b"hello"[..], true),
+            (b"abcdefg", true),
+            (b"", true),
+            (b"until close", false),
+        ] {
+            body.clear();
+            assert_eq!(
+                conn.send_keeping_body(GET, false, &mut body).await,
+                Ok((200, keep))
+            );
+            assert_eq!(body, want);
+        }
     }
 
     #[tokio::test]

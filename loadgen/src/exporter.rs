@@ -61,14 +61,14 @@ impl Collector for LiveCollector {
         let s = self.view.snapshot();
         let mut family = encoder.encode_descriptor(
             "loadgen_requests",
-            "Responses received, by status and outcome (success, shed = 429/503, failure)",
+            "Responses received, by status and outcome (success = the right answer, shed = 429/503, failure, wrong = not url-anvil's answer)",
             None,
             MetricType::Counter,
         )?;
-        for (status, n) in &s.statuses {
+        for (status, outcome, n) in &s.statuses {
             let labels = StatusLabels {
                 status: *status,
-                outcome: crate::outcome::Outcome::of(*status).as_str(),
+                outcome: outcome.as_str(),
             };
             ConstCounter::new(*n).encode(family.encode_family(&labels)?)?;
         }

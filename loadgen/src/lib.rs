@@ -9,6 +9,7 @@
 //! Measuring ([`work`], [`record`], [`live`]) and presenting
 //! ([`report`], [`printer`], [`monitor`]) are kept apart.
 
+pub mod answers;
 pub mod cli;
 pub mod client;
 pub mod exporter;

@@ -21,10 +21,12 @@ const STATUSES: usize = 600;
 #[derive(Debug)]
 pub struct LiveCounters {
     status: Box<[AtomicU64]>,
+    /// Of `status`, the responses judged wrong.
+    wrong: Box<[AtomicU64]>,
     errors: [AtomicU64; ErrorKind::ALL.len()],
-    buckets: [[AtomicU64; BUCKETS.len()]; 3],
-    count: [AtomicU64; 3],
-    sum_us: [AtomicU64; 3],
+    buckets: [[AtomicU64; BUCKETS.len()]; Outcome::ALL.len()],
+    count: [AtomicU64; Outcome::ALL.len()],
+    sum_us: [AtomicU64; Outcome::ALL.len()],
     in_flight: AtomicI64,
     late: AtomicU64,
 }
@@ -33,6 +35,7 @@ impl Default for LiveCounters {
     fn default() -> Self {
         LiveCounters {
             status: (0..STATUSES).map(|_| AtomicU64::new(0)).collect(),
+            wrong: (0..STATUSES).map(|_| AtomicU64::new(0)).collect(),
             errors: Default::default(),
             buckets: Default::default(),
             count: Default::default(),
@@ -44,11 +47,16 @@ impl Default for LiveCounters {
 }
 
 impl LiveCounters {
-    pub fn response(&self, status: u16, latency_us: u64) {
+    pub fn response(&self, status: u16, outcome: Outcome, latency_us: u64) {
         if let Some(c) = self.status.get(usize::from(status)) {
             c.fetch_add(1, Ordering::Relaxed);
         }
-        let o = Outcome::of(status).index();
+        if outcome == Outcome::Wrong
+            && let Some(c) = self.wrong.get(usize::from(status))
+        {
+            c.fetch_add(1, Ordering::Relaxed);
+        }
+        let o = outcome.index();
         let secs = latency_us as f64 / 1e6;
         // Cumulative buckets are built at scrape time; here only the first that fits.
         if let Some(b) = BUCKETS.iter().position(|&le| secs <= le) {
@@ -80,8 +88,8 @@ pub struct LiveView {
 /// Totals at one moment.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Snapshot {
-    /// `(status, count)` for every status seen.
-    pub statuses: Vec<(u16, u64)>,
+    /// `(status, outcome, count)` for every status and outcome seen.
+    pub statuses: Vec<(u16, Outcome, u64)>,
     pub errors: Vec<(ErrorKind, u64)>,
     /// Per outcome: non-cumulative bucket counts, count, sum in seconds.
     pub latency: Vec<(Outcome, [u64; BUCKETS.len()], u64, f64)>,
@@ -91,7 +99,7 @@ pub struct Snapshot {
 
 impl Snapshot {
     pub fn responses(&self) -> u64 {
-        self.statuses.iter().map(|(_, n)| n).sum()
+        self.statuses.iter().map(|(_, _, n)| n).sum()
     }
 
     pub fn error_count(&self) -> u64 {
@@ -122,12 +130,20 @@ impl LiveView {
 
     pub fn snapshot(&self) -> Snapshot {
         let sum = |f: &dyn Fn(&LiveCounters) -> u64| self.threads.iter().map(|t| f(t)).sum::<u64>();
-        let statuses = (0..STATUSES)
-            .filter_map(|s| {
-                let n = sum(&|t| t.status[s].load(Ordering::Relaxed));
-                (n > 0).then_some((s as u16, n))
-            })
-            .collect();
+        let mut statuses = Vec::new();
+        for s in 0..STATUSES {
+            let n = sum(&|t| t.status[s].load(Ordering::Relaxed));
+            if n == 0 {
+                continue;
+            }
+            let wrong = sum(&|t| t.wrong[s].load(Ordering::Relaxed)).min(n);
+            if n > wrong {
+                statuses.push((s as u16, Outcome::of(s as u16), n - wrong));
+            }
+            if wrong > 0 {
+                statuses.push((s as u16, Outcome::Wrong, wrong));
+            }
+        }
         let errors = ErrorKind::ALL
             .iter()
             .map(|k| (*k, sum(&|t| t.errors[k.index()].load(Ordering::Relaxed))))
@@ -166,13 +182,22 @@ mod tests {
     #[test]
     fn snapshots_sum_threads_and_sort_outcomes() {
         let view = LiveView::new(2);
-        view.thread(0).response(200, 2_000);
-        view.thread(1).response(200, 300_000);
-        view.thread(1).response(503, 1_000);
+        view.thread(0).response(200, Outcome::Success, 2_000);
+        view.thread(1).response(200, Outcome::Success, 300_000);
+        view.thread(1).response(503, Outcome::Shed, 1_000);
+        view.thread(1).response(200, Outcome::Wrong, 1_000);
         view.thread(0).error(ErrorKind::Timeout);
         let s = view.snapshot();
-        assert_eq!(s.statuses, vec![(200, 2), (503, 1)]);
-        assert_eq!(s.responses(), 3);
+        assert_eq!(
+            s.statuses,
+            vec![
+                (200, Outcome::Success, 2),
+                (200, Outcome::Wrong, 1),
+                (503, Outcome::Shed, 1)
+            ]
+        );
+        assert_eq!(s.count(Outcome::Wrong), 1);
+        assert_eq!(s.responses(), 4);
         assert_eq!(s.error_count(), 1);
         assert_eq!(s.count(Outcome::Success), 2);
         assert_eq!(s.count(Outcome::Shed), 1);

@@ -140,6 +140,7 @@ async fn run_job(args: &RunArgs) -> anyhow::Result<Job> {
         spec: RunSpec {
             addr,
             requests: vec![request],
+            answers: None,
             load,
             threads: threads(&args.common),
             timeout: args.common.timeout,
@@ -170,6 +171,11 @@ async fn profile_job(args: &ProfileArgs) -> anyhow::Result<(Job, Challenge)> {
         .corpus_base
         .clone()
         .unwrap_or_else(|| args.target.clone());
+    let key = match &args.corpus_key_hex {
+        Some(hex) => chaos_domain::corpus::CorpusKey::from_hex(hex)
+            .ok_or_else(|| anyhow::anyhow!("--corpus-key-hex must be 64 hex digits"))?,
+        None => corpus_key(args)?,
+    };
     let run = ProfileRun::new(
         args.challenge,
         &base,
@@ -178,7 +184,8 @@ async fn profile_job(args: &ProfileArgs) -> anyhow::Result<(Job, Challenge)> {
             duration: duration_scale,
             rate: args.rate_scale,
         },
-    );
+        key,
+    )?;
     if duration_scale != 1.0 || args.rate_scale != 1.0 {
         eprintln!(
             "note: {} scaled (duration x{duration_scale:.3}, rate x{:.3}): an unofficial run",
@@ -190,6 +197,7 @@ async fn profile_job(args: &ProfileArgs) -> anyhow::Result<(Job, Challenge)> {
         spec: RunSpec {
             addr,
             requests: run.requests.clone(),
+            answers: Some(run.answers.clone()),
             load: run.load.clone(),
             threads: threads(&args.common),
             timeout: args
@@ -202,6 +210,21 @@ async fn profile_job(args: &ProfileArgs) -> anyhow::Result<(Job, Challenge)> {
         profile: Some(run.reference()),
     };
     Ok((job, args.challenge))
+}
+
+/// The corpus key from --corpus-key or its file, else the public key.
+fn corpus_key(args: &ProfileArgs) -> anyhow::Result<chaos_domain::corpus::CorpusKey> {
+    Ok(
+        match chaos_domain::token::resolve(
+            "--corpus-key",
+            args.corpus_key.as_deref(),
+            args.corpus_key_file.as_deref(),
+            |p| std::fs::read_to_string(p),
+        )? {
+            Some(secret) => chaos_domain::corpus::CorpusKey::from_secret(&secret),
+            None => chaos_domain::corpus::CorpusKey::public(),
+        },
+    )
 }
 
 async fn finish(

@@ -28,6 +28,13 @@ fn write_report(out: &mut String, r: &RunReport) -> std::fmt::Result {
         "  requests    {:>10}   success {}  shed (429/503) {}  failed (other status) {}  transport errors {}",
         q.total, q.success, q.shed, q.failure, q.errors
     )?;
+    if q.answers_checked {
+        writeln!(
+            out,
+            "  answers     every answer checked against url-anvil's: {} right, {} wrong",
+            q.success, q.wrong
+        )?;
+    }
     match r.rps.target {
         Some(t) => writeln!(
             out,
@@ -44,7 +51,7 @@ fn write_report(out: &mut String, r: &RunReport) -> std::fmt::Result {
     // request that did not succeed, sheds included.
     writeln!(
         out,
-        "  error rate  {:>10.2} %  (not successful: shed + failed + transport errors)",
+        "  error rate  {:>10.2} %  (not successful: shed + failed + wrong + transport errors)",
         r.error_rate_pct
     )?;
     writeln!(out)?;

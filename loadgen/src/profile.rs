@@ -1,8 +1,12 @@
 //! Challenge profiles turned into runs: the standard request, the
 //! profile's arrival rates, and the overrides for quick local tries.
 
+use std::sync::Arc;
+
+use chaos_domain::corpus::CorpusKey;
 use chaos_domain::{Challenge, ChallengeProfile};
 
+use crate::answers::AnswerPlan;
 use crate::report::ProfileRef;
 use crate::schedule::RatePlan;
 use crate::target::{RequestTemplate, Target};
@@ -29,36 +33,50 @@ impl Default for Scale {
 pub struct ProfileRun {
     pub profile: ChallengeProfile,
     pub target: Target,
+    /// The first request, as an example; the run sends `answers`' requests.
     pub requests: Vec<RequestTemplate>,
+    /// Every request of the run and its right answer.
+    pub answers: Arc<AnswerPlan>,
     pub load: Load,
 }
 
 impl ProfileRun {
     /// `base` is where the contributor's app (or url-anvil) listens;
     /// `corpus_base` is url-anvil's own address as the service behind the
-    /// app knows it (the corpus URLs inside each request).
-    pub fn new(challenge: Challenge, base: &Target, corpus_base: &str, scale: Scale) -> ProfileRun {
+    /// app knows it (the corpus URLs inside each request); `key` is the
+    /// corpus key url-anvil holds, so every answer can be checked.
+    pub fn new(
+        challenge: Challenge,
+        base: &Target,
+        corpus_base: &str,
+        scale: Scale,
+        key: CorpusKey,
+    ) -> anyhow::Result<ProfileRun> {
         let profile = ChallengeProfile::current(challenge).scaled(scale.duration, scale.rate);
         let target = base.with_path("/api/test");
-        let corpus_base = corpus_base.trim_end_matches('/');
-        let requests = (1..=profile.corpus_documents.max(1))
-            .map(|doc| {
-                let body = serde_json::json!({ "urls": [format!("{corpus_base}/corpus/{doc}")] })
-                    .to_string();
-                RequestTemplate::new("POST", &target, &[], Some(body.as_bytes()))
-            })
-            .collect();
+        let answers = Arc::new(AnswerPlan::random(
+            target.clone(),
+            corpus_base,
+            profile.clone(),
+            key,
+        )?);
+        let (first, _) = answers.request(0);
+        let requests = vec![RequestTemplate {
+            method: "POST".to_owned(),
+            bytes: first,
+        }];
         let load = Load::Open {
             plan: RatePlan::new(profile.stages.clone()),
             connections: profile.connections,
             max_connections: profile.max_connections,
         };
-        ProfileRun {
+        Ok(ProfileRun {
             profile,
             target,
             requests,
+            answers,
             load,
-        }
+        })
     }
 
     pub fn reference(&self) -> ProfileRef {
@@ -74,21 +92,37 @@ mod tests {
     use super::*;
 
     #[test]
-    fn the_standard_request_rotates_over_corpus_documents() {
+    fn the_standard_request_asks_for_a_document_of_this_runs_corpus() {
         let base = Target::parse("http://127.0.0.1:9000").expect("valid");
         let run = ProfileRun::new(
             Challenge::RobustService,
             &base,
             "http://url-anvil:8080/",
             Scale::default(),
-        );
+            CorpusKey::public(),
+        )
+        .expect("plan");
         assert_eq!(run.target.url, "http://127.0.0.1:9000/api/test");
-        assert_eq!(run.requests.len(), 20);
         let first = String::from_utf8(run.requests[0].bytes.to_vec()).expect("utf8");
         assert!(first.starts_with("POST /api/test HTTP/1.1\r\n"));
+        let nonce = run.answers.nonce().as_str();
         assert!(
-            first.ends_with(r#"{"urls":["http://url-anvil:8080/corpus/1"]}"#),
+            first.contains(r#"{"urls":["http://url-anvil:8080/corpus/"#)
+                && first.ends_with(&format!(r#"?run={nonce}"]}}"#)),
             "{first}"
+        );
+        let again = ProfileRun::new(
+            Challenge::RobustService,
+            &base,
+            "http://url-anvil:8080/",
+            Scale::default(),
+            CorpusKey::public(),
+        )
+        .expect("plan");
+        assert_ne!(
+            again.answers.nonce(),
+            run.answers.nonce(),
+            "a new corpus every run"
         );
         let Load::Open { plan, .. } = &run.load else {
             panic!("profiles are open loop")
@@ -107,7 +141,9 @@ mod tests {
                 duration: 0.05,
                 rate: 0.1,
             },
-        );
+            CorpusKey::public(),
+        )
+        .expect("plan");
         let Load::Open { plan, .. } = &run.load else {
             panic!("open loop")
         };

@@ -24,7 +24,7 @@ fn histogram(sigfig: u8) -> Histogram<u64> {
 #[derive(Debug, Clone)]
 pub struct Second {
     pub requests: u64,
-    pub outcomes: [u64; 3],
+    pub outcomes: [u64; Outcome::ALL.len()],
     pub errors: u64,
     /// Corrected latency; one significant digit is enough for a timeline.
     pub latency: Histogram<u64>,
@@ -34,7 +34,7 @@ impl Default for Second {
     fn default() -> Self {
         Second {
             requests: 0,
-            outcomes: [0; 3],
+            outcomes: [0; Outcome::ALL.len()],
             errors: 0,
             latency: histogram(1),
         }
@@ -48,6 +48,8 @@ pub struct Recorder {
     pub corrected: Histogram<u64>,
     pub uncorrected: Histogram<u64>,
     pub statuses: Vec<u64>,
+    /// Responses judged wrong (of any status).
+    pub wrong: u64,
     pub errors: [u64; ErrorKind::ALL.len()],
     pub timeline: Vec<Second>,
     pub late: u64,
@@ -64,6 +66,7 @@ impl Recorder {
             corrected: histogram(3),
             uncorrected: histogram(3),
             statuses: vec![0; 600],
+            wrong: 0,
             errors: [0; ErrorKind::ALL.len()],
             timeline: Vec::new(),
             late: 0,
@@ -83,7 +86,14 @@ impl Recorder {
     }
 
     /// A response: `intended` is when it was due (the send time in closed loop).
-    pub fn response(&mut self, status: u16, intended: Instant, sent: Instant, done: Instant) {
+    pub fn response(
+        &mut self,
+        status: u16,
+        outcome: Outcome,
+        intended: Instant,
+        sent: Instant,
+        done: Instant,
+    ) {
         let corrected = micros(done.saturating_duration_since(intended));
         let uncorrected = micros(done.saturating_duration_since(sent));
         self.corrected.saturating_record(corrected);
@@ -91,8 +101,11 @@ impl Recorder {
         if let Some(c) = self.statuses.get_mut(usize::from(status)) {
             *c += 1;
         }
-        self.live.response(status, corrected);
-        let outcome = Outcome::of(status).index();
+        self.live.response(status, outcome, corrected);
+        if outcome == Outcome::Wrong {
+            self.wrong += 1;
+        }
+        let outcome = outcome.index();
         let s = self.second(done);
         s.requests += 1;
         s.outcomes[outcome] += 1;
@@ -125,6 +138,7 @@ impl Recorder {
         for (a, b) in self.errors.iter_mut().zip(other.errors) {
             *a += b;
         }
+        self.wrong += other.wrong;
         if self.timeline.len() < other.timeline.len() {
             self.timeline
                 .resize_with(other.timeline.len(), Second::default);
@@ -158,7 +172,7 @@ mod tests {
         let intended = start;
         let sent = start + Duration::from_millis(900);
         let done = sent + Duration::from_millis(10);
-        r.response(200, intended, sent, done);
+        r.response(200, Outcome::Success, intended, sent, done);
         assert!(
             (909_000..=911_000).contains(&r.corrected.max()),
             "{}",
@@ -177,8 +191,20 @@ mod tests {
         let start = Instant::now();
         let mut a = Recorder::new(start, Arc::default());
         let mut b = Recorder::new(start, Arc::default());
-        a.response(200, start, start, start + Duration::from_millis(5));
-        b.response(503, start, start, start + Duration::from_millis(2_500));
+        a.response(
+            200,
+            Outcome::Success,
+            start,
+            start,
+            start + Duration::from_millis(5),
+        );
+        b.response(
+            503,
+            Outcome::Shed,
+            start,
+            start,
+            start + Duration::from_millis(2_500),
+        );
         b.error(ErrorKind::Reset, start + Duration::from_millis(2_600));
         b.lag(Duration::from_millis(50));
         a.merge(b);

@@ -70,10 +70,15 @@ pub struct Latency {
 pub struct Counts {
     /// Responses plus errors.
     pub total: u64,
+    /// With answers checked: 2xx responses carrying url-anvil's right answer.
     pub success: u64,
     pub shed: u64,
     pub failure: u64,
+    /// Answers that were not url-anvil's right answer (only when checked).
+    pub wrong: u64,
     pub errors: u64,
+    /// Whether every answer was checked against the run's corpus.
+    pub answers_checked: bool,
 }
 
 #[derive(Debug, Clone, Serialize, PartialEq)]
@@ -101,6 +106,7 @@ pub struct TimelineSecond {
     pub success: u64,
     pub shed: u64,
     pub failure: u64,
+    pub wrong: u64,
     pub errors: u64,
     pub p50_ms: f64,
     pub p99_ms: f64,
@@ -182,6 +188,8 @@ impl RunReport {
                 .map(|(_, n)| n)
                 .sum()
         };
+        // A wrong answer carries a status that would otherwise be a success.
+        let wrong = r.wrong;
         let errors: BTreeMap<String, u64> = ErrorKind::ALL
             .iter()
             .filter(|k| r.errors[k.index()] > 0)
@@ -189,11 +197,11 @@ impl RunReport {
             .collect();
         let error_total: u64 = r.errors.iter().sum();
         let (success, shed, failure) = (
-            by(Outcome::Success),
+            by(Outcome::Success).saturating_sub(wrong),
             by(Outcome::Shed),
             by(Outcome::Failure),
         );
-        let total = success + shed + failure + error_total;
+        let total = success + shed + failure + wrong + error_total;
         let secs = data.elapsed.as_secs_f64();
         let (mode, connections, plan) = match load {
             Load::Closed { connections, .. } => ("closed", *connections, None),
@@ -227,6 +235,7 @@ impl RunReport {
                     success: s.outcomes[Outcome::Success.index()],
                     shed: s.outcomes[Outcome::Shed.index()],
                     failure: s.outcomes[Outcome::Failure.index()],
+                    wrong: s.outcomes[Outcome::Wrong.index()],
                     errors: s.errors,
                     p50_ms: q(0.5),
                     p99_ms: q(0.99),
@@ -278,7 +287,9 @@ impl RunReport {
                 success,
                 shed,
                 failure,
+                wrong,
                 errors: error_total,
+                answers_checked: data.answers_checked,
             },
             error_rate_pct: if total > 0 {
                 round2((total - success) as f64 * 100.0 / total as f64)

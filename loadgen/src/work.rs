@@ -11,8 +11,12 @@ use std::time::{Duration, Instant, SystemTime};
 use tokio::sync::mpsc;
 use tokio::task::LocalSet;
 
+use bytes::Bytes;
+
+use crate::answers::AnswerPlan;
 use crate::client::{Conn, ErrorKind};
 use crate::live::{LiveCounters, LiveView};
+use crate::outcome::Outcome;
 use crate::record::Recorder;
 use crate::schedule::RatePlan;
 use crate::target::RequestTemplate;
@@ -40,6 +44,9 @@ pub struct RunSpec {
     pub addr: SocketAddr,
     /// Sent in turn; one template for most runs.
     pub requests: Vec<RequestTemplate>,
+    /// A challenge run's requests, built per arrival, with every answer
+    /// checked; when set, it is sent instead of `requests`.
+    pub answers: Option<Arc<AnswerPlan>>,
     pub load: Load,
     pub threads: usize,
     pub timeout: Duration,
@@ -52,6 +59,7 @@ pub struct RunData {
     pub elapsed: Duration,
     pub recorder: Recorder,
     pub stopped_early: bool,
+    pub answers_checked: bool,
 }
 
 /// Runs the load on `spec.threads` threads and merges what they recorded.
@@ -94,6 +102,7 @@ pub fn run(spec: &RunSpec, live: &LiveView, stop: Arc<AtomicBool>) -> RunData {
         elapsed,
         recorder: merged,
         stopped_early: stop.load(Ordering::Relaxed),
+        answers_checked: spec.answers.is_some(),
     }
 }
 
@@ -111,11 +120,69 @@ struct ThreadCtx {
 struct Shared {
     addr: SocketAddr,
     requests: Vec<RequestTemplate>,
+    answers: Option<Arc<AnswerPlan>>,
     head: bool,
     timeout: Duration,
     stop: Arc<AtomicBool>,
     live: Arc<LiveCounters>,
     rec: RefCell<Recorder>,
+}
+
+/// One request to send, and the document whose answer it must get.
+struct Send {
+    bytes: Bytes,
+    expect: Option<u32>,
+}
+
+impl Shared {
+    /// The request of arrival `n` (template `rotation` when not checked).
+    fn request(&self, n: u64, rotation: usize) -> Send {
+        match &self.answers {
+            Some(plan) => {
+                let (bytes, id) = plan.request(n);
+                Send {
+                    bytes,
+                    expect: Some(id),
+                }
+            }
+            None => Send {
+                bytes: self.requests[rotation % self.requests.len().max(1)]
+                    .bytes
+                    .clone(),
+                expect: None,
+            },
+        }
+    }
+
+    /// Sends on `conn`, keeping the body only when the answer is checked.
+    async fn exchange(
+        &self,
+        conn: &mut Conn,
+        send: &Send,
+        body: &mut Vec<u8>,
+    ) -> Result<(u16, bool), ErrorKind> {
+        let io = async {
+            if send.expect.is_some() {
+                conn.send_keeping_body(&send.bytes, self.head, body).await
+            } else {
+                conn.send(&send.bytes, self.head).await
+            }
+        };
+        match tokio::time::timeout(self.timeout, io).await {
+            Ok(r) => r,
+            Err(_) => Err(ErrorKind::Timeout),
+        }
+    }
+
+    /// How a response counts, its answer checked when asked. Called after
+    /// the completion time is taken, so checking is never measured.
+    fn outcome(&self, status: u16, send: &Send, body: &[u8]) -> Outcome {
+        let right = match (&self.answers, send.expect) {
+            (Some(plan), Some(id)) => Some((200..300).contains(&status) && plan.is_right(id, body)),
+            _ => None,
+        };
+        Outcome::judge(status, right)
+    }
 }
 
 impl ThreadCtx {
@@ -139,6 +206,7 @@ impl ThreadCtx {
         let shared = Rc::new(Shared {
             addr: self.spec.addr,
             requests: self.spec.requests.clone(),
+            answers: self.spec.answers.clone(),
             head,
             timeout: self.spec.timeout,
             stop: self.stop.clone(),
@@ -176,6 +244,7 @@ impl ThreadCtx {
                             max_requests: *max_requests,
                             issued: self.issued.clone(),
                             next: c,
+                            connections: u64::from(*connections),
                         };
                         tokio::task::spawn_local(loop_ctx.run())
                     })
@@ -226,9 +295,9 @@ impl ThreadCtx {
                 },
             };
             let (shared, tx) = (shared.clone(), idle_tx.clone());
-            let request = rotation % shared.requests.len().max(1);
+            let send = shared.request(n, rotation);
             tokio::task::spawn_local(async move {
-                let conn = one_request(&shared, slot, intended, request).await;
+                let conn = one_request(&shared, slot, intended, send).await;
                 let _ = tx.send(conn);
             });
             n += self.threads as u64;
@@ -248,13 +317,14 @@ async fn one_request(
     shared: &Shared,
     slot: Option<Conn>,
     intended: Instant,
-    request: usize,
+    send: Send,
 ) -> Option<Conn> {
     shared
         .rec
         .borrow_mut()
         .lag(Instant::now().saturating_duration_since(intended));
     shared.live.in_flight(1);
+    let mut body = Vec::new();
     let result = async {
         let mut conn = match slot {
             Some(c) => c,
@@ -265,20 +335,23 @@ async fn one_request(
             },
         };
         let sent = Instant::now();
-        let bytes = &shared.requests[request].bytes;
-        match tokio::time::timeout(shared.timeout, conn.send(bytes, shared.head)).await {
-            Ok(Ok((status, keep))) => (Ok((status, sent)), keep.then_some(conn)),
-            Ok(Err(kind)) => (Err(kind), None),
-            Err(_) => (Err(ErrorKind::Timeout), None),
+        match shared.exchange(&mut conn, &send, &mut body).await {
+            Ok((status, keep)) => (Ok((status, sent)), keep.then_some(conn)),
+            Err(kind) => (Err(kind), None),
         }
     }
     .await;
     shared.live.in_flight(-1);
     let done = Instant::now();
-    let mut rec = shared.rec.borrow_mut();
     match result.0 {
-        Ok((status, sent)) => rec.response(status, intended, sent, done),
-        Err(kind) => rec.error(kind, done),
+        Ok((status, sent)) => {
+            let outcome = shared.outcome(status, &send, &body);
+            shared
+                .rec
+                .borrow_mut()
+                .response(status, outcome, intended, sent, done);
+        }
+        Err(kind) => shared.rec.borrow_mut().error(kind, done),
     }
     result.1
 }
@@ -289,13 +362,16 @@ struct ClosedLoop {
     max_requests: Option<u64>,
     issued: Arc<AtomicU64>,
     next: usize,
+    connections: u64,
 }
 
 impl ClosedLoop {
     async fn run(mut self) {
         let shared = self.shared.clone();
         let mut conn: Option<Conn> = None;
+        let mut body = Vec::new();
         loop {
+            body.clear();
             if shared.stop.load(Ordering::Relaxed)
                 || self.deadline.is_some_and(|d| Instant::now() >= d)
             {
@@ -327,21 +403,24 @@ impl ClosedLoop {
                     }
                 }
             };
-            let request = &shared.requests[self.next % shared.requests.len().max(1)];
-            self.next += 1;
+            // Connection c sends arrivals c, c + connections, ...: distinct across connections.
+            let send = shared.request(self.next as u64, self.next);
+            self.next += self.connections.max(1) as usize;
             let sent = Instant::now();
-            let result =
-                tokio::time::timeout(shared.timeout, c.send(&request.bytes, shared.head)).await;
+            let result = shared.exchange(&mut c, &send, &mut body).await;
             let done = Instant::now();
             match result {
-                Ok(Ok((status, keep))) => {
-                    shared.rec.borrow_mut().response(status, sent, sent, done);
+                Ok((status, keep)) => {
+                    let outcome = shared.outcome(status, &send, &body);
+                    shared
+                        .rec
+                        .borrow_mut()
+                        .response(status, outcome, sent, sent, done);
                     if keep {
                         conn = Some(c);
                     }
                 }
-                Ok(Err(kind)) => shared.rec.borrow_mut().error(kind, done),
-                Err(_) => shared.rec.borrow_mut().error(ErrorKind::Timeout, done),
+                Err(kind) => shared.rec.borrow_mut().error(kind, done),
             }
         }
     }

@@ -27,6 +27,7 @@ fn job(url: &str, addr: SocketAddr, load: Load, threads: usize) -> Job {
         spec: RunSpec {
             addr,
             requests: vec![RequestTemplate::new("GET", &target, &[], None)],
+            answers: None,
             load,
             threads,
             timeout: Duration::from_secs(2),
@@ -269,4 +270,104 @@ async fn live_metrics_are_served_while_running() {
         "loopback requests are fast: {text}"
     );
     a.stop().await.expect("stops");
+}
+
+/// A checked challenge run against url-anvil itself, against url-anvil with
+/// another corpus key, and against an app that answers without url-anvil.
+fn profile_job(
+    base: &str,
+    addr: SocketAddr,
+    corpus_base: &str,
+    key: chaos_domain::corpus::CorpusKey,
+) -> Job {
+    let run = loadgen::profile::ProfileRun::new(
+        chaos_domain::Challenge::RobustService,
+        &Target::parse(base).expect("url"),
+        corpus_base,
+        loadgen::profile::Scale {
+            duration: 3.0 / 200.0,
+            rate: 0.25,
+        },
+        key,
+    )
+    .expect("plan");
+    Job {
+        spec: RunSpec {
+            addr,
+            requests: run.requests.clone(),
+            answers: Some(run.answers.clone()),
+            load: run.load.clone(),
+            threads: 2,
+            timeout: Duration::from_secs(2),
+        },
+        target_url: run.target.url.clone(),
+        method: "POST".into(),
+        profile: Some(run.reference()),
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_answer_is_checked_and_only_url_anvils_counts() {
+    use chaos_domain::corpus::CorpusKey;
+    let a = anvil(|_| {}).await;
+    let base = a.base_url();
+
+    let right = execute(profile_job(
+        &base,
+        a.addr,
+        &base,
+        CorpusKey::from_secret(TOKEN),
+    ))
+    .await;
+    assert!(right.requests.answers_checked);
+    assert!(right.requests.total > 100, "{:?}", right.requests);
+    assert_eq!(right.requests.wrong, 0, "{:?}", right.requests);
+    assert_eq!(right.requests.success, right.requests.total);
+
+    // The same url-anvil, judged with another key: every answer is wrong.
+    let other = execute(profile_job(&base, a.addr, &base, CorpusKey::public())).await;
+    assert_eq!(other.requests.success, 0, "{:?}", other.requests);
+    assert_eq!(other.requests.wrong, other.requests.total);
+    assert_eq!(other.error_rate_pct, 100.0);
+
+    // An app that never asks url-anvil: 200 with a plausible answer.
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let fake = listener.local_addr().expect("addr");
+    tokio::spawn(async move {
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        loop {
+            let Ok((mut s, _)) = listener.accept().await else {
+                return;
+            };
+            tokio::spawn(async move {
+                let mut buf = vec![0u8; 8192];
+                while let Ok(n) = s.read(&mut buf).await {
+                    if n == 0 {
+                        return;
+                    }
+                    let body = r#"{"urls_tested":1,"total_fetch_time_ms":1.0,"average_fetch_time_ms":1.0,"content_hash":"759ad8360ecfcf3eb36640f6f6d04fd6eba02508cf12684dada82108c0b73ef3","timestamp":"2026-12-07T00:00:00.000Z"}"#;
+                    let reply = format!(
+                        "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}",
+                        body.len()
+                    );
+                    if s.write_all(reply.as_bytes()).await.is_err() {
+                        return;
+                    }
+                }
+            });
+        }
+    });
+    let fake_base = format!("http://{fake}");
+    let faked = execute(profile_job(
+        &fake_base,
+        fake,
+        &base,
+        CorpusKey::from_secret(TOKEN),
+    ))
+    .await;
+    assert_eq!(faked.requests.success, 0, "{:?}", faked.requests);
+    assert_eq!(faked.requests.wrong, faked.requests.total);
+    assert_eq!(faked.status_counts.get("200"), Some(&faked.requests.total));
 }

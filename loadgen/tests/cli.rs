@@ -68,9 +68,9 @@ fn profiles_are_listed_with_versions() {
     let (code, out, _) = loadgen(&["profiles"]);
     assert_eq!(code, Some(0));
     for name in [
-        "robust-service-v1",
-        "graceful-degradation-v1",
-        "longest-upkeep-v1",
+        "robust-service-v2",
+        "graceful-degradation-v2",
+        "longest-upkeep-v2",
     ] {
         assert!(out.contains(name), "{out}");
     }

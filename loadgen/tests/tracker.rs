@@ -66,6 +66,7 @@ async fn real_report() -> loadgen::RunReport {
         spec: loadgen::RunSpec {
             addr: closed,
             requests: vec![RequestTemplate::new("GET", &t, &[], None)],
+            answers: None,
             load: loadgen::Load::Closed {
                 connections: 1,
                 duration: None,

@@ -52,6 +52,10 @@ pub struct RunSettings {
     pub job_ttl: Duration,
     /// How long the load Job's pod may stay unschedulable.
     pub unschedulable_after: Duration,
+    /// The key behind url-anvil's run corpora (derived from url-anvil's
+    /// admin token, which is url-anvil's default), so the load Job checks
+    /// every answer without holding the admin token itself.
+    pub corpus_key: chaos_domain::corpus::CorpusKey,
 }
 
 struct Applied {

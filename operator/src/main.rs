@@ -73,11 +73,12 @@ async fn run(config: Config) -> anyhow::Result<()> {
         Settings {
             platform_namespace: config.platform_namespace.clone(),
             anvil_image: config.anvil_image.clone(),
-            anvil_admin_token: anvil_token,
+            anvil_admin_token: anvil_token.clone(),
             anvil_resources: config.anvil_resources.clone(),
         },
         RunSettings {
             loadgen_image: config.loadgen_image.clone(),
+            corpus_key: chaos_domain::corpus::CorpusKey::from_secret(&anvil_token),
             loadgen_resources: config.loadgen_resources.clone(),
             max_concurrent: config.max_concurrent_runs.max(1),
             job_ttl: config.job_ttl,

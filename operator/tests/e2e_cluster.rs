@@ -70,6 +70,7 @@ async fn contributor_and_run_on_a_real_api_server() {
         },
         RunSettings {
             loadgen_image: "sre-chaos/loadgen:dev".into(),
+            corpus_key: chaos_domain::corpus::CorpusKey::from_secret("e2e-anvil-token-0123456789"),
             loadgen_resources: chaos_operator::Config::defaults().loadgen_resources,
             max_concurrent: 1,
             job_ttl: Duration::from_secs(60),

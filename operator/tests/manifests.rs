@@ -60,6 +60,7 @@ fn built_objects_pass_strict_schema_validation() {
     run.metadata.uid = Some("9a1b".into());
     let settings = RunSettings {
         loadgen_image: "sre-chaos/loadgen:1".into(),
+        corpus_key: chaos_domain::corpus::CorpusKey::from_secret("manifest-anvil-token-0123"),
         loadgen_resources: chaos_operator::Config::defaults().loadgen_resources,
         max_concurrent: 1,
         job_ttl: Duration::from_secs(600),

@@ -434,7 +434,7 @@ pub async fn score(
             Some(r) => Some(i64::from(r.version())),
             None => {
                 return Err(ApiError::unprocessable(format!(
-                    "rules_version: there are no rules version {v} (the versions are 1 and 2; the current one is {RULES_VERSION})"
+                    "rules_version: there are no rules version {v} (the versions are 1 to {RULES_VERSION}, the current one)"
                 )));
             }
         },

@@ -275,6 +275,14 @@ impl Scoring {
                             run.profile_version
                         )],
                     };
+                if rules == Rules::V3 && run.profile_version < 2 {
+                    // Rules v3 count only checked answers; version 1 of the
+                    // profiles counted any 2xx.
+                    reasons.push(format!(
+                        "its answers were not checked (profile version {}; rules v3 rank only checked runs)",
+                        run.profile_version
+                    ));
+                }
                 if matches!(outcome, Outcome::NoData { .. }) {
                     reasons.push("it has no score".into());
                 }

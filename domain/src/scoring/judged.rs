@@ -60,7 +60,7 @@ fn robust_service(rules: Rules, load: &[LoadSample]) -> Judged {
         "p95 (ms)",
         "errors (%)",
     ];
-    if rules == Rules::V2 {
+    if rules != Rules::V1 {
         columns.extend(["sent (%)", "SLO margin"]);
     }
     columns.push("SLO met");
@@ -81,7 +81,7 @@ fn robust_service(rules: Rules, load: &[LoadSample]) -> Judged {
                 Rules::V1 => {
                     p95.is_some_and(|p| p <= SLO_P95_SECONDS) && errors <= SLO_MAX_ERROR_RATIO
                 }
-                Rules::V2 => {
+                Rules::V2 | Rules::V3 => {
                     let margin = v2::slo_margin(s);
                     cells.push(n(s.sent_share() * 100.0, 1));
                     cells.push(margin.map_or("–".into(), |m| n(m, 2)));

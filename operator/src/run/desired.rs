@@ -87,6 +87,8 @@ pub fn load_job(
                             "--metrics-linger", format!("{}s", METRICS_LINGER.as_secs()),
                             "--no-progress",
                         ],
+                        // Every answer is checked against url-anvil's run corpus.
+                        "env": [{"name": "LOADGEN_CORPUS_KEY_HEX", "value": settings.corpus_key.to_hex()}],
                         "ports": [{"name": "metrics", "containerPort": METRICS_PORT}],
                         "resources": settings.loadgen_resources,
                         "securityContext": {
@@ -117,6 +119,7 @@ mod tests {
     fn settings() -> RunSettings {
         RunSettings {
             loadgen_image: "loadgen:1".into(),
+            corpus_key: chaos_domain::corpus::CorpusKey::from_secret("0123456789abcdef0123"),
             loadgen_resources: crate::config::container_resources(
                 r#"{"requests": {"cpu": "300m"}}"#,
             )
@@ -165,6 +168,29 @@ mod tests {
                 .as_ref()
                 .map(|o| o[0].kind.as_str()),
             Some("ChallengeRun")
+        );
+    }
+
+    #[test]
+    fn the_job_checks_answers_with_the_corpus_key_not_the_admin_token() {
+        let job = load_job(&run("r1", None), &contributor(), &settings()).expect("builds");
+        let pod = job.spec.and_then(|s| s.template.spec).expect("pod");
+        let env = pod.containers[0].env.clone().expect("env");
+        let key = env
+            .iter()
+            .find(|e| e.name == "LOADGEN_CORPUS_KEY_HEX")
+            .and_then(|e| e.value.clone())
+            .expect("the key");
+        assert_eq!(
+            chaos_domain::corpus::CorpusKey::from_hex(&key),
+            Some(chaos_domain::corpus::CorpusKey::from_secret(
+                "0123456789abcdef0123"
+            ))
+        );
+        let spec = serde_json::to_string(&pod).expect("json");
+        assert!(
+            !spec.contains("0123456789abcdef0123"),
+            "no admin token in the Job"
         );
     }
 

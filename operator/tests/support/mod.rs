@@ -497,6 +497,7 @@ pub fn bare_context(client: Client, platform_url: &str, max_concurrent: u32) -> 
         },
         RunSettings {
             loadgen_image: "sre-chaos/loadgen:test".into(),
+            corpus_key: chaos_domain::corpus::CorpusKey::from_secret(ANVIL_TOKEN),
             loadgen_resources: chaos_operator::Config::defaults().loadgen_resources,
             max_concurrent,
             job_ttl: Duration::from_secs(600),
