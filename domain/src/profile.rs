@@ -95,7 +95,7 @@ impl ChallengeProfile {
     pub fn document_for(&self, n: u64, mix: u64) -> u32 {
         let hot = u64::from(self.corpus_documents.max(1));
         let mut state = mix ^ n.wrapping_mul(0xD6E8_FEB8_6659_FD93);
-        let r = splitmix(&mut state);
+        let r = crate::corpus::next(&mut state);
         if r % 1000 < u64::from(self.fresh_permille) {
             let fresh_ids = u64::from(crate::corpus::RUN_DOCUMENTS) - hot;
             (hot + 1 + n % fresh_ids) as u32
@@ -177,14 +177,6 @@ fn with_fresh_documents(v1: ChallengeProfile) -> ChallengeProfile {
         fresh_permille: 500,
         ..v1
     }
-}
-
-fn splitmix(state: &mut u64) -> u64 {
-    *state = state.wrapping_add(0x9E37_79B9_7F4A_7C15);
-    let mut z = *state;
-    z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-    z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-    z ^ (z >> 31)
 }
 
 fn robust_service_v1() -> ChallengeProfile {

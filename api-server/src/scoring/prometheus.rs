@@ -57,10 +57,13 @@ impl Queries {
         let a = |extra: &[&str]| matchers(anvil, extra);
         Queries {
             target: format!("max(loadgen_target_rps{})", l(&[])),
-            responses: format!("sum(loadgen_requests_total{})", l(&[])),
+            // loadgen exports a status's series only from its first
+            // response: until then the sum is 0, not absent, or the first
+            // scrape's count would be lost to increase().
+            responses: format!("sum(loadgen_requests_total{}) or vector(0)", l(&[])),
             errors: format!("sum(loadgen_errors_total{})", l(&[])),
             success: format!(
-                "sum(loadgen_requests_total{})",
+                "sum(loadgen_requests_total{}) or vector(0)",
                 l(&[r#"outcome="success""#])
             ),
             graceful: format!(
