@@ -178,7 +178,10 @@ async fn a_run_goes_from_pending_to_succeeded() {
         json!({"apiVersion": "v1", "kind": "Pod",
                "metadata": {"name": "url-anvil-xyz", "namespace": "contributor-ada", "labels": {"app.kubernetes.io/component": "url-anvil"}}}),
     );
-    let r = pass(&fake, &ctx, &r).await;
+    // As read from the server: with the resourceVersion a write is checked against.
+    let mut before_the_kill = r.clone();
+    before_the_kill.metadata.resource_version = Some("100".into());
+    let r = pass(&fake, &ctx, &before_the_kill).await;
     let s = status(&r);
     assert_eq!(s.chaos_applied, Some(1), "{s:?}");
     assert!(s.started_at.is_some());
@@ -192,6 +195,22 @@ async fn a_run_goes_from_pending_to_succeeded() {
         fake.get("/api/v1/namespaces/contributor-ada/pods/url-anvil-xyz")
             .is_none()
     );
+    // A pass replayed from the object as it was before the kill (a stale
+    // cache, a status write that timed out, a new leader): its claim is
+    // refused (409), so url-anvil's replacement pod is not killed too.
+    fake.put(
+        "/api/v1/namespaces/contributor-ada/pods/url-anvil-new",
+        json!({"apiVersion": "v1", "kind": "Pod",
+               "metadata": {"name": "url-anvil-new", "namespace": "contributor-ada", "labels": {"app.kubernetes.io/component": "url-anvil"}}}),
+    );
+    let _ = run::reconcile(Arc::new(before_the_kill), ctx.clone()).await;
+    let calls = fake.take_calls();
+    assert!(paths(&calls, "DELETE").is_empty(), "{calls:#?}");
+    assert!(
+        fake.get("/api/v1/namespaces/contributor-ada/pods/url-anvil-new")
+            .is_some()
+    );
+    assert_eq!(status(&reload(&fake, &r)).chaos_applied, Some(1));
     // Again at the same moment: the kill is not repeated.
     let r = pass(&fake, &ctx, &r).await;
     assert!(paths(&fake.take_calls(), "DELETE").is_empty());

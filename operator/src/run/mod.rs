@@ -358,23 +358,40 @@ async fn running(
         s.started_at = Some(start);
         s.message = Some(format!("under load ({} s)", profile.duration_s().round()));
     }
-    let mut applied = s.chaos_applied.unwrap_or(0) as usize;
-    for i in schedule::due(&profile.chaos, elapsed, applied) {
+    let applied = s.chaos_applied.unwrap_or(0) as usize;
+    let due = schedule::due(&profile.chaos, elapsed, applied);
+    let wait = |applied: usize| {
+        schedule::next_in(&profile.chaos, elapsed, applied)
+            .unwrap_or(Duration::from_secs(15))
+            .clamp(Duration::from_millis(500), Duration::from_secs(15))
+    };
+    if due.is_empty() {
+        return Ok(Next {
+            status: s,
+            action: Action::requeue(wait(applied)),
+            platform_down: false,
+        });
+    }
+    // Claim, then act: the steps are recorded as applied, on the condition
+    // that the run is still the version this pass read, before any is
+    // carried out. A pass that loses that write (a newer status, a new
+    // leader, a replayed event) injects nothing, so a crash is never
+    // injected twice (a second one would kill url-anvil's replacement).
+    s.chaos_applied = Some(due.end as u32);
+    crate::status::write(ctx, run, old, &s).await?;
+    for i in due.clone() {
         let detail = inject(ctx, &run.spec.contributor, &profile.chaos[i]).await;
         // An action per step: Events that share reason and action are
         // folded into one series that keeps only the first note, and each
         // step's note says what was done.
         let action = format!("ChaosStep{}", i + 1);
         publish_as(ctx, run, EventType::Normal, "Chaos", &action, &detail).await;
-        applied = i + 1;
     }
-    s.chaos_applied = Some(applied as u32);
-    let wait = schedule::next_in(&profile.chaos, elapsed, applied)
-        .unwrap_or(Duration::from_secs(15))
-        .clamp(Duration::from_millis(500), Duration::from_secs(15));
+    // The status is written: the next pass starts from it (returning the
+    // old status makes this pass write nothing more).
     Ok(Next {
-        status: s,
-        action: Action::requeue(wait),
+        status: old.clone(),
+        action: Action::requeue(wait(due.end)),
         platform_down: false,
     })
 }
