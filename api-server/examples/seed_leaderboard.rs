@@ -37,12 +37,15 @@ async fn main() -> anyhow::Result<()> {
         if (i as i64) >= existing {
             contributors::insert(
                 &pool,
-                &id,
-                &format!("contributor-{i}"),
-                &format!("Contributor {i}"),
-                None,
-                "salt",
-                "hash",
+                contributors::NewContributor {
+                    id: &id,
+                    name: &format!("contributor-{i}"),
+                    display_name: &format!("Contributor {i}"),
+                    challenge: None,
+                    salt: "salt",
+                    hash: "hash",
+                    manager: None,
+                },
             )
             .await?;
         }

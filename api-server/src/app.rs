@@ -50,7 +50,9 @@ pub fn router(state: AppState) -> Router {
         )
         .route(
             "/api/v1/contributors/{name}",
-            get(contributors::api::get).delete(contributors::api::deregister),
+            get(contributors::api::get)
+                .delete(contributors::api::deregister)
+                .patch(contributors::api::update),
         )
         .route(
             "/api/v1/contributors/{name}/challenge",

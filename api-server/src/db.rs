@@ -157,6 +157,11 @@ pub fn migrator() -> Migrator {
             "rules v3",
             include_str!("../migrations/0007_rules_v3.sql"),
         ),
+        m(
+            8,
+            "contributor manager",
+            include_str!("../migrations/0008_contributor_manager.sql"),
+        ),
     ])
 }
 

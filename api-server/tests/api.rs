@@ -14,11 +14,156 @@ use support::*;
 
 scenarios!(
     contributors,
+    accounts_belong_to_whoever_registered_them,
     run_lifecycle_and_validation,
     leaderboard_order_and_pages,
     bad_input_is_json_4xx,
     unreachable_prometheus_keeps_runs_waiting,
 );
+
+/// A controller (the operator) may recover only the accounts it
+/// registered: a name registered by hand is never reactivated, re-keyed,
+/// renamed or deregistered by it, until an admin hands it over.
+async fn accounts_belong_to_whoever_registered_them(db: String) {
+    let s = server(&config(&db)).await;
+    let c = Client::new(s.base_url());
+    let owner_key = c.register("ada").await;
+    let as_operator = "?manager=chaos-operator";
+    for (method, path, body) in [
+        (Method::POST, "/api/v1/contributors/ada/key", None),
+        (Method::POST, "/api/v1/contributors/ada/reactivate", None),
+        (
+            Method::PATCH,
+            "/api/v1/contributors/ada",
+            Some(json!({"display_name": "Not Ada"})),
+        ),
+        (Method::DELETE, "/api/v1/contributors/ada", None),
+    ] {
+        let r = c
+            .call(
+                method.clone(),
+                &format!("{path}{as_operator}"),
+                Some(ADMIN),
+                body,
+            )
+            .await;
+        assert_eq!(
+            r.status,
+            StatusCode::CONFLICT,
+            "{method} {path}: {}",
+            r.text
+        );
+        assert!(
+            r.body["error"]
+                .as_str()
+                .is_some_and(|e| e.contains("not registered by")),
+            "{}",
+            r.text
+        );
+    }
+    let ada = c.get("/api/v1/contributors/ada").await.body;
+    assert_eq!(ada["display_name"], "ada", "{ada}");
+    assert_eq!(ada["deregistered"], false, "{ada}");
+    // The owner's key still works.
+    let r = c
+        .call(
+            Method::PUT,
+            "/api/v1/contributors/ada/challenge",
+            Some(&owner_key),
+            Some(json!({"challenge": "longest-upkeep"})),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+
+    // Registered by the operator: its own to re-key and rename.
+    let r = c
+        .admin_post(
+            "/api/v1/contributors",
+            json!({"name": "grace", "manager": "chaos-operator"}),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.text);
+    let r = c
+        .call(
+            Method::POST,
+            &format!("/api/v1/contributors/grace/key{as_operator}"),
+            Some(ADMIN),
+            None,
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+    let r = c
+        .call(
+            Method::PATCH,
+            &format!("/api/v1/contributors/grace{as_operator}"),
+            Some(ADMIN),
+            Some(json!({"display_name": "Grace Hopper"})),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+    assert_eq!(r.body["display_name"], "Grace Hopper");
+    // Another controller may not.
+    let r = c
+        .call(
+            Method::POST,
+            "/api/v1/contributors/grace/key?manager=other-operator",
+            Some(ADMIN),
+            None,
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::CONFLICT, "{}", r.text);
+
+    // An admin hands ada over: now the operator may act on it.
+    let r = c
+        .call(
+            Method::PATCH,
+            "/api/v1/contributors/ada",
+            Some(ADMIN),
+            Some(json!({"manager": "chaos-operator"})),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+    let r = c
+        .call(
+            Method::POST,
+            &format!("/api/v1/contributors/ada/key{as_operator}"),
+            Some(ADMIN),
+            None,
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+
+    // Bad values are a 422 naming the field; no admin token is a 401.
+    for body in [
+        json!({"manager": "Not A Name"}),
+        json!({"display_name": ""}),
+    ] {
+        let r = c
+            .call(
+                Method::PATCH,
+                "/api/v1/contributors/ada",
+                Some(ADMIN),
+                Some(body.clone()),
+            )
+            .await;
+        assert_eq!(
+            r.status,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "{body}: {}",
+            r.text
+        );
+    }
+    let r = c
+        .call(
+            Method::PATCH,
+            "/api/v1/contributors/ada",
+            None,
+            Some(json!({"display_name": "x"})),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::UNAUTHORIZED, "{}", r.text);
+    s.stop().await;
+}
 
 async fn contributors(db: String) {
     let s = server(&config(&db)).await;

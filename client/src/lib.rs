@@ -64,6 +64,9 @@ pub struct Client {
     base: String,
     http: reqwest::Client,
     admin_token: Option<String>,
+    /// The controller this client acts as: it registers accounts as their
+    /// manager and may recover only those (`?manager=` on the server).
+    manager: Option<String>,
 }
 
 impl Client {
@@ -83,7 +86,24 @@ impl Client {
             base: base.trim_end_matches('/').to_owned(),
             http,
             admin_token: None,
+            manager: None,
         })
+    }
+
+    /// Acts as the controller `manager` (e.g. `chaos-operator`): the
+    /// accounts it registers are its own, and the server refuses it any
+    /// other account (reactivation, a new key, deregistration, an update).
+    pub fn as_manager(mut self, manager: impl Into<String>) -> Client {
+        self.manager = Some(manager.into());
+        self
+    }
+
+    /// `path` with `?manager=` when this client acts as a manager.
+    fn managed(&self, path: String) -> String {
+        match &self.manager {
+            Some(m) => format!("{path}?manager={}", segment(m)),
+            None => path,
+        }
     }
 
     pub fn with_admin_token(mut self, token: impl Into<String>) -> Client {
@@ -114,8 +134,31 @@ impl Client {
         if let Some(c) = challenge {
             body["challenge"] = json!(c.as_str());
         }
+        if let Some(m) = &self.manager {
+            body["manager"] = json!(m);
+        }
         self.admin(Method::POST, "/api/v1/contributors", Some(&body))
             .await
+    }
+
+    /// Hands an account over to a controller, which may then recover it
+    /// (admin; an admin's explicit act, never a controller's own).
+    pub async fn hand_over(&self, name: &str, manager: &str) -> Result<Contributor> {
+        let path = format!("/api/v1/contributors/{}", segment(name));
+        self.admin(Method::PATCH, &path, Some(&json!({ "manager": manager })))
+            .await
+    }
+
+    /// A new display name for a contributor, as the boards show it (admin;
+    /// as a manager, only for its own accounts).
+    pub async fn set_display_name(&self, name: &str, display_name: &str) -> Result<Contributor> {
+        let path = self.managed(format!("/api/v1/contributors/{}", segment(name)));
+        self.admin(
+            Method::PATCH,
+            &path,
+            Some(&json!({ "display_name": display_name })),
+        )
+        .await
     }
 
     pub async fn contributor(&self, name: &str) -> Result<Contributor> {
@@ -125,13 +168,13 @@ impl Client {
 
     /// Takes a deregistered contributor back, with a new key (admin).
     pub async fn reactivate_contributor(&self, name: &str) -> Result<Registered> {
-        let path = format!("/api/v1/contributors/{}/reactivate", segment(name));
+        let path = self.managed(format!("/api/v1/contributors/{}/reactivate", segment(name)));
         self.admin(Method::POST, &path, Some(&json!({}))).await
     }
 
     /// A new key for an active contributor; the old one stops working (admin).
     pub async fn rotate_contributor_key(&self, name: &str) -> Result<Registered> {
-        let path = format!("/api/v1/contributors/{}/key", segment(name));
+        let path = self.managed(format!("/api/v1/contributors/{}/key", segment(name)));
         self.admin(Method::POST, &path, Some(&json!({}))).await
     }
 
@@ -153,7 +196,7 @@ impl Client {
 
     /// Deregisters; an unknown name counts as done.
     pub async fn deregister_contributor(&self, name: &str) -> Result<()> {
-        let path = format!("/api/v1/contributors/{}", segment(name));
+        let path = self.managed(format!("/api/v1/contributors/{}", segment(name)));
         let req = self.authorized(Method::DELETE, &path)?;
         let r = self.send(req).await?;
         match check(r).await {

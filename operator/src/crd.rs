@@ -128,6 +128,9 @@ pub struct ContributorStatus {
     /// The challenge last set on the API server.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub registered_challenge: Option<Challenge>,
+    /// The display name last set on the API server (what the boards show).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub registered_display_name: Option<String>,
 }
 
 /// A scored challenge run against a Contributor's app. It waits for the

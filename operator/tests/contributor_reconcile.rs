@@ -175,6 +175,7 @@ async fn a_new_spec_is_applied_and_the_challenge_switched() {
     updated.metadata.generation = Some(2);
     updated.spec.app.image = "ghcr.io/ada/app:2".into();
     updated.spec.challenge = Challenge::LongestUpkeep;
+    updated.spec.display_name = Some("Ada Lovelace".into());
     contributor::reconcile(Arc::new(updated), ctx.clone())
         .await
         .expect("update");
@@ -195,6 +196,12 @@ async fn a_new_spec_is_applied_and_the_challenge_switched() {
             .active_challenge,
         Some(Challenge::LongestUpkeep)
     );
+    // The new display name reaches the boards.
+    assert_eq!(
+        platform.contributor("ada").await.expect("ada").display_name,
+        "Ada Lovelace"
+    );
+    assert_eq!(status["registeredDisplayName"], "Ada Lovelace");
     api.stop().await;
     let _ = std::fs::remove_dir_all(dir);
 }
@@ -305,11 +312,16 @@ async fn key_works(api: &chaos_api::Running, key: &str) -> bool {
         .is_ok()
 }
 
-/// A name the API server knows already never leaves the contributor
-/// without a key: a lost key is replaced, a deregistered contributor (a
-/// Contributor deleted and created again) is taken back, a held key is kept.
+/// A name the API server knows but this operator did not register is
+/// someone else's account: the Contributor is refused (NameTaken, Failed,
+/// so no run of it can score for that account), no key is made or written,
+/// the owner's key keeps working, and deleting the Contributor leaves the
+/// account alone. Only after an admin hands the account over does the
+/// operator recover it: a lost key is replaced, a deregistered contributor
+/// (a Contributor deleted and created again) is taken back, a held key is
+/// kept.
 #[tokio::test]
-async fn a_name_registered_before_still_gets_a_working_key() {
+async fn a_name_registered_before_is_refused_until_handed_over() {
     let (api, dir) = platform().await;
     let (fake, client) = FakeKube::start();
     let ctx = context(client, &api.base_url(), 1);
@@ -321,6 +333,61 @@ async fn a_name_registered_before_still_gets_a_working_key() {
         .await
         .expect("registered by hand")
         .api_key;
+
+    let c = ada(1);
+    fake.put(CONTRIBUTOR_PATH, serde_json::to_value(&c).expect("json"));
+    contributor::reconcile(Arc::new(c.clone()), ctx.clone())
+        .await
+        .expect("reconciles");
+    make_available(&fake);
+    contributor::reconcile(Arc::new(stored(&fake, &c)), ctx.clone())
+        .await
+        .expect("reconciles");
+    let calls = fake.take_calls();
+    assert_eq!(applied_key(&calls), None, "no key taken: {calls:#?}");
+    let status = fake.get(CONTRIBUTOR_PATH).expect("stored")["status"].clone();
+    let registered = condition(&status, "Registered");
+    assert_eq!(registered["status"], "False", "{status}");
+    assert_eq!(registered["reason"], "NameTaken", "{status}");
+    assert!(
+        registered["message"]
+            .as_str()
+            .is_some_and(|m| m.contains("did not register")),
+        "{status}"
+    );
+    assert_eq!(
+        status["phase"], "Failed",
+        "available, but never Ready: {status}"
+    );
+    assert!(key_works(&api, &lost).await, "the owner's key still works");
+
+    // Deleting the refused Contributor leaves the owner's account alone.
+    let mut doomed = stored(&fake, &c);
+    doomed.metadata.deletion_timestamp = Some(
+        k8s_openapi::apimachinery::pkg::apis::meta::v1::Time(k8s_openapi::jiff::Timestamp::now()),
+    );
+    fake.put(
+        CONTRIBUTOR_PATH,
+        serde_json::to_value(&doomed).expect("json"),
+    );
+    contributor::reconcile(Arc::new(doomed), ctx.clone())
+        .await
+        .expect("cleaned up");
+    assert!(
+        !admin
+            .contributor("ada")
+            .await
+            .expect("still there")
+            .deregistered
+    );
+    assert!(key_works(&api, &lost).await, "and its key still works");
+
+    // An admin hands the account over to the operator.
+    admin
+        .hand_over("ada", chaos_operator::context::MANAGER)
+        .await
+        .expect("handed over");
+    fake.take_calls();
 
     // The key was lost: the operator gets a new one; the old one stops.
     let c = ada(1);

@@ -24,6 +24,68 @@ pub struct Register {
     pub display_name: Option<String>,
     #[serde(default, deserialize_with = "no_null")]
     pub challenge: Option<String>,
+    /// The controller registering the account (e.g. `chaos-operator`); only
+    /// it may later recover the account. Absent: registered by hand.
+    #[serde(default, deserialize_with = "no_null")]
+    pub manager: Option<String>,
+}
+
+/// `?manager=`: the controller acting, which must be the account's manager.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AsManager {
+    pub manager: Option<String>,
+}
+
+/// `PATCH /api/v1/contributors/{name}`: what an admin may change.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Update {
+    #[serde(default, deserialize_with = "no_null")]
+    pub display_name: Option<String>,
+    /// Hands the account over to this controller.
+    #[serde(default, deserialize_with = "no_null")]
+    pub manager: Option<String>,
+}
+
+/// A manager's name: 1 to 63 lower-case letters, digits and hyphens.
+fn validate_manager(m: &str) -> Result<(), ApiError> {
+    let ok = (1..=63).contains(&m.len())
+        && m.bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-');
+    if ok {
+        Ok(())
+    } else {
+        Err(ApiError::unprocessable(format!(
+            "manager {:?} is not valid: 1 to 63 lower-case letters, digits and hyphens",
+            m.chars().take(80).collect::<String>()
+        )))
+    }
+}
+
+/// A controller may act only on the accounts it registered: a name taken
+/// by someone else is never recovered, re-keyed or deregistered by it.
+fn managed_by(c: &Contributor, acting: &AsManager) -> Result<(), ApiError> {
+    let Some(m) = acting.manager.as_deref() else {
+        // An admin acting by hand.
+        return Ok(());
+    };
+    // A malformed query is a 400, as for every other query parameter.
+    if validate_manager(m).is_err() {
+        return Err(ApiError::bad_request(format!(
+            "?manager= must be 1 to 63 lower-case letters, digits and hyphens, not {:?}",
+            m.chars().take(80).collect::<String>()
+        )));
+    }
+    if c.manager.as_deref() == Some(m) {
+        Ok(())
+    } else {
+        Err(ApiError::conflict(format!(
+            "contributor {:?} was not registered by {m:?}, so {m:?} may not act on it; \
+             an admin can hand it over with PATCH /api/v1/contributors/{} {{\"manager\": \"{m}\"}}",
+            c.name, c.name
+        )))
+    }
 }
 
 /// Lower-case letters, digits and inner hyphens, 1 to 39 characters (a
@@ -63,17 +125,23 @@ pub async fn register(
         .as_deref()
         .map(|c| challenge_field("challenge", c))
         .transpose()?;
+    if let Some(m) = r.manager.as_deref() {
+        validate_manager(m)?;
+    }
     let id = uuid::Uuid::new_v4().simple().to_string();
     let (key, salt, hash) =
         auth::new_api_key(&id).map_err(|e| ApiError::internal(e.to_string()))?;
     let created = contributors::insert(
         &state.db,
-        &id,
-        &r.name,
-        &display,
-        challenge.map(|c| c.as_str()),
-        &salt,
-        &hash,
+        contributors::NewContributor {
+            id: &id,
+            name: &r.name,
+            display_name: &display,
+            challenge: challenge.map(|c| c.as_str()),
+            salt: &salt,
+            hash: &hash,
+            manager: r.manager.as_deref(),
+        },
     )
     .await?;
     let Some(contributor) = created else {
@@ -135,8 +203,10 @@ pub async fn reactivate(
     State(state): State<AppState>,
     headers: HeaderMap,
     ApiPath(name): ApiPath<String>,
+    ApiQuery(acting): ApiQuery<AsManager>,
 ) -> ApiResult<Json<contract::Registered>> {
     let (c, name) = admin_and_contributor(&state, &headers, name).await?;
+    managed_by(&c, &acting)?;
     if !c.deregistered {
         return Err(ApiError::conflict(format!(
             "contributor {name:?} is active; use POST .../key for a new key"
@@ -151,8 +221,10 @@ pub async fn rotate_key(
     State(state): State<AppState>,
     headers: HeaderMap,
     ApiPath(name): ApiPath<String>,
+    ApiQuery(acting): ApiQuery<AsManager>,
 ) -> ApiResult<Json<contract::Registered>> {
     let (c, name) = admin_and_contributor(&state, &headers, name).await?;
+    managed_by(&c, &acting)?;
     if c.deregistered {
         return Err(ApiError::conflict(format!(
             "contributor {name:?} is deregistered; reactivate them instead"
@@ -283,13 +355,46 @@ pub async fn deregister(
     State(state): State<AppState>,
     headers: HeaderMap,
     ApiPath(name): ApiPath<String>,
+    ApiQuery(acting): ApiQuery<AsManager>,
 ) -> ApiResult<StatusCode> {
-    state.admin.check(&headers)?;
+    let (c, _) = admin_and_contributor(&state, &headers, name).await?;
+    managed_by(&c, &acting)?;
+    contributors::deregister(&state.db, &c.id).await?;
+    state.cache.invalidate();
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// `PATCH /api/v1/contributors/{name}` (admin): a new display name (it is
+/// what the boards show), or a hand-over of the account to a controller.
+/// With `?manager=`, only that account's manager may change it.
+pub async fn update(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    ApiPath(name): ApiPath<String>,
+    ApiQuery(acting): ApiQuery<AsManager>,
+    body: Result<Body<Update>, ApiError>,
+) -> ApiResult<Json<contract::Contributor>> {
+    let (c, name) = admin_and_contributor(&state, &headers, name).await?;
+    managed_by(&c, &acting)?;
+    let Body(u) = body?;
+    if let Some(d) = u.display_name.as_deref() {
+        validate_display_name(d)?;
+    }
+    if let Some(m) = u.manager.as_deref() {
+        validate_manager(m)?;
+    }
+    contributors::update(
+        &state.db,
+        &c.id,
+        u.display_name.as_deref(),
+        u.manager.as_deref(),
+    )
+    .await?;
+    state.cache.invalidate();
     let c = contributors::by_name(&state.db, &name)
         .await?
         .ok_or_else(|| ApiError::not_found(format!("no contributor named {name:?}")))?;
-    contributors::deregister(&state.db, &c.id).await?;
-    Ok(StatusCode::NO_CONTENT)
+    Ok(Json(wire::contributor(c)?))
 }
 
 #[cfg(test)]

@@ -14,6 +14,8 @@ pub struct Contributor {
     pub created_at: String,
     /// Deregistered contributors keep their scores and their place.
     pub deregistered: bool,
+    /// The controller that registered the account (`None`: by hand).
+    pub manager: Option<String>,
 }
 
 /// The key material of a contributor, for verifying a presented key.
@@ -24,7 +26,7 @@ pub struct KeyRecord {
     pub hash: String,
 }
 
-const COLUMNS: &str = "id, name, display_name, active_challenge, created_at, deleted_at";
+const COLUMNS: &str = "id, name, display_name, active_challenge, created_at, deleted_at, manager";
 
 fn from_row(row: &AnyRow) -> Result<Contributor, sqlx::Error> {
     Ok(Contributor {
@@ -34,31 +36,38 @@ fn from_row(row: &AnyRow) -> Result<Contributor, sqlx::Error> {
         active_challenge: row.try_get("active_challenge")?,
         created_at: rfc3339(row.try_get("created_at")?),
         deregistered: row.try_get::<Option<i64>, _>("deleted_at")?.is_some(),
+        manager: row.try_get("manager")?,
     })
 }
 
+/// A new contributor's account.
+#[derive(Debug, Clone, Copy)]
+pub struct NewContributor<'a> {
+    pub id: &'a str,
+    pub name: &'a str,
+    pub display_name: &'a str,
+    pub challenge: Option<&'a str>,
+    pub salt: &'a str,
+    pub hash: &'a str,
+    pub manager: Option<&'a str>,
+}
+
 /// Inserts a contributor; `Ok(None)` when the name is taken.
-pub async fn insert(
-    db: &Db,
-    id: &str,
-    name: &str,
-    display_name: &str,
-    challenge: Option<&str>,
-    salt: &str,
-    hash: &str,
-) -> Result<Option<Contributor>, sqlx::Error> {
+pub async fn insert(db: &Db, c: NewContributor<'_>) -> Result<Option<Contributor>, sqlx::Error> {
     let now = now_ms();
+    let name = c.name;
     let result = sqlx::query(
-        "INSERT INTO contributors (id, name, display_name, active_challenge, key_salt, key_hash, created_at, updated_at)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $7) ON CONFLICT (name) DO NOTHING",
+        "INSERT INTO contributors (id, name, display_name, active_challenge, key_salt, key_hash, created_at, updated_at, manager)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $7, $8) ON CONFLICT (name) DO NOTHING",
     )
-    .bind(id)
-    .bind(name)
-    .bind(display_name)
-    .bind(challenge)
-    .bind(salt)
-    .bind(hash)
+    .bind(c.id)
+    .bind(c.name)
+    .bind(c.display_name)
+    .bind(c.challenge)
+    .bind(c.salt)
+    .bind(c.hash)
     .bind(now)
+    .bind(c.manager)
     .execute(db)
     .await?;
     if result.rows_affected() == 0 {
@@ -111,6 +120,26 @@ pub async fn list(
         .await?
         .try_get("n")?;
     Ok((rows.iter().map(from_row).collect::<Result<_, _>>()?, total))
+}
+
+/// Sets what an admin may change on an account: its display name, and who
+/// manages it (a hand-over). `None` leaves a field as it is.
+pub async fn update(
+    db: &Db,
+    id: &str,
+    display_name: Option<&str>,
+    manager: Option<&str>,
+) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "UPDATE contributors SET display_name = COALESCE($1, display_name), manager = COALESCE($2, manager), updated_at = $3 WHERE id = $4",
+    )
+    .bind(display_name)
+    .bind(manager)
+    .bind(now_ms())
+    .bind(id)
+    .execute(db)
+    .await?;
+    Ok(())
 }
 
 pub async fn set_challenge(db: &Db, id: &str, challenge: &str) -> Result<(), sqlx::Error> {

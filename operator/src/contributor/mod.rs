@@ -131,7 +131,27 @@ async fn apply(c: &Contributor, ctx: &Context) -> Result<Action, Error> {
 
     let anvil_up = available(anvil.as_ref());
     let app_up = available(app.as_ref());
+    // A contributor the API server refused (its name is someone else's
+    // account) can never be Ready: a run of it would score for that account.
+    let refused = status
+        .conditions
+        .iter()
+        .find(|c| c.type_ == "Registered" && c.status == "False")
+        .filter(|c| matches!(c.reason.as_str(), "NameTaken" | "Refused"))
+        .map(|c| (c.reason.clone(), c.message.clone()));
     let (phase, reason, message) = match (anvil_up, app_up) {
+        _ if refused.is_some() => {
+            let (reason, message) = refused.unwrap_or_default();
+            (
+                ContributorPhase::Failed,
+                if reason == "NameTaken" {
+                    "NameTaken"
+                } else {
+                    "RegistrationRefused"
+                },
+                message,
+            )
+        }
         (true, true) => (
             ContributorPhase::Ready,
             "Available",
@@ -204,6 +224,7 @@ async fn register(
             now.clone(),
         );
     };
+    let display_name = c.spec.display_name.clone().unwrap_or_else(|| name.clone());
     if status.registered_challenge.is_none() {
         let display = c.spec.display_name.as_deref();
         let registered = match ctx
@@ -215,11 +236,13 @@ async fn register(
             // a Contributor of the same name deleted since, or by hand. A key
             // the operator holds is kept; otherwise it gets one, never
             // leaving the contributor without a key it can use.
-            Err(e) if e.status() == Some(409) => recover_key(ctx, &name, challenge).await,
-            other => other.map(Some),
+            Err(e) if e.status() == Some(409) => recover_key(ctx, &name, challenge)
+                .await
+                .map(|key| (key, false)),
+            other => other.map(|reg| (Some(reg), true)),
         };
         match registered {
-            Ok(new_key) => {
+            Ok((new_key, fresh)) => {
                 // `None`: the key the operator holds still works.
                 if let Some(reg) = &new_key {
                     let secret = desired::api_key_secret(c, &reg.api_key)?;
@@ -227,6 +250,8 @@ async fn register(
                 }
                 status.api_key_secret = Some(API_KEY_SECRET.into());
                 status.registered_challenge = Some(challenge);
+                // A recovered account may show an older name: set on the next pass.
+                status.registered_display_name = fresh.then(|| display_name.clone());
                 mark(
                     status,
                     true,
@@ -249,19 +274,37 @@ async fn register(
                 return Ok(Err(ctx.backoff(&format!("register/{name}"))));
             }
             Err(e) => {
-                mark(status, false, "Refused", e.to_string());
-                publish(
-                    ctx,
-                    c,
-                    EventType::Warning,
-                    "RegistrationRefused",
-                    &e.to_string(),
-                )
-                .await;
+                // 409 here: the name is an account this operator did not
+                // register (by hand, an import, another manager). It is
+                // never re-keyed or reactivated for this Contributor.
+                let (reason, message) = if e.status() == Some(409) {
+                    (
+                        "NameTaken",
+                        format!(
+                            "the API server already has a contributor named {name:?} that this operator did not register, so it is not taken over: {e}"
+                        ),
+                    )
+                } else {
+                    ("Refused", e.to_string())
+                };
+                mark(status, false, reason, message.clone());
+                publish(ctx, c, EventType::Warning, "RegistrationRefused", &message).await;
             }
         }
         ctx.succeeded(&format!("register/{name}"));
         return Ok(Ok(()));
+    }
+    if status.registered_display_name.as_deref() != Some(display_name.as_str()) {
+        match ctx.platform.set_display_name(&name, &display_name).await {
+            Ok(_) => status.registered_display_name = Some(display_name),
+            Err(e) if e.is_transient() => {
+                return Ok(Err(ctx.backoff(&format!("register/{name}"))));
+            }
+            Err(e) => {
+                mark(status, false, "DisplayNameRefused", e.to_string());
+                return Ok(Ok(()));
+            }
+        }
     }
     if status.registered_challenge != Some(challenge) {
         let Some(key) = api_key(ctx, &name).await? else {
@@ -336,7 +379,15 @@ async fn cleanup(c: &Contributor, ctx: &Context) -> Result<Action, Error> {
     ctx.forget(&name);
     // Deregistering first: should it fail, the namespace is still there
     // and the finalizer stays until the API server answers.
-    ctx.platform.deregister_contributor(&name).await?;
+    match ctx.platform.deregister_contributor(&name).await {
+        Ok(()) => {}
+        // Not this operator's account (a Contributor refused as NameTaken):
+        // its owner keeps it.
+        Err(e) if e.status() == Some(409) => {
+            tracing::info!(contributor = %name, "not deregistered: the account is not this operator's");
+        }
+        Err(e) => return Err(e.into()),
+    }
     let namespaces: Api<Namespace> = Api::all(ctx.client.clone());
     match namespaces
         .delete(&namespace_name(&name), &DeleteParams::background())

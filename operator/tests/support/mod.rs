@@ -488,7 +488,8 @@ pub fn bare_context(client: Client, platform_url: &str, max_concurrent: u32) -> 
         client,
         chaos_client::Client::new(platform_url)
             .expect("url")
-            .with_admin_token(ADMIN),
+            .with_admin_token(ADMIN)
+            .as_manager(chaos_operator::context::MANAGER),
         Settings {
             platform_namespace: PLATFORM_NS.into(),
             anvil_image: "sre-chaos/url-anvil:test".into(),
