@@ -110,7 +110,7 @@ pub async fn execute(job: Job, opts: ExecOptions) -> anyhow::Result<RunReport> {
             labels,
             done.clone(),
         )));
-        tokio::time::sleep(opts.metrics_wait).await;
+        sleep_unless_stopped(opts.metrics_wait, &opts.stop).await;
     }
     let progress = opts.progress.then(|| {
         tokio::spawn(monitor::progress(
@@ -135,12 +135,20 @@ pub async fn execute(job: Job, opts: ExecOptions) -> anyhow::Result<RunReport> {
     );
     report.profile = job.profile.clone();
     if let Some(e) = exporter {
-        tokio::time::sleep(opts.metrics_linger).await;
+        sleep_unless_stopped(opts.metrics_linger, &opts.stop).await;
         done.cancel();
         let _ = e.await;
     }
     done.cancel();
     Ok(report)
+}
+
+/// Sleeps `d`, or less once `stop` is set (a stop cuts the metrics edges).
+async fn sleep_unless_stopped(d: Duration, stop: &AtomicBool) {
+    let until = Instant::now() + d;
+    while Instant::now() < until && !stop.load(std::sync::atomic::Ordering::Relaxed) {
+        tokio::time::sleep((until - Instant::now()).min(Duration::from_millis(100))).await;
+    }
 }
 
 fn mode(load: &Load) -> &'static str {

@@ -236,10 +236,22 @@ async fn finish(
     tokio::spawn({
         let stop = stop.clone();
         async move {
-            if tokio::signal::ctrl_c().await.is_ok() {
-                eprintln!("\nstopping: finishing the requests in flight");
-                stop.store(true, Ordering::Relaxed);
+            // Ctrl-C, or SIGTERM from Kubernetes or compose: the run stops
+            // early, the requests in flight finish, and the report is printed.
+            let term = async {
+                match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+                    Ok(mut s) => {
+                        s.recv().await;
+                    }
+                    Err(_) => std::future::pending::<()>().await,
+                }
+            };
+            tokio::select! {
+                _ = tokio::signal::ctrl_c() => {}
+                () = term => {}
             }
+            eprintln!("\nstopping: finishing the requests in flight");
+            stop.store(true, Ordering::Relaxed);
         }
     });
     let opts = ExecOptions {

@@ -75,3 +75,52 @@ fn profiles_are_listed_with_versions() {
         assert!(out.contains(name), "{out}");
     }
 }
+
+/// SIGTERM (how Kubernetes and compose stop a container) ends the run
+/// early: the requests in flight finish, the report is printed, the metrics
+/// linger is cut short, and the exit status is 0.
+#[test]
+fn sigterm_stops_the_run_reports_it_and_exits_0() {
+    let rt = tokio::runtime::Runtime::new().expect("runtime");
+    let anvil = rt.block_on(async {
+        let mut c = url_anvil::Config::defaults();
+        c.listen = "127.0.0.1:0".parse().expect("addr");
+        c.capacity = chaos_domain::CapacityProfile::UNCAPPED;
+        url_anvil::spawn(c).await.expect("starts")
+    });
+    let url = format!("{}/healthz", anvil.base_url());
+    let metrics = std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .expect("a free port");
+    let child = Command::new(env!("CARGO_BIN_EXE_loadgen"))
+        .args([
+            "run",
+            &url,
+            "-d",
+            "60s",
+            "-c",
+            "2",
+            "--metrics-addr",
+            &metrics.to_string(),
+            "--metrics-linger",
+            "60s",
+            "--no-progress",
+        ])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("runs");
+    std::thread::sleep(std::time::Duration::from_millis(1_500));
+    let sent = std::time::Instant::now();
+    let kill = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .expect("kill");
+    assert!(kill.success());
+    let out = child.wait_with_output().expect("waits");
+    let took = sent.elapsed();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(0), "{stdout}");
+    assert!(took < std::time::Duration::from_secs(3), "took {took:?}");
+    assert!(stdout.contains("stopped early"), "{stdout}");
+}
