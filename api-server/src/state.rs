@@ -63,6 +63,22 @@ impl HttpMetrics {
     }
 }
 
+/// The standard methods by name; any other (a client may send any token
+/// as a method) is `other`, so requests cannot grow the label set.
+fn method_label(m: &axum::http::Method) -> &'static str {
+    use axum::http::Method as M;
+    match *m {
+        M::GET => "GET",
+        M::HEAD => "HEAD",
+        M::POST => "POST",
+        M::PUT => "PUT",
+        M::PATCH => "PATCH",
+        M::DELETE => "DELETE",
+        M::OPTIONS => "OPTIONS",
+        _ => "other",
+    }
+}
+
 pub async fn track(State(m): State<Arc<HttpMetrics>>, request: Request, next: Next) -> Response {
     let started = Instant::now();
     // Matched route templates only, so unknown paths cannot grow the label set.
@@ -71,7 +87,7 @@ pub async fn track(State(m): State<Arc<HttpMetrics>>, request: Request, next: Ne
         .get::<MatchedPath>()
         .map(|p| p.as_str().to_owned())
         .unwrap_or_else(|| "other".into());
-    let method = request.method().as_str().to_owned();
+    let method = method_label(request.method()).to_owned();
     let response = next.run(request).await;
     let labels = RequestLabels {
         method,
@@ -83,4 +99,20 @@ pub async fn track(State(m): State<Arc<HttpMetrics>>, request: Request, next: Ne
         .get_or_create(&labels)
         .observe(started.elapsed().as_secs_f64());
     response
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn any_method_outside_the_standard_ones_is_one_label() {
+        use axum::http::Method;
+        assert_eq!(method_label(&Method::GET), "GET");
+        assert_eq!(method_label(&Method::PATCH), "PATCH");
+        for odd in ["FOO", "BAR1", "PROPFIND", "TRACE", "CONNECT"] {
+            let m = Method::from_bytes(odd.as_bytes()).expect("a token");
+            assert_eq!(method_label(&m), "other", "{odd}");
+        }
+    }
 }

@@ -87,7 +87,56 @@ scenarios!(
     concurrent_posts_are_all_stored,
     regressions_are_flagged,
     shutdown_loses_no_acknowledged_run,
+    a_nul_in_one_post_fails_only_that_post,
 );
+
+/// A NUL (`\u0000`, which PostgreSQL cannot store in text) in a post's
+/// texts is refused at the edge with a 422 naming the field; posts sent
+/// beside it, which share its group commit, are all stored.
+async fn a_nul_in_one_post_fails_only_that_post(db: String) {
+    let (s, url) = tracker_server(&db, Some(KEY)).await;
+    let mut sends = Vec::new();
+    for i in 0..40 {
+        let url = url.clone();
+        sends.push(tokio::spawn(async move {
+            let mut body = legacy(
+                &format!("user-{i}"),
+                "s1",
+                "c1",
+                Some(10.0),
+                50.0,
+                "2026-01-01T00:00:00Z",
+            );
+            match i {
+                7 => body["userId"] = json!("bad\u{0}user"),
+                13 => body["runDetails"]["session_id"] = json!("s\u{0}1"),
+                21 => body["runDetails"]["target_url"] = json!("http://x/\u{0}"),
+                29 => body["runDetails"]["commit_hash"] = json!("abc\u{0}"),
+                33 => body["labels"]["target"] = json!("app\nname"),
+                _ => {}
+            }
+            (i, post(&url, Some(KEY), &body).await)
+        }));
+    }
+    let mut stored = 0;
+    for send in sends {
+        let (i, (status, body)) = send.await.expect("joined");
+        if [7, 13, 21, 29, 33].contains(&i) {
+            assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{i}: {body}");
+            assert!(
+                body["error"]
+                    .as_str()
+                    .is_some_and(|e| e.contains("control characters")),
+                "{i}: {body}"
+            );
+        } else {
+            assert_eq!(status, StatusCode::CREATED, "{i}: {body}");
+            stored += 1;
+        }
+    }
+    assert_eq!(rows(&s).await, stored);
+    s.stop().await;
+}
 
 async fn off_by_default(db: String) {
     let s = server(&config(&db)).await;

@@ -55,6 +55,33 @@ fn validate(p: &TrackPayload) -> ApiResult<i64> {
             )));
         }
     }
+    // Every text that becomes a column: a control character (a NUL above
+    // all, which PostgreSQL cannot store in text) is refused here, so it
+    // never reaches the group commit and fails the posts stored with it.
+    let target = store::target_of(p);
+    let texts = [
+        ("userId", p.user_id.as_str()),
+        ("challengeType", p.challenge_type.as_str()),
+        ("metricName", p.metric_name.as_str()),
+        ("runDetails.session_id", p.run_details.session_id.as_str()),
+        ("runDetails.target_url", p.run_details.target_url.as_str()),
+        ("runDetails.test_type", p.run_details.test_type.as_str()),
+        (
+            "runDetails.commit_hash",
+            p.run_details.commit_hash.as_deref().unwrap_or(""),
+        ),
+        (
+            "the target (labels.target, runDetails.target_name)",
+            target.as_str(),
+        ),
+    ];
+    for (name, v) in texts {
+        if v.chars().any(char::is_control) {
+            return Err(ApiError::unprocessable(format!(
+                "{name} must not hold control characters (such as NUL or a line break)"
+            )));
+        }
+    }
     let d = &p.run_details;
     for (name, v) in [
         ("value", p.value),
