@@ -52,7 +52,8 @@ where
         let axum::Json(value): axum::Json<serde_json::Value> =
             axum::Json::from_request(req, state).await?;
         if !value.is_object() {
-            return Err(ApiError::unprocessable("the body must be a JSON object"));
+            // Like a body that is not JSON: the request cannot be read as asked (docs/API.md).
+            return Err(ApiError::bad_request("the body must be a JSON object"));
         }
         serde_path_to_error::deserialize(value)
             .map(Body)

@@ -548,6 +548,12 @@ async fn bad_input_writes_nothing(db: String) {
             "not valid JSON",
         ),
         (
+            format!("[{good}]").into_bytes(),
+            json_ct,
+            StatusCode::BAD_REQUEST,
+            "must be a JSON object",
+        ),
+        (
             wrong_type.to_string().into_bytes(),
             json_ct,
             StatusCode::UNPROCESSABLE_ENTITY,

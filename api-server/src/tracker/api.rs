@@ -140,6 +140,11 @@ pub async fn track(
             "expected a JSON body with Content-Type: application/json",
         ));
     }
+    // Not a JSON object: the request cannot be read as asked, a 400 as
+    // from every other JSON endpoint (docs/API.md).
+    if body.iter().find(|b| !b.is_ascii_whitespace()) != Some(&b'{') {
+        return Err(ApiError::bad_request("the body must be a JSON object"));
+    }
     let mut de = serde_json::Deserializer::from_slice(&body);
     let payload: TrackPayload = serde_path_to_error::deserialize(&mut de).map_err(|e| {
         let path = e.path().to_string();
