@@ -228,18 +228,22 @@ async fn seed_example(client: Client, plan: Plan, duration: Duration) {
                 return;
             }
         }
-        let official = chaos_domain::ChallengeProfile::current(challenge).duration_s();
+        let profile = chaos_domain::ChallengeProfile::current(challenge);
+        let official = profile.duration_s();
+        // Never shorter than the challenge can judge: a 15 s longest-upkeep
+        // run would show 0 for any app.
+        let scale = (duration.as_secs_f64() / official).max(profile.shortest_judged_scale());
         let plan = Plan {
             challenge,
             scale: Scale {
-                duration: duration.as_secs_f64() / official,
+                duration: scale,
                 ..plan.scale
             },
             ..plan.clone()
         };
         println!(
             "example: a {} s {} run has started",
-            duration.as_secs(),
+            (official * scale).round(),
             challenge.as_str()
         );
         match scored::execute(&client, plan).await {

@@ -129,6 +129,15 @@ pub async fn run(args: RunArgs) -> anyhow::Result<u8> {
         Some(d) => d.as_secs_f64() / official,
         None => 1.0,
     };
+    let shortest = ChallengeProfile::current(args.challenge).shortest_judged_scale();
+    if duration_scale < shortest {
+        anyhow::bail!(
+            "--duration is too short to judge {}: the shortest run that can be judged lasts {} s \
+             (longest-upkeep counts uptime in 10 s slots between url-anvil's kills)",
+            args.challenge,
+            (official * shortest).ceil()
+        );
+    }
     if args.rate_scale > 4.0 {
         anyhow::bail!("--rate-scale must be at most 4");
     }

@@ -144,6 +144,12 @@ async fn the_playground_from_up_to_a_scored_run_on_the_leaderboard() {
                 .find(|r| r.state == chaos_client::RunState::Scored)
             {
                 assert!(!run.is_official(), "a 6 s run is practice: {run:?}");
+                if challenge == Challenge::LongestUpkeep {
+                    // Run at the shortest length that can be judged (60 s),
+                    // not 6 s: a working proxy shows some uptime, not 0.
+                    let uptime = run.score.as_ref().and_then(|s| s.stat1);
+                    assert!(uptime.is_some_and(|u| u > 0.0), "{run:?}");
+                }
                 let page = reqwest::get(format!("{api_url}/leaderboard/{challenge}"))
                     .await
                     .expect("page")
@@ -558,6 +564,28 @@ fn completions_and_help_work_without_a_server() {
     assert!(
         String::from_utf8_lossy(&o.stderr).contains("whose run is it")
             || String::from_utf8_lossy(&o.stderr).contains("no admin token"),
+        "{}",
+        text(&o)
+    );
+    // A longest-upkeep run too short to judge is refused up front, saying
+    // how long the shortest one is.
+    let o = chaosctl(
+        &dir,
+        &[
+            "run",
+            "--challenge",
+            "longest-upkeep",
+            "--target",
+            "http://127.0.0.1:1",
+            "--contributor",
+            "ada",
+            "--duration",
+            "15s",
+        ],
+    );
+    assert_eq!(o.status.code(), Some(1), "{}", text(&o));
+    assert!(
+        String::from_utf8_lossy(&o.stderr).contains("shortest run that can be judged lasts 60 s"),
         "{}",
         text(&o)
     );

@@ -104,6 +104,17 @@ impl ChallengeProfile {
         }
     }
 
+    /// The shortest squeeze of this profile that can still be judged:
+    /// longest-upkeep counts uptime in 10 s slots, and below a tenth of its
+    /// length (60 s) no slot fits between its first url-anvil kill and the
+    /// start, so any app, good or bad, would score 0.
+    pub fn shortest_judged_scale(&self) -> f64 {
+        match self.challenge {
+            Challenge::LongestUpkeep => LONGEST_UPKEEP_SHORTEST_SCALE,
+            Challenge::RobustService | Challenge::GracefulDegradation => SHORTEST_SCALE,
+        }
+    }
+
     /// `robust-service-v1`.
     pub fn versioned_name(&self) -> String {
         format!("{}-v{}", self.challenge, self.version)
@@ -151,6 +162,11 @@ impl ChallengeProfile {
         }
     }
 }
+
+/// The shortest squeeze of any profile.
+pub const SHORTEST_SCALE: f64 = 0.05;
+/// ... and of longest-upkeep (see [`ChallengeProfile::shortest_judged_scale`]).
+pub const LONGEST_UPKEEP_SHORTEST_SCALE: f64 = 0.1;
 
 /// url-anvil's nominal capacity under the standard profile, the yardstick
 /// every profile's rates are set against.
@@ -339,5 +355,16 @@ mod tests {
         // Version 1 never asked for a fresh document.
         let v1 = ChallengeProfile::version(Challenge::RobustService, 1).expect("kept");
         assert!((0..1000).all(|n| v1.document_for(n, mix) <= 20));
+    }
+
+    #[test]
+    fn longest_upkeep_cannot_be_squeezed_below_a_tenth() {
+        let lu = ChallengeProfile::current(Challenge::LongestUpkeep);
+        assert_eq!(lu.shortest_judged_scale(), 0.1);
+        // At a tenth the first kill comes after a whole 10 s slot.
+        assert!(lu.scaled(0.1, 1.0).chaos[0].at_s >= 10.0);
+        assert!(lu.scaled(0.05, 1.0).chaos[0].at_s < 10.0);
+        let rs = ChallengeProfile::current(Challenge::RobustService);
+        assert_eq!(rs.shortest_judged_scale(), SHORTEST_SCALE);
     }
 }

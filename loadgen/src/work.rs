@@ -245,6 +245,7 @@ impl ThreadCtx {
                             issued: self.issued.clone(),
                             next: c,
                             connections: u64::from(*connections),
+                            sent: 0,
                         };
                         tokio::task::spawn_local(loop_ctx.run())
                     })
@@ -363,6 +364,8 @@ struct ClosedLoop {
     issued: Arc<AtomicU64>,
     next: usize,
     connections: u64,
+    /// Requests this connection sent so far.
+    sent: u64,
 }
 
 impl ClosedLoop {
@@ -403,9 +406,12 @@ impl ClosedLoop {
                     }
                 }
             };
-            // Connection c sends arrivals c, c + connections, ...: distinct across connections.
-            let send = shared.request(self.next as u64, self.next);
-            self.next += self.connections.max(1) as usize;
+            // Connection c rotates over the templates from c on, and (when
+            // answers are checked) sends arrivals c, c + connections, ...,
+            // distinct across connections.
+            let n = self.next as u64 + self.sent * self.connections.max(1);
+            let send = shared.request(n, self.next + self.sent as usize);
+            self.sent += 1;
             let sent = Instant::now();
             let result = shared.exchange(&mut c, &send, &mut body).await;
             let done = Instant::now();

@@ -152,7 +152,8 @@ pub struct ContributorStatus {
     printcolumn = r#"{"name":"Score","type":"number","jsonPath":".status.score"}"#,
     printcolumn = r#"{"name":"Age","type":"date","jsonPath":".metadata.creationTimestamp"}"#,
     printcolumn = r#"{"name":"Message","type":"string","jsonPath":".status.message","priority":1}"#,
-    validation = kube::core::Rule::new("self.spec == oldSelf.spec").message("a ChallengeRun cannot be changed; create a new one")
+    validation = kube::core::Rule::new("self.spec == oldSelf.spec").message("a ChallengeRun cannot be changed; create a new one"),
+    validation = kube::core::Rule::new("self.spec.challenge != 'longest-upkeep' || !has(self.spec.durationScale) || self.spec.durationScale >= 0.1").message("longest-upkeep cannot be judged below durationScale 0.1 (60 s): its uptime is counted in 10 s slots between url-anvil's kills")
 )]
 #[serde(rename_all = "camelCase")]
 pub struct ChallengeRunSpec {
