@@ -281,7 +281,7 @@ pub fn score_under(
     if increase(load.iter().map(|s| s.success)) <= 0.0 {
         // A dead or wrong target is not a measurement of anything.
         return no_data(&format!(
-            "the target answered none of the {total} requests successfully (is it up, and is it the right URL?)"
+            "the target answered none of the {total} requests successfully, that is with url-anvil's right answer (is it up, is it the right URL, and does it pass url-anvil's answers on?)"
         ));
     }
     match (rules, challenge) {
