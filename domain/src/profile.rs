@@ -108,10 +108,12 @@ impl ChallengeProfile {
     /// longest-upkeep counts uptime in 10 s slots, and below a tenth of its
     /// length (60 s) no slot fits between its first url-anvil kill and the
     /// start, so any app, good or bad, would score 0.
+    /// The other two have no floor of their own (robust-service's depends
+    /// on the scrape interval: docs/OPERATOR.md).
     pub fn shortest_judged_scale(&self) -> f64 {
         match self.challenge {
             Challenge::LongestUpkeep => LONGEST_UPKEEP_SHORTEST_SCALE,
-            Challenge::RobustService | Challenge::GracefulDegradation => SHORTEST_SCALE,
+            Challenge::RobustService | Challenge::GracefulDegradation => 0.0,
         }
     }
 
@@ -163,9 +165,7 @@ impl ChallengeProfile {
     }
 }
 
-/// The shortest squeeze of any profile.
-pub const SHORTEST_SCALE: f64 = 0.05;
-/// ... and of longest-upkeep (see [`ChallengeProfile::shortest_judged_scale`]).
+/// The shortest squeeze of longest-upkeep (see [`ChallengeProfile::shortest_judged_scale`]).
 pub const LONGEST_UPKEEP_SHORTEST_SCALE: f64 = 0.1;
 
 /// url-anvil's nominal capacity under the standard profile, the yardstick
@@ -365,6 +365,6 @@ mod tests {
         assert!(lu.scaled(0.1, 1.0).chaos[0].at_s >= 10.0);
         assert!(lu.scaled(0.05, 1.0).chaos[0].at_s < 10.0);
         let rs = ChallengeProfile::current(Challenge::RobustService);
-        assert_eq!(rs.shortest_judged_scale(), SHORTEST_SCALE);
+        assert_eq!(rs.shortest_judged_scale(), 0.0);
     }
 }
