@@ -26,9 +26,9 @@ use chaos_api::leaderboard::store as scores;
 use chaos_domain::corpus::{self, CorpusKey, CorpusOf};
 use chaos_domain::{CapacityProfile, Challenge};
 use chaos_testkit::prometheus::Prometheus;
+use loadgen::ExecOptions;
 use loadgen::profile::{ProfileRun, Scale};
 use loadgen::target::Target;
-use loadgen::{ExecOptions, Job, RunSpec};
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 use support::*;
@@ -228,19 +228,7 @@ async fn play(
         CorpusKey::from_secret(ANVIL_TOKEN),
     )
     .expect("plan");
-    let job = Job {
-        spec: RunSpec {
-            addr,
-            requests: run.requests.clone(),
-            answers: Some(run.answers.clone()),
-            load: run.load.clone(),
-            threads: 1,
-            timeout: Duration::from_secs(2),
-        },
-        target_url: run.target.url.clone(),
-        method: "POST".into(),
-        profile: Some(run.reference()),
-    };
+    let job = run.job(addr, 1, Some(Duration::from_secs(2)));
     let opts = ExecOptions {
         metrics_addr: Some(metrics),
         metrics_wait: Duration::from_secs(2),

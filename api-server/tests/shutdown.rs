@@ -9,41 +9,10 @@ use std::process::{Command, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use serde_json::json;
 use sqlx::Row;
 use support::*;
 
 const BIN: &str = env!("CARGO_BIN_EXE_chaos-api");
-
-/// What the earlier platform's Python client sent.
-fn post_body(user: &str, n: usize) -> serde_json::Value {
-    json!({
-        "schema_version": "1.0",
-        "userId": user,
-        "challengeType": "robust-service",
-        "metricName": "rps",
-        "value": 100.0 + n as f64,
-        "timestamp": "2026-12-07T03:00:00Z",
-        "labels": {"target": "my-app"},
-        "runDetails": {
-            "target_url": "http://localhost:8080/api/test",
-            "request_count": 1000,
-            "method": "POST",
-            "payload_urls": ["http://url-anvil:8080/corpus/1"],
-            "total_requests": 1000,
-            "successful_requests": 990,
-            "failed_requests": 10,
-            "avg_latency_ms": 12.3,
-            "p95_latency_ms": 20.5,
-            "error_rate": 1.0,
-            "rps": 100.0,
-            "duration_s": 1.23,
-            "test_type": "load",
-            "commit_hash": "abc1234",
-            "session_id": "shutdown-test"
-        }
-    })
-}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sigterm_mid_stream_exits_0_quickly_and_loses_no_acknowledged_post() {
@@ -84,7 +53,14 @@ async fn sigterm_mid_stream_exits_0_quickly_and_loses_no_acknowledged_post() {
             for n in 0.. {
                 let r = http
                     .post(format!("http://127.0.0.1:{tracker_port}/api/track"))
-                    .json(&post_body(&format!("user-{c}"), n))
+                    .json(&legacy(
+                        &format!("user-{c}"),
+                        "shutdown-test",
+                        "abc1234",
+                        Some(20.5),
+                        100.0 + n as f64,
+                        "2026-12-07T03:00:00Z",
+                    ))
                     .send()
                     .await;
                 let Ok(r) = r else { break };

@@ -14,7 +14,7 @@ use chaos_domain::Challenge;
 use chaos_domain::corpus::CorpusKey;
 use loadgen::profile::{ProfileRun, Scale};
 use loadgen::target::Target;
-use loadgen::{ExecOptions, Job, RunReport, RunSpec};
+use loadgen::{ExecOptions, RunReport};
 
 use crate::chaos::{ChaosEvent, ChaosLog, carry_out};
 
@@ -154,19 +154,7 @@ pub async fn execute(client: &Client, plan: Plan) -> anyhow::Result<Finished> {
         anyhow::Error::new(e).context("cannot open the run's window")
     })?;
 
-    let job = Job {
-        spec: RunSpec {
-            addr,
-            requests: profile_run.requests.clone(),
-            answers: Some(profile_run.answers.clone()),
-            load: profile_run.load.clone(),
-            threads: plan.threads,
-            timeout: Duration::from_millis(profile_run.profile.timeout_ms),
-        },
-        target_url: profile_run.target.url.clone(),
-        method: "POST".into(),
-        profile: Some(profile_run.reference()),
-    };
+    let job = profile_run.job(addr, plan.threads, None);
     let log = ChaosLog::default();
     let chaos = plan.anvil_token.clone().map(|token| {
         tokio::spawn(carry_out(

@@ -10,7 +10,7 @@ use chaos_domain::{CapacityProfile, Challenge, ChallengeProfile};
 use clap::Args;
 use loadgen::profile::{ProfileRun, Scale};
 use loadgen::target::Target;
-use loadgen::{ExecOptions, Job, RunSpec, printer};
+use loadgen::{ExecOptions, printer};
 use serde::Serialize;
 
 use crate::chaos::{ChaosEvent, ChaosLog, carry_out};
@@ -111,19 +111,7 @@ pub async fn run(args: TryArgs) -> anyhow::Result<()> {
                 official.description
             );
         }
-        let job = Job {
-            spec: RunSpec {
-                addr: anvil.addr,
-                requests: run.requests.clone(),
-                answers: Some(run.answers.clone()),
-                load: run.load.clone(),
-                threads: 2,
-                timeout: Duration::from_millis(run.profile.timeout_ms),
-            },
-            target_url: run.target.url.clone(),
-            method: "POST".into(),
-            profile: Some(run.reference()),
-        };
+        let job = run.job(anvil.addr, 2, None);
         let log = ChaosLog::default();
         let chaos = tokio::spawn(carry_out(
             run.profile.chaos.clone(),

@@ -193,22 +193,7 @@ async fn profile_job(args: &ProfileArgs) -> anyhow::Result<(Job, Challenge)> {
             args.rate_scale
         );
     }
-    let job = Job {
-        spec: RunSpec {
-            addr,
-            requests: run.requests.clone(),
-            answers: Some(run.answers.clone()),
-            load: run.load.clone(),
-            threads: threads(&args.common),
-            timeout: args
-                .common
-                .timeout
-                .min(Duration::from_millis(run.profile.timeout_ms)),
-        },
-        target_url: run.target.url.clone(),
-        method: "POST".to_owned(),
-        profile: Some(run.reference()),
-    };
+    let job = run.job(addr, threads(&args.common), Some(args.common.timeout));
     Ok((job, args.challenge))
 }
 

@@ -1,16 +1,19 @@
 //! Challenge profiles turned into runs: the standard request, the
 //! profile's arrival rates, and the overrides for quick local tries.
 
+use std::net::SocketAddr;
 use std::sync::Arc;
+use std::time::Duration;
 
 use chaos_domain::corpus::CorpusKey;
 use chaos_domain::{Challenge, ChallengeProfile};
 
+use crate::Job;
 use crate::answers::AnswerPlan;
 use crate::report::ProfileRef;
 use crate::schedule::RatePlan;
 use crate::target::{RequestTemplate, Target};
-use crate::work::Load;
+use crate::work::{Load, RunSpec};
 
 /// How a profile is stretched for a local try. Official runs use 1 and 1.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -77,6 +80,25 @@ impl ProfileRun {
             answers,
             load,
         })
+    }
+
+    /// The run as a job against `addr` (the app's address, resolved), its
+    /// every answer checked; `timeout` at most the profile's own.
+    pub fn job(&self, addr: SocketAddr, threads: usize, timeout: Option<Duration>) -> Job {
+        let own = Duration::from_millis(self.profile.timeout_ms);
+        Job {
+            spec: RunSpec {
+                addr,
+                requests: self.requests.clone(),
+                answers: Some(self.answers.clone()),
+                load: self.load.clone(),
+                threads,
+                timeout: timeout.map_or(own, |t| t.min(own)),
+            },
+            target_url: self.target.url.clone(),
+            method: "POST".to_owned(),
+            profile: Some(self.reference()),
+        }
     }
 
     pub fn reference(&self) -> ProfileRef {

@@ -291,19 +291,7 @@ fn profile_job(
         key,
     )
     .expect("plan");
-    Job {
-        spec: RunSpec {
-            addr,
-            requests: run.requests.clone(),
-            answers: Some(run.answers.clone()),
-            load: run.load.clone(),
-            threads: 2,
-            timeout: Duration::from_secs(2),
-        },
-        target_url: run.target.url.clone(),
-        method: "POST".into(),
-        profile: Some(run.reference()),
-    }
+    run.job(addr, 2, Some(Duration::from_secs(2)))
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -14,15 +14,20 @@ fn loadgen(args: &[&str]) -> (Option<i32>, String, String) {
     )
 }
 
-#[test]
-fn a_missed_threshold_exits_3_and_says_which() {
-    let rt = tokio::runtime::Runtime::new().expect("runtime");
-    let anvil = rt.block_on(async {
+/// An uncapped url-anvil on a free loopback port, served by `rt`.
+fn uncapped_anvil(rt: &tokio::runtime::Runtime) -> url_anvil::RunningAnvil {
+    rt.block_on(async {
         let mut c = url_anvil::Config::defaults();
         c.listen = "127.0.0.1:0".parse().expect("addr");
         c.capacity = chaos_domain::CapacityProfile::UNCAPPED;
         url_anvil::spawn(c).await.expect("starts")
-    });
+    })
+}
+
+#[test]
+fn a_missed_threshold_exits_3_and_says_which() {
+    let rt = tokio::runtime::Runtime::new().expect("runtime");
+    let anvil = uncapped_anvil(&rt);
     let url = format!("{}/healthz", anvil.base_url());
     let (code, out, _) = loadgen(&["run", &url, "-n", "200", "-c", "4", "--max-p99", "1us"]);
     assert_eq!(code, Some(3), "{out}");
@@ -82,12 +87,7 @@ fn profiles_are_listed_with_versions() {
 #[test]
 fn sigterm_stops_the_run_reports_it_and_exits_0() {
     let rt = tokio::runtime::Runtime::new().expect("runtime");
-    let anvil = rt.block_on(async {
-        let mut c = url_anvil::Config::defaults();
-        c.listen = "127.0.0.1:0".parse().expect("addr");
-        c.capacity = chaos_domain::CapacityProfile::UNCAPPED;
-        url_anvil::spawn(c).await.expect("starts")
-    });
+    let anvil = uncapped_anvil(&rt);
     let url = format!("{}/healthz", anvil.base_url());
     let metrics = std::net::TcpListener::bind("127.0.0.1:0")
         .and_then(|l| l.local_addr())

@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 
 use chaos_api::{Config, Running};
 use reqwest::{Method, StatusCode};
-use serde_json::Value;
+use serde_json::{Value, json};
 
 pub const ADMIN: &str = "test-admin-token-0123456789";
 
@@ -350,4 +350,44 @@ macro_rules! scenarios {
             )+
         }
     };
+}
+
+/// Exactly what the earlier platform's Python client sent.
+pub fn legacy(
+    user: &str,
+    session: &str,
+    commit: &str,
+    p95: Option<f64>,
+    rps: f64,
+    at: &str,
+) -> Value {
+    let mut v = json!({
+        "schema_version": "1.0",
+        "userId": user,
+        "challengeType": "robust-service",
+        "metricName": "rps",
+        "value": rps,
+        "timestamp": at,
+        "labels": {"target": "my-app"},
+        "runDetails": {
+            "target_url": "http://localhost:8080/api/test",
+            "request_count": 1000,
+            "method": "POST",
+            "payload_urls": ["http://url-anvil:8080/corpus/1"],
+            "total_requests": 1000,
+            "successful_requests": 990,
+            "failed_requests": 10,
+            "avg_latency_ms": 12.3,
+            "error_rate": 1.0,
+            "rps": rps,
+            "duration_s": 1.23,
+            "test_type": "load",
+            "commit_hash": commit,
+            "session_id": session
+        }
+    });
+    if let Some(p) = p95 {
+        v["runDetails"]["p95_latency_ms"] = json!(p);
+    }
+    v
 }
