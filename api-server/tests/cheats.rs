@@ -293,6 +293,11 @@ async fn gallery(
     let c = Client::new(s.base_url());
     c.register("mallory").await;
     let honest = play(&c, anvil, App::Honest, source, metrics, duration_scale).await;
+    let page = c
+        .get(&format!("/runs/{source}-honest-graceful-degradation"))
+        .await
+        .text;
+    assert!(page.contains(" right, 0 wrong."), "{page}");
     for challenge in Challenge::ALL {
         assert!(
             honest.score(challenge).is_some_and(|v| v > 0.0),
@@ -309,6 +314,20 @@ async fn gallery(
             assert!(
                 x.unwrap_or(0.0) <= h.unwrap_or(0.0) * SPREAD,
                 "{app:?} beat the honest proxy on {challenge} ({source}): {x:?} > {h:?}"
+            );
+        }
+        if app == App::Half {
+            // The run page says how many answers were wrong.
+            let id = format!("{source}-half-graceful-degradation");
+            let page = c.get(&format!("/runs/{id}")).await.text;
+            let answers = page
+                .split("id=\"answers\">")
+                .nth(1)
+                .and_then(|rest| rest.split("</p>").next())
+                .unwrap_or_else(|| panic!("no answers line on the run page:\n{page}"));
+            assert!(
+                answers.contains("wrong") && !answers.contains(" 0 wrong"),
+                "{answers}"
             );
         }
         if app == App::SelfTraffic && source == "builtin" {

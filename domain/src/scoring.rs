@@ -119,6 +119,10 @@ pub struct LoadSample {
     pub success: f64,
     /// Successful or deliberately shed (429/503) responses within `IN_TIME_SECONDS`.
     pub graceful_in_time: f64,
+    /// Answers that were not url-anvil's right answer (checked runs; 0 in
+    /// samples stored before answers were checked).
+    #[serde(default)]
+    pub wrong: f64,
     /// Cumulative latency histogram of all responses: `(le seconds, count)`,
     /// ascending, the last bound `+Inf` ([`INF_BOUND`]).
     pub latency_buckets: Vec<(f64, f64)>,
@@ -644,6 +648,7 @@ mod tests {
     fn sample(t: f64, target: f64, requests: f64, success: f64, latency_le: f64) -> LoadSample {
         let bounds = [0.05, 0.1, 0.25, 0.5, 1.0, f64::INFINITY];
         LoadSample {
+            wrong: 0.0,
             t,
             target_rps: target,
             requests,
@@ -934,6 +939,7 @@ mod tests {
             );
             for r in 1..=4 {
                 dense.push(LoadSample {
+                    wrong: 0.0,
                     t: ((k - 1) * 5 + r) as f64,
                     ..dense.last().cloned().expect("sample")
                 });

@@ -9,7 +9,9 @@ use chaos_domain::Challenge;
 use chaos_domain::profile::ChallengeProfile;
 use chaos_domain::scoring::judged::judged;
 use chaos_domain::scoring::timeline::{anvil_down, load_timeline};
-use chaos_domain::scoring::{AnvilSample, LoadSample, RULES_VERSION, Rules, statistic_names};
+use chaos_domain::scoring::{
+    AnvilSample, LoadSample, RULES_VERSION, Rules, increase, statistic_names,
+};
 
 use crate::charts::{Mark, Series, window_series};
 use crate::db::rfc3339;
@@ -42,6 +44,9 @@ struct OverTime {
     rates: String,
     latency: String,
     errors: String,
+    /// How many answers were right and how many wrong, when any was wrong
+    /// or the run's answers were checked.
+    answers: Option<String>,
     /// (number, seconds into the run, what).
     events: Vec<(usize, String, String)>,
 }
@@ -58,6 +63,24 @@ fn over_time(
     if points.is_empty() {
         return None;
     }
+    // Since profile version 2 the load generator checks every answer.
+    let (right, wrong) = (
+        increase(load.iter().map(|s| s.success)),
+        increase(load.iter().map(|s| s.wrong)),
+    );
+    let any_wrong = wrong > 0.0;
+    let answers = (any_wrong || run.profile_version >= 2).then(|| {
+        format!(
+            "Every answer was checked against url-anvil's answer to the URL asked: {} right, {} wrong{}.",
+            number(Some(right)),
+            number(Some(wrong)),
+            if any_wrong {
+                " (a wrong answer counts as an error, never as served)"
+            } else {
+                ""
+            }
+        )
+    });
     let ms = |s: f64| (s * 1000.0).round() as i64;
     // The chaos the profile schedules (scaled as the run was), then the
     // times url-anvil did not answer.
@@ -132,9 +155,17 @@ fn over_time(
             "errors-chart",
             "Errors through the run",
             "errors (%)",
-            &[line("not successful", &|p| p.error_pct)],
+            &if any_wrong {
+                vec![
+                    line("not successful", &|p| p.error_pct),
+                    line("wrong answers", &|p| p.wrong_pct),
+                ]
+            } else {
+                vec![line("not successful", &|p| p.error_pct)]
+            },
             &marks,
         ),
+        answers,
         events,
     })
 }

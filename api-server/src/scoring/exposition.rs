@@ -106,13 +106,16 @@ fn bound(le: &str) -> Option<f64> {
 pub fn load_sample(t: f64, lines: &[Line]) -> Option<LoadSample> {
     let mut responses = None;
     let (mut success, mut errors, mut graceful, mut target) = (0.0, 0.0, 0.0, 0.0);
+    let mut wrong = 0.0;
     let mut buckets: Vec<(f64, f64)> = Vec::new();
     for l in lines {
         match l.name.as_str() {
             "loadgen_requests_total" => {
                 *responses.get_or_insert(0.0) += l.value;
-                if l.label("outcome") == Some("success") {
-                    success += l.value;
+                match l.label("outcome") {
+                    Some("success") => success += l.value,
+                    Some("wrong") => wrong += l.value,
+                    _ => {}
                 }
             }
             "loadgen_errors_total" => errors += l.value,
@@ -148,6 +151,7 @@ pub fn load_sample(t: f64, lines: &[Line]) -> Option<LoadSample> {
         requests: responses + errors,
         success,
         graceful_in_time: graceful,
+        wrong,
         latency_buckets: buckets,
     })
 }
@@ -179,6 +183,7 @@ mod tests {
 # TYPE loadgen_requests counter
 loadgen_requests_total{status="200",outcome="success"} 90
 loadgen_requests_total{status="503",outcome="shed"} 10
+loadgen_requests_total{status="200",outcome="wrong"} 4
 loadgen_errors_total{kind="timeout"} 5
 loadgen_request_duration_seconds_bucket{le="0.25",outcome="success"} 80
 loadgen_request_duration_seconds_bucket{le="1.0",outcome="success"} 88
@@ -200,8 +205,8 @@ loadgen_run_info{mode="open",profile="",profile_version="",target="http://x/a \"
         );
         let s = load_sample(7.0, &lines).expect("sample");
         assert_eq!(
-            (s.t, s.target_rps, s.requests, s.success),
-            (7.0, 100.0, 105.0, 90.0)
+            (s.t, s.target_rps, s.requests, s.success, s.wrong),
+            (7.0, 100.0, 109.0, 90.0, 4.0)
         );
         assert_eq!(s.graceful_in_time, 98.0);
         assert_eq!(

@@ -24,6 +24,7 @@ pub struct Queries {
     pub responses: String,
     pub errors: String,
     pub success: String,
+    pub wrong: String,
     pub graceful: String,
     pub buckets: String,
     pub served: String,
@@ -66,6 +67,10 @@ impl Queries {
                 "sum(loadgen_requests_total{}) or vector(0)",
                 l(&[r#"outcome="success""#])
             ),
+            wrong: format!(
+                "sum(loadgen_requests_total{}) or vector(0)",
+                l(&[r#"outcome="wrong""#])
+            ),
             graceful: format!(
                 "sum(loadgen_request_duration_seconds_bucket{})",
                 l(&[r#"outcome=~"success|shed""#, r#"le=~"1|1\\.0""#])
@@ -85,7 +90,7 @@ impl Queries {
     fn evidence(&self) -> serde_json::Value {
         json!({
             "target_rps": self.target, "responses": self.responses, "errors": self.errors,
-            "success": self.success, "graceful_in_time": self.graceful, "latency_buckets": self.buckets,
+            "success": self.success, "wrong": self.wrong, "graceful_in_time": self.graceful, "latency_buckets": self.buckets,
             "anvil_served": self.served, "anvil_up": self.up,
         })
     }
@@ -168,6 +173,7 @@ impl PrometheusSource {
         let responses = self.single(&q.responses, w).await?;
         let errors = self.single(&q.errors, w).await?;
         let success = self.single(&q.success, w).await?;
+        let wrong = self.single(&q.wrong, w).await?;
         let graceful = self.single(&q.graceful, w).await?;
         let by_le = self.range(&q.buckets, w).await?;
         let served = self.single(&q.served, w).await?;
@@ -194,6 +200,7 @@ impl PrometheusSource {
                 requests: resp + errors.get(&t).copied().unwrap_or(0.0),
                 success: success.get(&t).copied().unwrap_or(0.0),
                 graceful_in_time: graceful.get(&t).copied().unwrap_or(0.0),
+                wrong: wrong.get(&t).copied().unwrap_or(0.0),
                 latency_buckets: bounds
                     .iter()
                     .map(|(le, s)| (*le, s.get(&t).copied().unwrap_or(0.0)))

@@ -210,6 +210,7 @@ mod tests {
 
     fn sample(t: f64, target: f64, requests: f64, success: f64) -> LoadSample {
         LoadSample {
+            wrong: 0.0,
             t,
             target_rps: target,
             requests,

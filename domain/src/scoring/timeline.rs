@@ -23,6 +23,9 @@ pub struct Point {
     pub success_rps: f64,
     /// Share of completed requests that did not succeed, in percent.
     pub error_pct: Option<f64>,
+    /// Share of completed requests answered, but not with url-anvil's right
+    /// answer, in percent (part of `error_pct`).
+    pub wrong_pct: Option<f64>,
     /// p95 latency of the interval's answers, in milliseconds.
     pub p95_ms: Option<f64>,
 }
@@ -55,6 +58,7 @@ pub fn load_timeline(load: &[LoadSample], start_s: f64) -> Vec<Point> {
                     .sum::<f64>()
             };
             let (requests, success) = (moved(|s| s.requests), moved(|s| s.success));
+            let wrong = moved(|s| s.wrong);
             out.push(Point {
                 at_s: b.t - start_s,
                 asked_rps: b.target_rps,
@@ -62,6 +66,7 @@ pub fn load_timeline(load: &[LoadSample], start_s: f64) -> Vec<Point> {
                 success_rps: success / seconds,
                 error_pct: (requests > 0.0)
                     .then(|| (100.0 * (1.0 - success / requests)).clamp(0.0, 100.0)),
+                wrong_pct: (requests > 0.0).then(|| (100.0 * wrong / requests).clamp(0.0, 100.0)),
                 p95_ms: histogram_quantile(
                     0.95,
                     &bucket_delta(&a.latency_buckets, &b.latency_buckets),
@@ -104,6 +109,7 @@ mod tests {
 
     fn sample(t: f64, asked: f64, requests: f64, success: f64, fast: f64) -> LoadSample {
         LoadSample {
+            wrong: 0.0,
             t,
             target_rps: asked,
             requests,
@@ -134,7 +140,14 @@ mod tests {
             (100.0, 100.0, 50.0)
         );
         assert_eq!(t[1].error_pct, Some(50.0));
+        assert_eq!((t[0].wrong_pct, t[1].wrong_pct), (Some(0.0), Some(0.0)));
         assert!(t[1].p95_ms.is_some_and(|p| p > 10.0), "{t:?}");
+
+        // Of the failures, the wrong answers are shown as such.
+        let mut load = load;
+        load[2].wrong = 20.0;
+        let t = load_timeline(&load, 100.0);
+        assert_eq!((t[1].error_pct, t[1].wrong_pct), (Some(50.0), Some(20.0)));
     }
 
     #[test]

@@ -208,6 +208,7 @@ mod tests {
         let mut buckets: Vec<(f64, f64)> = BOUNDS.iter().map(|&b| (b, 0.0)).collect();
         let first_rate = intervals.first().map_or(0.0, |i| i.0);
         out.push(LoadSample {
+            wrong: 0.0,
             t: 1000.0,
             target_rps: first_rate,
             requests: 0.0,
@@ -224,6 +225,7 @@ mod tests {
                 }
             }
             out.push(LoadSample {
+                wrong: 0.0,
                 t: 1000.0 + (k + 1) as f64 * dt,
                 target_rps: rate,
                 requests: req,
@@ -316,6 +318,7 @@ mod tests {
                 let last_scrape = (t / scrape).floor() * scrape;
                 let n = sent_by(last_scrape);
                 LoadSample {
+                    wrong: 0.0,
                     t: 1000.0 + t,
                     target_rps: rate_at(last_scrape),
                     requests: n,
