@@ -240,10 +240,57 @@ async fn contributors_imported_from_the_earlier_database(db: String) {
         assert_eq!(r.status, 200, "{key}: {}", r.body);
     }
 
+    // A new key asked for when it no longer applies (a reactivation of an
+    // active contributor, as a race between two calls would make it)
+    // replaces nothing, and the earlier key keeps working.
+    let ada = chaos_api::contributors::store::by_name(&s.state.db, "ada-lovelace")
+        .await
+        .expect("read")
+        .expect("imported");
+    let replaced =
+        chaos_api::contributors::store::replace_key(&s.state.db, &ada.id, "salt", "hash", true)
+            .await
+            .expect("runs");
+    assert!(!replaced, "ada is active: nothing to reactivate");
+    let r = raw(
+        addr.clone(),
+        switch_request(
+            &addr,
+            "3f1b2c4d-aaaa-4bbb-8ccc-123456789abc",
+            "robust-service",
+        ),
+    )
+    .await;
+    assert_eq!(r.status, 200, "the earlier key still works: {}", r.body);
+
+    // A name registered while an import runs (after its plan, before its
+    // insert) is skipped, not a failed import: the others are created.
+    use chaos_api::contributors::store::{Imported, insert_imported};
+    let row = |id: &str, name: &str| Imported {
+        id: id.to_owned(),
+        name: name.to_owned(),
+        display_name: name.to_owned(),
+        challenge: None,
+        salt: "salt".into(),
+        hash: "hash".into(),
+        earlier_key_digest: None,
+    };
+    let created = insert_imported(
+        &s.state.db,
+        &[row("race-1", "taken-name"), row("race-2", "fresh-name")],
+    )
+    .await
+    .expect("no error for a name taken meanwhile");
+    assert_eq!(created, ["race-2"]);
+
     // Importing again changes nothing and shows no key.
     let again = import_csv("").await;
     assert_eq!(again.body["created"], 0, "{}", again.text);
     assert_eq!(again.body["existing"], 4, "{}", again.text);
+    assert_eq!(
+        c.get("/api/v1/contributors/fresh-name").await.status,
+        StatusCode::OK
+    );
     assert!(!again.text.contains("sck_"));
 
     // JSON (`SELECT json_agg(t) FROM api_keys t`) works the same.

@@ -322,14 +322,28 @@ pub async fn import(
         )));
     }
     let dry_run = query.dry_run.unwrap_or(false);
-    let (mut lines, creates) = plan(&state, &rows).await?;
-    let creates: Vec<Imported> = creates.into_iter().flatten().collect();
+    let (mut lines, planned) = plan(&state, &rows).await?;
+    let creates: Vec<Imported> = planned.iter().flatten().cloned().collect();
     if dry_run {
         for l in &mut lines {
             l.api_key = None;
         }
     } else if !creates.is_empty() {
-        contributors::insert_imported(&state.db, &creates).await?;
+        let created = contributors::insert_imported(&state.db, &creates).await?;
+        // A name registered between the plan and the insert: that line was
+        // not created after all, and its key was never stored.
+        for (line, plan) in lines.iter_mut().zip(&planned) {
+            if let Some(p) = plan
+                && !created.contains(&p.id)
+            {
+                line.outcome = Outcome::Refused;
+                line.reason = Some(
+                    "the name was registered while the import ran; import again to see it".into(),
+                );
+                line.api_key = None;
+            }
+        }
+        state.cache.invalidate();
     }
     let count = |o: Outcome| lines.iter().filter(|l| l.outcome == o).count() as u64;
     Ok(Json(Report {

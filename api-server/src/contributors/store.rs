@@ -195,12 +195,18 @@ pub async fn replace_key(
         .await?
         .rows_affected()
         == 1;
+    if !changed {
+        // The contributor changed meanwhile (deregistered or reactivated by
+        // another call): nothing was replaced, so no earlier key goes either.
+        tx.rollback().await?;
+        return Ok(false);
+    }
     sqlx::query("DELETE FROM earlier_keys WHERE contributor_id = $1")
         .bind(id)
         .execute(&mut *tx)
         .await?;
     tx.commit().await?;
-    Ok(changed)
+    Ok(true)
 }
 
 /// The contributor an earlier platform's key (by its SHA-256) belongs to.
@@ -232,16 +238,18 @@ pub struct Imported {
     pub earlier_key_digest: Option<String>,
 }
 
-/// Creates every contributor of an import in one transaction: all or none.
-/// Names already taken are the caller's to leave out; one taken meanwhile
-/// fails the whole import.
-pub async fn insert_imported(db: &Db, rows: &[Imported]) -> Result<(), sqlx::Error> {
+/// Creates the contributors of an import in one transaction. A name (or an
+/// earlier key) taken meanwhile, by a registration racing the import, is
+/// skipped rather than failing the whole import; the ids really created
+/// are returned.
+pub async fn insert_imported(db: &Db, rows: &[Imported]) -> Result<Vec<String>, sqlx::Error> {
     let now = now_ms();
     let mut tx = db.begin().await?;
+    let mut created = Vec::with_capacity(rows.len());
     for r in rows {
-        sqlx::query(
+        let inserted = sqlx::query(
             "INSERT INTO contributors (id, name, display_name, active_challenge, key_salt, key_hash, created_at, updated_at)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $7)",
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $7) ON CONFLICT (name) DO NOTHING",
         )
         .bind(&r.id)
         .bind(&r.name)
@@ -251,10 +259,16 @@ pub async fn insert_imported(db: &Db, rows: &[Imported]) -> Result<(), sqlx::Err
         .bind(&r.hash)
         .bind(now)
         .execute(&mut *tx)
-        .await?;
+        .await?
+        .rows_affected()
+            == 1;
+        if !inserted {
+            continue;
+        }
         if let Some(digest) = &r.earlier_key_digest {
             sqlx::query(
-                "INSERT INTO earlier_keys (digest, contributor_id, created_at) VALUES ($1, $2, $3)",
+                "INSERT INTO earlier_keys (digest, contributor_id, created_at) VALUES ($1, $2, $3)
+                 ON CONFLICT (digest) DO NOTHING",
             )
             .bind(digest)
             .bind(&r.id)
@@ -262,8 +276,10 @@ pub async fn insert_imported(db: &Db, rows: &[Imported]) -> Result<(), sqlx::Err
             .execute(&mut *tx)
             .await?;
         }
+        created.push(r.id.clone());
     }
-    tx.commit().await
+    tx.commit().await?;
+    Ok(created)
 }
 
 /// Which of `names` are taken.
