@@ -32,10 +32,6 @@ impl Corpus {
             Some(nonce) => corpus::document(id, CorpusOf::Run(&self.key, nonce)).map(Bytes::from),
         }
     }
-
-    pub fn key_is_public(&self) -> bool {
-        self.key.is_public()
-    }
 }
 
 #[cfg(test)]
@@ -56,6 +52,5 @@ mod tests {
             c.get(5_000, Some(&nonce)).map(|b| b.to_vec()),
             corpus::document(5_000, CorpusOf::Run(&key, &nonce))
         );
-        assert!(!c.key_is_public());
     }
 }

@@ -17,6 +17,9 @@ scenarios!(
     contributors_imported_from_the_earlier_database,
 );
 
+/// Ada's key on the earlier platform, as its export holds it.
+const ADA_EARLIER_KEY: &str = "3f1b2c4d-aaaa-4bbb-8ccc-123456789abc";
+
 async fn raw(addr: String, request: Vec<u8>) -> chaos_testkit::earlier::RawReply {
     tokio::task::spawn_blocking(move || send_raw(&addr, &request))
         .await
@@ -232,7 +235,7 @@ async fn contributors_imported_from_the_earlier_database(db: String) {
     // in any spelling of the UUID; so does the new one.
     let addr = s.addr.to_string();
     for key in [
-        "3f1b2c4d-aaaa-4bbb-8ccc-123456789abc",
+        ADA_EARLIER_KEY,
         "3F1B2C4D-AAAA-4BBB-8CCC-123456789ABC",
         new_key.as_str(),
     ] {
@@ -254,11 +257,7 @@ async fn contributors_imported_from_the_earlier_database(db: String) {
     assert!(!replaced, "ada is active: nothing to reactivate");
     let r = raw(
         addr.clone(),
-        switch_request(
-            &addr,
-            "3f1b2c4d-aaaa-4bbb-8ccc-123456789abc",
-            "robust-service",
-        ),
+        switch_request(&addr, ADA_EARLIER_KEY, "robust-service"),
     )
     .await;
     assert_eq!(r.status, 200, "the earlier key still works: {}", r.body);
@@ -315,11 +314,7 @@ async fn contributors_imported_from_the_earlier_database(db: String) {
     assert_eq!(gone.status, StatusCode::NO_CONTENT, "{}", gone.text);
     let r = raw(
         addr.clone(),
-        switch_request(
-            &addr,
-            "3f1b2c4d-aaaa-4bbb-8ccc-123456789abc",
-            "robust-service",
-        ),
+        switch_request(&addr, ADA_EARLIER_KEY, "robust-service"),
     )
     .await;
     assert_eq!(r.status, 401, "{}", r.body);

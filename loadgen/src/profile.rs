@@ -116,14 +116,17 @@ mod tests {
     #[test]
     fn the_standard_request_asks_for_a_document_of_this_runs_corpus() {
         let base = Target::parse("http://127.0.0.1:9000").expect("valid");
-        let run = ProfileRun::new(
-            Challenge::RobustService,
-            &base,
-            "http://url-anvil:8080/",
-            Scale::default(),
-            CorpusKey::public(),
-        )
-        .expect("plan");
+        let plan = || {
+            ProfileRun::new(
+                Challenge::RobustService,
+                &base,
+                "http://url-anvil:8080/",
+                Scale::default(),
+                CorpusKey::public(),
+            )
+            .expect("plan")
+        };
+        let run = plan();
         assert_eq!(run.target.url, "http://127.0.0.1:9000/api/test");
         let first = String::from_utf8(run.requests[0].bytes.to_vec()).expect("utf8");
         assert!(first.starts_with("POST /api/test HTTP/1.1\r\n"));
@@ -133,14 +136,7 @@ mod tests {
                 && first.ends_with(&format!(r#"?run={nonce}"]}}"#)),
             "{first}"
         );
-        let again = ProfileRun::new(
-            Challenge::RobustService,
-            &base,
-            "http://url-anvil:8080/",
-            Scale::default(),
-            CorpusKey::public(),
-        )
-        .expect("plan");
+        let again = plan();
         assert_ne!(
             again.answers.nonce(),
             run.answers.nonce(),

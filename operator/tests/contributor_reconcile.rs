@@ -53,6 +53,21 @@ fn stored(fake: &FakeKube, base: &Contributor) -> Contributor {
     c
 }
 
+/// `kubectl delete`: the Contributor marked for deletion, then one pass.
+async fn delete(fake: &FakeKube, ctx: &Arc<chaos_operator::context::Context>, c: &Contributor) {
+    let mut doomed = stored(fake, c);
+    doomed.metadata.deletion_timestamp = Some(
+        k8s_openapi::apimachinery::pkg::apis::meta::v1::Time(k8s_openapi::jiff::Timestamp::now()),
+    );
+    fake.put(
+        CONTRIBUTOR_PATH,
+        serde_json::to_value(&doomed).expect("json"),
+    );
+    contributor::reconcile(Arc::new(doomed), ctx.clone())
+        .await
+        .expect("cleaned up");
+}
+
 fn make_available(fake: &FakeKube) {
     for name in ["app", "url-anvil"] {
         let path = format!("{DEPLOYMENTS}/{name}");
@@ -218,17 +233,7 @@ async fn delete_deregisters_removes_the_namespace_and_the_finalizer() {
         .expect("created");
     fake.take_calls();
 
-    let mut doomed = stored(&fake, &c);
-    doomed.metadata.deletion_timestamp = Some(
-        k8s_openapi::apimachinery::pkg::apis::meta::v1::Time(k8s_openapi::jiff::Timestamp::now()),
-    );
-    fake.put(
-        CONTRIBUTOR_PATH,
-        serde_json::to_value(&doomed).expect("json"),
-    );
-    contributor::reconcile(Arc::new(doomed), ctx.clone())
-        .await
-        .expect("cleaned up");
+    delete(&fake, &ctx, &c).await;
     let calls = fake.take_calls();
     assert_eq!(
         paths(&calls, "DELETE"),
@@ -362,17 +367,7 @@ async fn a_name_registered_before_is_refused_until_handed_over() {
     assert!(key_works(&api, &lost).await, "the owner's key still works");
 
     // Deleting the refused Contributor leaves the owner's account alone.
-    let mut doomed = stored(&fake, &c);
-    doomed.metadata.deletion_timestamp = Some(
-        k8s_openapi::apimachinery::pkg::apis::meta::v1::Time(k8s_openapi::jiff::Timestamp::now()),
-    );
-    fake.put(
-        CONTRIBUTOR_PATH,
-        serde_json::to_value(&doomed).expect("json"),
-    );
-    contributor::reconcile(Arc::new(doomed), ctx.clone())
-        .await
-        .expect("cleaned up");
+    delete(&fake, &ctx, &c).await;
     assert!(
         !admin
             .contributor("ada")
