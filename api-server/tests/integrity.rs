@@ -291,7 +291,7 @@ async fn overdue_runs_are_closed_by_the_server(db: String) {
         o1["last_error"]
             .as_str()
             .expect("reason")
-            .contains("not ended within its profile's 200 s"),
+            .contains("its profile takes 200 s"),
         "{o1}"
     );
     let o2 = c.get("/api/v1/runs/o2").await.body;

@@ -11,6 +11,7 @@ pub mod contributor;
 pub mod corpus;
 pub mod fault;
 pub mod profile;
+pub mod run_clock;
 pub mod scoring;
 pub mod token;
 pub mod tracker;

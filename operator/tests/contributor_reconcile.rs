@@ -293,6 +293,56 @@ async fn an_unreachable_api_server_leaves_a_condition_and_a_retry() {
     );
 }
 
+/// A registration retry's delay starts afresh once the API server has
+/// answered: after an outage during a challenge switch it once kept
+/// growing, so the next outage waited as long as the last one ended.
+#[tokio::test]
+async fn the_registration_backoff_starts_afresh_after_a_switch() {
+    use kube::runtime::controller::Action;
+    use std::time::Duration;
+    let port = chaos_testkit::free_port();
+    let dir = chaos_testkit::temp_dir("chaos-operator-test");
+    let api = platform_in(port, &dir).await;
+    let (fake, client) = FakeKube::start();
+    let ctx = context(client, &format!("http://127.0.0.1:{port}"), 1);
+    let c = ada(1);
+    fake.put(CONTRIBUTOR_PATH, serde_json::to_value(&c).expect("json"));
+    contributor::reconcile(Arc::new(c.clone()), ctx.clone())
+        .await
+        .expect("registered");
+    api.stop().await;
+
+    // Each pass starts from the object as stored (its status and version).
+    let pass = |generation: i64, display_name: &str| {
+        let mut next = stored(&fake, &c);
+        next.metadata.generation = Some(generation);
+        next.spec.challenge = Challenge::LongestUpkeep;
+        next.spec.display_name = Some(display_name.into());
+        let ctx = ctx.clone();
+        async move {
+            contributor::reconcile(Arc::new(next), ctx)
+                .await
+                .expect("reconciles")
+        }
+    };
+    // A new challenge while the API server is away: retried, each time later.
+    let five = Action::requeue(Duration::from_secs(5));
+    assert_eq!(pass(2, "Ada L.").await, five);
+    assert_eq!(
+        pass(2, "Ada L.").await,
+        Action::requeue(Duration::from_secs(10))
+    );
+    // Back: the switch goes through.
+    let api = platform_in(port, &dir).await;
+    pass(2, "Ada L.").await;
+    let status = fake.get(CONTRIBUTOR_PATH).expect("stored")["status"].clone();
+    assert_eq!(status["registeredChallenge"], "longest-upkeep", "{status}");
+    api.stop().await;
+    // Away again for a new display name: the first retry is 5 s again.
+    assert_eq!(pass(3, "Ada Lovelace").await, five);
+    let _ = std::fs::remove_dir_all(dir);
+}
+
 fn condition(status: &Value, type_: &str) -> Value {
     status["conditions"]
         .as_array()

@@ -151,10 +151,13 @@ async fn a_run_goes_from_pending_to_succeeded() {
         job["spec"]["template"]["spec"]["containers"][0]["image"],
         "sre-chaos/loadgen:test"
     );
+    // Registered, but its window is not open: the pod may take minutes
+    // to be scheduled and pulled, and that time is not the profile's.
     let platform = chaos_client::Client::new(&api.base_url()).expect("client");
     let remote = platform.run("r1-uid").await.expect("registered run");
-    assert_eq!(remote.state, chaos_client::RunState::Running);
+    assert_eq!(remote.state, chaos_client::RunState::Registered);
     assert_eq!(remote.source, chaos_client::Source::Prometheus);
+    assert!(remote.window.start.is_none());
 
     // The Job's pod has not started: nothing to write.
     let r = pass(&fake, &ctx, &r).await;
@@ -184,7 +187,18 @@ async fn a_run_goes_from_pending_to_succeeded() {
     let r = pass(&fake, &ctx, &before_the_kill).await;
     let s = status(&r);
     assert_eq!(s.chaos_applied, Some(1), "{s:?}");
-    assert!(s.started_at.is_some());
+    // The window opened when the load did, to the second the pod says.
+    let started = s.started_at.clone().expect("started");
+    let remote = platform.run("r1-uid").await.expect("run");
+    assert_eq!(remote.state, chaos_client::RunState::Running);
+    let opened: Timestamp = remote
+        .window
+        .start
+        .as_deref()
+        .expect("window start")
+        .parse()
+        .expect("rfc3339");
+    assert_eq!(opened.as_second(), started.0.as_second(), "{remote:?}");
     let calls = fake.take_calls();
     assert_eq!(
         paths(&calls, "DELETE"),
@@ -526,6 +540,59 @@ async fn an_unreachable_api_server_keeps_the_run_queued_and_says_so() {
     let _ = std::fs::remove_dir_all(dir);
 }
 
+/// An outage's retry delay grows while it lasts and starts afresh once the
+/// API server has answered: it once kept growing from run to run up to
+/// 5 min, and its entry was never removed.
+#[tokio::test]
+async fn the_api_servers_backoff_starts_afresh_after_it_answers() {
+    use kube::runtime::controller::Action;
+    use std::time::Duration;
+    let (fake, client) = FakeKube::start();
+    let port = chaos_testkit::free_port();
+    let ctx = context(client, &format!("http://127.0.0.1:{port}"), 1);
+    put_contributor(&fake, "Ready");
+    let mut r = challenge_run("r", Challenge::RobustService, 10);
+    r.status = Some(ChallengeRunStatus {
+        phase: Some(RunPhase::Queued),
+        queued_at: Some(ago(5)),
+        ..Default::default()
+    });
+    let again = || {
+        let r = r.clone();
+        let fake = &fake;
+        let ctx = ctx.clone();
+        async move {
+            save(fake, &r);
+            run::reconcile(Arc::new(r), ctx).await.expect("reconciles")
+        }
+    };
+    assert_eq!(again().await, Action::requeue(Duration::from_secs(5)));
+    assert_eq!(again().await, Action::requeue(Duration::from_secs(10)));
+    assert_eq!(again().await, Action::requeue(Duration::from_secs(20)));
+    // Back: the run is registered and its Job made.
+    let (api, dir) = platform_at(port).await;
+    register_ada(&api).await;
+    let running = status(&pass(&fake, &ctx, &r).await);
+    assert_eq!(running.phase, Some(RunPhase::Running), "{running:?}");
+    api.stop().await;
+    // Away again once the pod has started: the first retry is 5 s again.
+    fake.put(
+        "/api/v1/namespaces/sre-chaos/pods/load-r-abc",
+        json!({"apiVersion": "v1", "kind": "Pod",
+               "metadata": {"name": "load-r-abc", "namespace": "sre-chaos", "labels": {"job-name": "load-r"}},
+               "status": {"containerStatuses": [{"name": "loadgen", "ready": true, "restartCount": 0, "image": "x", "imageID": "x",
+                                                 "state": {"running": {"startedAt": ago(30).0.to_string()}}}]}}),
+    );
+    let mut r2 = r.clone();
+    r2.status = Some(running);
+    save(&fake, &r2);
+    let action = run::reconcile(Arc::new(r2), ctx.clone())
+        .await
+        .expect("reconciles");
+    assert_eq!(action, Action::requeue(Duration::from_secs(5)));
+    let _ = std::fs::remove_dir_all(dir);
+}
+
 /// A pass that starts from a cached object older than the cluster's must
 /// not write its decision over the newer status: a Running run was once
 /// written back to Queued, losing its runId and jobName.
@@ -614,9 +681,10 @@ async fn deleting_a_run_under_load_interrupts_its_window_and_stops_the_job() {
     assert_eq!(status(&r).phase, Some(RunPhase::Running));
     assert!(fake.get(&format!("{JOBS}/load-r1")).is_some());
     let platform = chaos_client::Client::new(&api.base_url()).expect("client");
+    // Registered; its window opens only when the load's pod starts.
     assert_eq!(
         platform.run("r1-uid").await.expect("run").state,
-        chaos_client::RunState::Running
+        chaos_client::RunState::Registered
     );
 
     // kubectl delete: the server sets the deletion mark and keeps the object.

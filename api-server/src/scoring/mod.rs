@@ -11,6 +11,7 @@ pub mod scraper;
 use std::sync::Arc;
 use std::time::Duration;
 
+use chaos_domain::run_clock::Overdue;
 use chaos_domain::scoring::{
     AnvilSample, LoadSample, Outcome, Rules, practice_reasons, score_under,
 };
@@ -336,33 +337,20 @@ impl Scoring {
 /// How often overdue runs are looked for.
 const SWEEP_EVERY: Duration = Duration::from_secs(10);
 
-/// A run left running this long past its profile's length is closed.
-/// Generous: load Jobs wait for a pod, clients for a slow machine.
-fn grace_ms(expected_ms: i64) -> i64 {
-    (expected_ms / 2).max(5 * 60 * 1000)
-}
-
-/// A registered run that was never started is closed after this long.
-const NEVER_STARTED_MS: i64 = 15 * 60 * 1000;
-
-/// Why an open run is overdue, `None` while it is not.
+/// Why an open run is overdue, `None` while it is not. The limits are the
+/// ones its driver keeps, plus a backstop (`chaos_domain::run_clock`).
 fn overdue(run: &Run, now: i64) -> Option<String> {
     let challenge = run.challenge.parse::<Challenge>().ok()?;
     let profile_ms = ChallengeProfile::version(challenge, run.profile_version as u32)
         .map_or(600_000.0, |p| p.duration_s() * 1000.0);
-    let expected = (profile_ms * run.duration_scale.clamp(0.0, 1.0)) as i64;
-    match run.window_start_ms {
-        Some(start) if now > start + expected + grace_ms(expected) => Some(format!(
-            "not ended within its profile's {} s and {} s of grace: its client stopped or lost the API server; closed by the server",
-            expected / 1000,
-            grace_ms(expected) / 1000
-        )),
-        None if now > run.created_ms + NEVER_STARTED_MS => Some(format!(
-            "registered but never started within {} min; closed by the server",
-            NEVER_STARTED_MS / 60_000
-        )),
-        _ => None,
-    }
+    let expected = Duration::from_millis((profile_ms * run.duration_scale.clamp(0.0, 1.0)) as u64);
+    let since = |t: i64| Duration::from_millis((now - t).max(0) as u64);
+    Overdue::judge(
+        expected,
+        run.window_start_ms.map(since),
+        since(run.created_ms),
+    )
+    .map(|o| o.reason())
 }
 
 #[cfg(test)]

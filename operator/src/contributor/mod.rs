@@ -330,6 +330,9 @@ async fn register(
             }
         }
     }
+    // Everything asked of the API server was answered: a later outage
+    // starts its backoff afresh.
+    ctx.succeeded(&format!("register/{name}"));
     Ok(Ok(()))
 }
 

@@ -103,6 +103,7 @@ async fn cleanup(run: &ChallengeRun, ctx: &Context) -> Result<Action, Error> {
         Err(e) if matches!(e.status(), Some(404 | 409)) => {}
         Err(e) => return Err(e.into()),
     }
+    ctx.succeeded(&platform_key(run));
     Ok(Action::await_change())
 }
 
@@ -173,8 +174,17 @@ async fn step(run: &ChallengeRun, ctx: &Context) -> Result<Action, Error> {
             conditions::now(),
         );
     }
+    if !next.platform_down {
+        // The API server answered (or was not needed): an outage later
+        // starts its backoff afresh.
+        ctx.succeeded(&platform_key(run));
+    }
     crate::status::write(ctx, run, &old, &next.status).await?;
     Ok(next.action)
+}
+
+fn platform_key(run: &ChallengeRun) -> String {
+    format!("{}/platform", key(run))
 }
 
 async fn queued(
@@ -267,9 +277,8 @@ async fn queued(
             now,
         ));
     }
-    if let Err(e) = ctx.platform.start_run(&run_id, None).await {
-        return Ok(platform_trouble(run, ctx, s, e, false, now));
-    }
+    // The window opens when the load starts (`running`), so the time its
+    // pod takes to be scheduled and pulled costs the profile nothing.
     let job = desired::load_job(run, contributor, &ctx.runs)?;
     apply_one(ctx, &job).await?;
     s.phase = Some(RunPhase::Running);
@@ -281,7 +290,7 @@ async fn queued(
         run,
         &mut s,
         "JobCreated",
-        "the load Job was created and the run window opened",
+        "the run was registered and its load Job created",
         now,
     );
     Ok(Next {
@@ -325,36 +334,41 @@ async fn running(
         profile_length: Duration::from_secs_f64(profile.duration_s()),
         unschedulable: ctx.runs.unschedulable_after,
     };
-    let (start, elapsed) = match under_load(
-        &s,
-        contributor_gone,
-        job.as_ref(),
-        pod.as_ref(),
-        limits,
-        &now,
-    ) {
-        UnderLoad::Stop {
-            reason,
-            message,
-            delete_job,
-        } => {
-            let job = delete_job.then_some((&jobs, job_name.as_str()));
-            return stop(ctx, run, s, &run_id, job, reason, &message, now).await;
-        }
-        UnderLoad::Finished { end } => return finished(run, ctx, s, &run_id, end, now).await,
-        UnderLoad::NotStarted { message, recheck } => {
-            if message.is_some() {
-                s.message = message;
+    let (start, elapsed) =
+        match under_load(contributor_gone, job.as_ref(), pod.as_ref(), limits, &now) {
+            UnderLoad::Stop {
+                reason,
+                message,
+                delete_job,
+            } => {
+                let job = delete_job.then_some((&jobs, job_name.as_str()));
+                return stop(ctx, run, s, &run_id, job, reason, &message, now).await;
             }
-            return Ok(Next {
-                status: s,
-                action: Action::requeue(recheck),
-                platform_down: false,
-            });
-        }
-        UnderLoad::Loading { start, elapsed } => (start, elapsed),
-    };
+            UnderLoad::Finished { end } => return finished(run, ctx, s, &run_id, end, now).await,
+            UnderLoad::NotStarted { message, recheck } => {
+                if message.is_some() {
+                    s.message = message;
+                }
+                return Ok(Next {
+                    status: s,
+                    action: Action::requeue(recheck),
+                    platform_down: false,
+                });
+            }
+            UnderLoad::Loading { start, elapsed } => (start, elapsed),
+        };
     if s.started_at.is_none() {
+        // The load has started: its window opens at that moment. Recorded
+        // only once the API server has it, so a failed attempt is retried.
+        let at = start.0.to_string();
+        if let Err(e) = ctx.platform.start_run(&run_id, Some(&at)).await {
+            if e.is_transient() {
+                return Ok(platform_trouble(run, ctx, s, e, false, now));
+            }
+            let message = format!("the API server would not open the run's window: {e}");
+            let job = Some((&jobs, job_name.as_str()));
+            return stop(ctx, run, s, &run_id, job, "ApiServerRefused", &message, now).await;
+        }
         s.started_at = Some(start);
         s.message = Some(format!("under load ({} s)", profile.duration_s().round()));
     }
@@ -538,7 +552,7 @@ fn platform_trouble(
         );
         return Next {
             status: s,
-            action: Action::requeue(ctx.backoff(&format!("{}/platform", key(run)))),
+            action: Action::requeue(ctx.backoff(&platform_key(run))),
             platform_down: true,
         };
     }

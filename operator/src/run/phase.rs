@@ -4,6 +4,8 @@
 
 use std::time::Duration;
 
+use chaos_domain::run_clock;
+
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
 use kube::Resource;
 use kube::runtime::controller::Action;
@@ -167,9 +169,6 @@ pub(super) fn describe(
     );
 }
 
-/// Past the profile's length, how long the load may take to finish.
-pub(super) const RUNNING_SLACK: Duration = Duration::from_secs(10 * 60);
-
 /// The load Job, as one pass read it.
 #[derive(Debug, Clone, Default)]
 pub(super) struct LoadJob {
@@ -246,7 +245,6 @@ pub(super) struct Limits {
 /// contributor is gone, the load Job (`None`: it disappeared), and its pod
 /// (read only while the Job runs).
 pub(super) fn under_load(
-    s: &ChallengeRunStatus,
     contributor_gone: bool,
     job: Option<&LoadJob>,
     pod: Option<&LoadPod>,
@@ -296,10 +294,15 @@ pub(super) fn under_load(
                 recheck: Duration::from_secs(5),
             };
         }
-        if age_since(s.started_at.as_ref().or(s.queued_at.as_ref()), now) > RUNNING_SLACK {
+        // From the Job's creation: that is when the run's turn came, however
+        // long it waited in the queue before.
+        if age_since(job.created.as_ref(), now) > run_clock::START_WITHIN {
             return stop(
                 "JobNotStarted",
-                "the load Job's pod did not start within 10 minutes",
+                &format!(
+                    "the load Job's pod did not start within {} s of its creation",
+                    run_clock::START_WITHIN.as_secs()
+                ),
                 true,
             );
         }
@@ -309,10 +312,16 @@ pub(super) fn under_load(
         };
     };
     let elapsed = age_since(Some(&start), now);
-    if elapsed > limits.profile_length + RUNNING_SLACK {
+    let limit = run_clock::load_limit(limits.profile_length);
+    if elapsed > limit {
         return stop(
             "Timeout",
-            "the load ran past its profile's length and 10 minutes",
+            &format!(
+                "the load ran for {} s, past its profile's {} s and the {} s allowed after it",
+                elapsed.as_secs(),
+                limits.profile_length.as_secs(),
+                run_clock::overrun(limits.profile_length).as_secs()
+            ),
             true,
         );
     }
@@ -454,15 +463,11 @@ mod tests {
 
     #[test]
     fn an_unschedulable_pod_is_reported_then_ends_the_run_and_its_job() {
-        let s = ChallengeRunStatus {
-            queued_at: Some(at(0)),
-            ..Default::default()
-        };
         let pod = LoadPod {
             started: None,
             unschedulable: Some("0/1 nodes are available: 1 Insufficient cpu.".into()),
         };
-        let early = under_load(&s, false, Some(&job(0)), Some(&pod), LENGTH, &at(30));
+        let early = under_load(false, Some(&job(0)), Some(&pod), LENGTH, &at(30));
         let UnderLoad::NotStarted { message, .. } = &early else {
             panic!("{early:?}")
         };
@@ -473,7 +478,7 @@ mod tests {
             "{message:?}"
         );
         let limit = LENGTH.unschedulable.as_secs() as i64;
-        let late = under_load(&s, false, Some(&job(0)), Some(&pod), LENGTH, &at(limit + 1));
+        let late = under_load(false, Some(&job(0)), Some(&pod), LENGTH, &at(limit + 1));
         assert_eq!(
             late,
             UnderLoad::Stop {
@@ -488,13 +493,12 @@ mod tests {
 
     #[test]
     fn the_job_decides_before_its_pod() {
-        let s = ChallengeRunStatus::default();
         let failed = LoadJob {
             failed: true,
             ..job(0)
         };
         assert!(matches!(
-            under_load(&s, false, Some(&failed), None, LENGTH, &at(10)),
+            under_load(false, Some(&failed), None, LENGTH, &at(10)),
             UnderLoad::Stop {
                 reason: "JobFailed",
                 delete_job: false,
@@ -506,11 +510,11 @@ mod tests {
             ..job(0)
         };
         assert_eq!(
-            under_load(&s, false, Some(&done), None, LENGTH, &at(210)),
+            under_load(false, Some(&done), None, LENGTH, &at(210)),
             UnderLoad::Finished { end: at(205) }
         );
         assert!(matches!(
-            under_load(&s, false, None, None, LENGTH, &at(10)),
+            under_load(false, None, None, LENGTH, &at(10)),
             UnderLoad::Stop {
                 reason: "JobMissing",
                 delete_job: false,
@@ -519,7 +523,7 @@ mod tests {
         ));
         // A deleted contributor stops the load, and removes a Job still running.
         assert!(matches!(
-            under_load(&s, true, Some(&job(0)), None, LENGTH, &at(10)),
+            under_load(true, Some(&job(0)), None, LENGTH, &at(10)),
             UnderLoad::Stop {
                 reason: "ContributorDeleted",
                 delete_job: true,
@@ -527,7 +531,7 @@ mod tests {
             }
         ));
         assert!(matches!(
-            under_load(&s, true, Some(&done), None, LENGTH, &at(210)),
+            under_load(true, Some(&done), None, LENGTH, &at(210)),
             UnderLoad::Stop {
                 reason: "ContributorDeleted",
                 delete_job: false,
@@ -538,24 +542,20 @@ mod tests {
 
     #[test]
     fn the_profile_clock_starts_at_the_pod_and_has_a_slack() {
-        let s = ChallengeRunStatus {
-            queued_at: Some(at(0)),
-            ..Default::default()
-        };
         let started = LoadPod {
             started: Some(at(20)),
             unschedulable: None,
         };
         assert_eq!(
-            under_load(&s, false, Some(&job(0)), Some(&started), LENGTH, &at(70)),
+            under_load(false, Some(&job(0)), Some(&started), LENGTH, &at(70)),
             UnderLoad::Loading {
                 start: at(20),
                 elapsed: Duration::from_secs(50)
             }
         );
-        let past = 20 + (LENGTH.profile_length + RUNNING_SLACK).as_secs() as i64 + 1;
+        let past = 20 + run_clock::load_limit(LENGTH.profile_length).as_secs() as i64 + 1;
         assert!(matches!(
-            under_load(&s, false, Some(&job(0)), Some(&started), LENGTH, &at(past)),
+            under_load(false, Some(&job(0)), Some(&started), LENGTH, &at(past)),
             UnderLoad::Stop {
                 reason: "Timeout",
                 delete_job: true,
@@ -565,17 +565,29 @@ mod tests {
         // A pod that never starts (an image that cannot be pulled, say).
         let never = LoadPod::default();
         assert!(matches!(
-            under_load(&s, false, Some(&job(0)), Some(&never), LENGTH, &at(60)),
+            under_load(false, Some(&job(0)), Some(&never), LENGTH, &at(60)),
             UnderLoad::NotStarted { message: None, .. }
         ));
-        let slack = RUNNING_SLACK.as_secs() as i64 + 1;
+        let slack = run_clock::START_WITHIN.as_secs() as i64 + 1;
         assert!(matches!(
-            under_load(&s, false, Some(&job(0)), Some(&never), LENGTH, &at(slack)),
+            under_load(false, Some(&job(0)), Some(&never), LENGTH, &at(slack)),
             UnderLoad::Stop {
                 reason: "JobNotStarted",
                 delete_job: true,
                 ..
             }
+        ));
+        // Queued long before its turn: the pod's time counts from the Job.
+        let turn = slack + 600;
+        assert!(matches!(
+            under_load(
+                false,
+                Some(&job(turn)),
+                Some(&never),
+                LENGTH,
+                &at(turn + 60)
+            ),
+            UnderLoad::NotStarted { message: None, .. }
         ));
     }
 

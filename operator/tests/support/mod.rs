@@ -464,18 +464,27 @@ fn not_found(path: &str) -> (u16, Value) {
 /// A real API server on SQLite, with a Prometheus URL nobody answers
 /// (runs are registered with the Prometheus source, as on a cluster).
 pub async fn platform() -> (chaos_api::Running, std::path::PathBuf) {
+    platform_at(0).await
+}
+
+/// The same on a given port (0: any), for a server that comes back where
+/// a client expects it.
+pub async fn platform_at(port: u16) -> (chaos_api::Running, std::path::PathBuf) {
     let dir = chaos_testkit::temp_dir("chaos-operator-test");
+    (platform_in(port, &dir).await, dir)
+}
+
+/// An API server on `port` over the database in `dir`: the same server
+/// again, after a stop.
+pub async fn platform_in(port: u16, dir: &std::path::Path) -> chaos_api::Running {
     let mut c = chaos_api::Config::defaults();
-    c.listen = ([127, 0, 0, 1], 0).into();
+    c.listen = ([127, 0, 0, 1], port).into();
     c.database = dir.join("chaos.db").display().to_string();
     c.admin_token = Some(ADMIN.into());
     c.prometheus_url = Some(format!("http://127.0.0.1:{}", chaos_testkit::free_port()));
     c.scoring_settle = Duration::from_secs(3600);
     let listener = tokio::net::TcpListener::bind(c.listen).await.expect("bind");
-    (
-        chaos_api::start(&c, listener).await.expect("chaos-api"),
-        dir,
-    )
+    chaos_api::start(&c, listener).await.expect("chaos-api")
 }
 
 pub fn context(client: Client, platform_url: &str, max_concurrent: u32) -> Arc<Context> {
