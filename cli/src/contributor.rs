@@ -191,13 +191,20 @@ pub async fn create(args: CreateArgs) -> anyhow::Result<()> {
         }
     }
     println!("then run a challenge against it (http://127.0.0.1:{port}):");
+    // The compose playground's containers see url-anvil and this machine by
+    // other names: the run must say so (--compose), or every answer fails.
+    let compose_flag = if mode == Mode::Compose {
+        " --compose"
+    } else {
+        ""
+    };
     println!(
-        "  chaosctl run --challenge {} --target http://127.0.0.1:{port} --contributor {user}",
+        "  chaosctl run{compose_flag} --challenge {} --target http://127.0.0.1:{port} --contributor {user}",
         args.challenge
     );
     match mode {
         Mode::Embedded => println!(
-            "(With the compose playground instead: docker compose -f docker-compose.yml -f compose-files/docker-compose.{user}.yml up --build -d.)"
+            "(With the compose playground instead: docker compose -f docker-compose.yml -f compose-files/docker-compose.{user}.yml up --build -d, and add --compose to the run.)"
         ),
         Mode::Compose => println!(
             "(Without Docker, next to `chaosctl up`: {}.)",

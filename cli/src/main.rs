@@ -9,6 +9,7 @@ mod output;
 mod place;
 mod platform;
 mod playground;
+mod port_holder;
 mod proxy;
 mod report;
 mod run;

@@ -258,7 +258,8 @@ async fn bind(host: IpAddr, port: u16, what: &str, flag: &str) -> anyhow::Result
         .await
         .map_err(|e| match e.kind() {
             std::io::ErrorKind::AddrInUse => anyhow::anyhow!(
-                "port {port} for {what} is in use (another playground?); choose another with {flag}"
+                "port {port} for {what} is in use: {}. To run both playgrounds, give this one other ports ({flag}; see docs/PLAYGROUND.md, \"Ports\")",
+                crate::port_holder::Holder::of(host, port).advice()
             ),
             _ => anyhow::anyhow!("cannot listen on {host}:{port} for {what}: {e}"),
         })

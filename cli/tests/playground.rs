@@ -523,6 +523,51 @@ fn a_port_in_use_is_named_with_its_flag() {
         err.contains(&format!("port {port}")) && err.contains("--api-port"),
         "{err}"
     );
+    // The holder is named: here, this test's own process.
+    assert!(
+        err.contains(&format!("(pid {})", std::process::id())),
+        "{err}"
+    );
+    let _ = fs::remove_dir_all(dir);
+}
+
+/// The usual clash is the other playground: a second `chaosctl up` on the
+/// same ports is told which program holds them and how to run both.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_second_playground_is_told_who_holds_the_port() {
+    let dir = temp_dir("chaosctl-two-ups");
+    let ports = Ports {
+        anvil: free_port(),
+        api: free_port(),
+        example: free_port(),
+    };
+    let first = Up::start(&dir, &ports, &["--no-example"]);
+    let api = Client::new(&format!("http://127.0.0.1:{}", ports.api)).expect("client");
+    wait_until_healthy(&api).await;
+    let o = chaosctl(
+        &dir,
+        &[
+            "up",
+            "--data-dir",
+            "data2",
+            "--api-port",
+            &ports.api.to_string(),
+            "--anvil-port",
+            &free_port().to_string(),
+            "--no-example",
+        ],
+    );
+    assert_eq!(o.status.code(), Some(1), "{}", text(&o));
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(
+        err.contains(&format!(
+            "another `chaosctl up` holds it (pid {})",
+            first.child.id()
+        )) && err.contains("--api-port"),
+        "{err}"
+    );
+    let (clean, out) = first.stop();
+    assert!(clean, "{out}");
     let _ = fs::remove_dir_all(dir);
 }
 

@@ -119,6 +119,16 @@ async fn the_scaffolded_nginx_proxies_to_url_anvil() {
         body["content_hash"].as_str().is_some_and(|h| h.len() == 64),
         "{body}"
     );
+    // Its /metrics is its own, not url-anvil's passed through (that would be
+    // scraped a second time under the contributor's name).
+    let metrics = http
+        .get(format!("{base}/metrics"))
+        .send()
+        .await
+        .expect("metrics");
+    assert_eq!(metrics.status(), 404);
+    let text = metrics.text().await.expect("text");
+    assert!(!text.contains("anvil_"), "{text}");
     anvil.stop().await.expect("stops");
     let _ = fs::remove_dir_all(dir);
 }
