@@ -177,6 +177,7 @@ pub async fn up(args: UpArgs) -> anyhow::Result<()> {
             threads: 1,
             progress: false,
             stop: stop.clone(),
+            announce_in: None,
         };
         tokio::spawn(seed_example(client.clone(), plan, args.example_duration))
     });

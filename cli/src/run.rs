@@ -1,7 +1,7 @@
 //! `chaosctl run`: a scored challenge run against a contributor's app.
 
 use std::io::IsTerminal;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use anyhow::Context;
@@ -16,6 +16,9 @@ use crate::place;
 use crate::platform::{AdminArgs, ApiArgs};
 use crate::scored::{self, Plan};
 use crate::{dotenv, report};
+
+/// The compose playground's Prometheus targets, under its project directory.
+const COMPOSE_TARGETS: &str = "compose-files/targets";
 
 #[derive(Debug, Args)]
 pub struct RunArgs {
@@ -194,6 +197,10 @@ pub async fn run(args: RunArgs) -> anyhow::Result<u8> {
         threads: args.threads,
         progress: text && std::io::stderr().is_terminal(),
         stop,
+        // The compose playground's Prometheus reads its targets there
+        // (`chaosctl contributor create` makes the directory).
+        announce_in: (args.compose && Path::new(COMPOSE_TARGETS).is_dir())
+            .then(|| Path::new(COMPOSE_TARGETS).join("load")),
     };
     let before = place::of(&client, args.challenge, &contributor).await;
     let done = match scored::execute(&client, plan).await {

@@ -4,6 +4,8 @@
 //! scores the window from what its built-in scraper read (loadgen's and
 //! url-anvil's `/metrics`), never from loadgen's own report.
 
+use std::fs;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::sync::atomic::AtomicBool;
 use std::time::{Duration, Instant};
@@ -48,6 +50,51 @@ pub struct Plan {
     pub threads: usize,
     pub progress: bool,
     pub stop: Arc<AtomicBool>,
+    /// A Prometheus file_sd directory (the compose playground's) where the
+    /// load's metrics are announced for the length of the run.
+    pub announce_in: Option<PathBuf>,
+}
+
+/// The load's metrics announced to Prometheus through a file_sd file,
+/// withdrawn when dropped (the run ended, failed or was interrupted).
+struct Announced(Option<PathBuf>);
+
+impl Announced {
+    fn write(dir: Option<&Path>, id: &str, contributor: &str, target: &str) -> Announced {
+        let Some(dir) = dir else {
+            return Announced(None);
+        };
+        let file = dir.join(format!("{id}.json"));
+        let groups = serde_json::json!([{
+            "targets": [target],
+            "labels": { "job": "loadgen", "run_id": id, "contributor": contributor },
+        }]);
+        // Written whole, then renamed: Prometheus watches the directory.
+        let tmp = dir.join(format!(".{id}.tmp"));
+        let written = fs::create_dir_all(dir)
+            .and_then(|()| fs::write(&tmp, format!("{groups:#}\n")))
+            .and_then(|()| fs::rename(&tmp, &file));
+        match written {
+            Ok(()) => Announced(Some(file)),
+            Err(e) => {
+                // Scoring does not need it (the API server scrapes the load
+                // itself); only the dashboards miss this run.
+                eprintln!(
+                    "chaosctl: cannot announce the load's metrics to Prometheus in {}: {e}",
+                    dir.display()
+                );
+                Announced(None)
+            }
+        }
+    }
+}
+
+impl Drop for Announced {
+    fn drop(&mut self) {
+        if let Some(file) = self.0.take() {
+            let _ = fs::remove_file(file);
+        }
+    }
 }
 
 #[derive(Debug)]
@@ -149,6 +196,12 @@ pub async fn execute(client: &Client, plan: Plan) -> anyhow::Result<Finished> {
         })
         .await
         .context("cannot register the run")?;
+    let _announced = Announced::write(
+        plan.announce_in.as_deref(),
+        &id,
+        &plan.contributor,
+        &format!("{}:{metrics_port}", plan.metrics_host),
+    );
     client.start_run(&id, None).await.map_err(|e| {
         eprintln!("{}", left_open(client, &id));
         anyhow::Error::new(e).context("cannot open the run's window")
@@ -226,4 +279,31 @@ fn free_port() -> std::io::Result<u16> {
     Ok(std::net::TcpListener::bind("127.0.0.1:0")?
         .local_addr()?
         .port())
+}
+
+#[cfg(test)]
+mod announce_tests {
+    use super::*;
+
+    #[test]
+    fn the_load_is_announced_for_the_run_and_withdrawn_after() {
+        let dir = std::env::temp_dir().join(format!("chaosctl-announce-{}", std::process::id()));
+        let load = dir.join("load");
+        let id = "cli-0123456789abcdef0123456789abcdef";
+        let announced = Announced::write(Some(&load), id, "ada", "host.docker.internal:41234");
+        let file = load.join(format!("{id}.json"));
+        let groups: serde_json::Value =
+            serde_json::from_str(&fs::read_to_string(&file).expect("written")).expect("json");
+        assert_eq!(groups[0]["targets"][0], "host.docker.internal:41234");
+        assert_eq!(groups[0]["labels"]["job"], "loadgen");
+        assert_eq!(groups[0]["labels"]["run_id"], id);
+        drop(announced);
+        assert!(!file.exists(), "withdrawn when the run is over");
+        // Nowhere to write: the run goes on, unannounced.
+        let blocked = dir.join("a-file");
+        fs::write(&blocked, "").expect("file");
+        let none = Announced::write(Some(&blocked.join("load")), id, "ada", "h:1");
+        assert!(none.0.is_none());
+        let _ = fs::remove_dir_all(dir);
+    }
 }
