@@ -65,7 +65,7 @@ async fn ada_and_grace_on_robust_service(s: &chaos_api::Running, c: &Client) {
     score(
         s,
         c,
-        "rs-ada",
+        "cli-7d3f0a9c2b1e4f6a8c5d0e9b7a3f1c2d",
         "ada",
         Challenge::RobustService,
         [960.0, 212.5, 0.4],
@@ -75,7 +75,7 @@ async fn ada_and_grace_on_robust_service(s: &chaos_api::Running, c: &Client) {
     score(
         s,
         c,
-        "rs-grace",
+        "9b2e6f1a-4c3d-4e8f-a7b6-0d1c2e3f4a5b",
         "grace",
         Challenge::RobustService,
         [640.0, 98.25, 0.1],
@@ -160,7 +160,7 @@ async fn the_leaderboard_shows_all_three_statistics_in_every_tab() {
     score(
         &s,
         &c,
-        "gd-linus",
+        "cli-0e4b8c2f6a1d3e5f7a9b0c2d4e6f8a1b",
         "linus",
         Challenge::GracefulDegradation,
         [48_000.0, 91.5, 3.0],
@@ -170,7 +170,7 @@ async fn the_leaderboard_shows_all_three_statistics_in_every_tab() {
     score(
         &s,
         &c,
-        "lu-grace",
+        "c1d2e3f4-a5b6-4c7d-8e9f-0a1b2c3d4e5f",
         "grace",
         Challenge::LongestUpkeep,
         [312.0, 4.5, 180_000.0],
@@ -289,7 +289,7 @@ async fn the_leaderboard_shows_all_three_statistics_in_every_tab() {
             .await
             .expect("url")
             .path()
-            .ends_with("/runs/lu-grace")
+            .ends_with("/runs/c1d2e3f4-a5b6-4c7d-8e9f-0a1b2c3d4e5f")
     );
     let stats = texts(&b, "table#statistics tbody td").await.join("|");
     assert!(
@@ -607,12 +607,12 @@ async fn every_page_fits_every_width_and_passes_the_accessibility_rules() {
     let tracker = format!("http://{}", s.tracker_addr.expect("tracker"));
     let c = Client::new(s.base_url());
     ada_and_grace_on_robust_service(&s, &c).await;
-    scored_with_samples(&s, &c, "gd-ada", "ada").await;
+    scored_with_samples(&s, &c, "cli-5a6b7c8d9e0f1a2b3c4d5e6f7a8b9c0d", "ada").await;
     // A run still in its window, shown on its board as under way.
     let open = c
         .admin_post(
             "/api/v1/runs",
-            json!({"id": "gd-grace", "contributor": "grace", "challenge": "graceful-degradation",
+            json!({"id": "3e4f5a6b-7c8d-4e9f-a0b1-c2d3e4f5a6b7", "contributor": "grace", "challenge": "graceful-degradation",
                    "target": "http://app", "source": "builtin",
                    "loadgen_metrics_url": "http://127.0.0.1:9/m", "anvil_metrics_url": "http://127.0.0.1:9/m"}),
         )
@@ -654,9 +654,9 @@ async fn every_page_fits_every_width_and_passes_the_accessibility_rules() {
             format!("{base}/leaderboard/graceful-degradation"),
         ),
         ("board-empty", format!("{base}/leaderboard/longest-upkeep")),
-        ("run-scored", format!("{base}/runs/rs-ada")),
-        ("run-open", format!("{base}/runs/gd-grace")),
-        ("run-over-time", format!("{base}/runs/gd-ada")),
+        ("run-scored", format!("{base}/runs/cli-7d3f0a9c2b1e4f6a8c5d0e9b7a3f1c2d")),
+        ("run-open", format!("{base}/runs/3e4f5a6b-7c8d-4e9f-a0b1-c2d3e4f5a6b7")),
+        ("run-over-time", format!("{base}/runs/cli-5a6b7c8d9e0f1a2b3c4d5e6f7a8b9c0d")),
         ("rules", format!("{base}/rules")),
         ("contributor", format!("{base}/contributors/ada")),
         (
@@ -705,7 +705,7 @@ async fn every_page_fits_every_width_and_passes_the_accessibility_rules() {
     // The run through its window: three charts, each with the events
     // marked, and the events listed (the profile's three chaos steps and
     // url-anvil's outage, in time order).
-    b.goto(&format!("{base}/runs/gd-ada")).await.expect("open");
+    b.goto(&format!("{base}/runs/cli-5a6b7c8d9e0f1a2b3c4d5e6f7a8b9c0d")).await.expect("open");
     let charts = b
         .execute(
             "return ['rates-chart', 'latency-chart', 'errors-chart'].map(id => { \
