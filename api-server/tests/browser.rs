@@ -654,9 +654,18 @@ async fn every_page_fits_every_width_and_passes_the_accessibility_rules() {
             format!("{base}/leaderboard/graceful-degradation"),
         ),
         ("board-empty", format!("{base}/leaderboard/longest-upkeep")),
-        ("run-scored", format!("{base}/runs/cli-7d3f0a9c2b1e4f6a8c5d0e9b7a3f1c2d")),
-        ("run-open", format!("{base}/runs/3e4f5a6b-7c8d-4e9f-a0b1-c2d3e4f5a6b7")),
-        ("run-over-time", format!("{base}/runs/cli-5a6b7c8d9e0f1a2b3c4d5e6f7a8b9c0d")),
+        (
+            "run-scored",
+            format!("{base}/runs/cli-7d3f0a9c2b1e4f6a8c5d0e9b7a3f1c2d"),
+        ),
+        (
+            "run-open",
+            format!("{base}/runs/3e4f5a6b-7c8d-4e9f-a0b1-c2d3e4f5a6b7"),
+        ),
+        (
+            "run-over-time",
+            format!("{base}/runs/cli-5a6b7c8d9e0f1a2b3c4d5e6f7a8b9c0d"),
+        ),
         ("rules", format!("{base}/rules")),
         ("contributor", format!("{base}/contributors/ada")),
         (
@@ -705,7 +714,9 @@ async fn every_page_fits_every_width_and_passes_the_accessibility_rules() {
     // The run through its window: three charts, each with the events
     // marked, and the events listed (the profile's three chaos steps and
     // url-anvil's outage, in time order).
-    b.goto(&format!("{base}/runs/cli-5a6b7c8d9e0f1a2b3c4d5e6f7a8b9c0d")).await.expect("open");
+    b.goto(&format!("{base}/runs/cli-5a6b7c8d9e0f1a2b3c4d5e6f7a8b9c0d"))
+        .await
+        .expect("open");
     let charts = b
         .execute(
             "return ['rates-chart', 'latency-chart', 'errors-chart'].map(id => { \

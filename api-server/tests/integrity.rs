@@ -23,6 +23,7 @@ scenarios!(
     overdue_runs_are_closed_by_the_server,
     samples_survive_a_restart_and_squeezed_runs_are_practice,
     corrupt_data_fails_loudly,
+    damaged_records_are_said_on_their_pages,
     rules_versions_are_kept_apart,
 );
 
@@ -459,6 +460,79 @@ async fn corrupt_data_fails_loudly(db: String) {
             "{e}"
         );
     }
+    s.stop().await;
+}
+
+/// A stored run the page cannot read in full says so: never drawn as an
+/// empty run, judged by rules it was not scored by, shown as another
+/// challenge, or exported as a score of 0.
+async fn damaged_records_are_said_on_their_pages(db: String) {
+    let s = server(&config(&db)).await;
+    let c = Client::new(s.base_url());
+    c.register("ada").await;
+    let dead = "http://127.0.0.1:9";
+    for id in ["p1", "p2", "p3"] {
+        c.admin_post("/api/v1/runs", run_body(id, "ada", dead))
+            .await;
+        c.admin_post(&format!("/api/v1/runs/{id}/start"), json!({}))
+            .await;
+        tokio::time::sleep(Duration::from_millis(5)).await;
+        c.admin_post(&format!("/api/v1/runs/{id}/end"), json!({}))
+            .await;
+        let stored = chaos_api::runs::store::get(&s.state.db, id)
+            .await
+            .expect("db")
+            .expect("run");
+        scores::record(
+            &s.state.db,
+            &NewRecord {
+                run_id: id,
+                contributor_id: &stored.contributor_id,
+                challenge: Challenge::RobustService,
+                rules: Rules::CURRENT,
+                outcome: &stats(500.0, 80.0),
+                practice_reasons: &[],
+                run_end_ms: chaos_api::db::now_ms(),
+                evidence: &json!({"samples": {"load": [{"t": "not a sample"}], "anvil": []}}),
+            },
+        )
+        .await
+        .expect("recorded");
+    }
+    let page = c.get("/runs/p1").await;
+    assert_eq!(page.status, StatusCode::OK);
+    assert!(
+        page.text.contains("id=\"unreadable\"") && page.text.contains("could not be read"),
+        "{}",
+        page.text
+    );
+    sqlx::query("UPDATE score_records SET rules_version = 99 WHERE run_id = 'p2'")
+        .execute(&s.state.db)
+        .await
+        .expect("damage");
+    let page = c.get("/runs/p2").await.text;
+    assert!(
+        page.contains("rules v99, which this server does not know"),
+        "{page}"
+    );
+    assert!(!page.contains("id=\"judged\""), "{page}");
+    sqlx::query("UPDATE runs SET challenge = 'tiddlywinks' WHERE id = 'p3'")
+        .execute(&s.state.db)
+        .await
+        .expect("damage");
+    let page = c.get("/runs/p3").await;
+    assert_eq!(page.status, StatusCode::INTERNAL_SERVER_ERROR);
+    assert!(page.text.contains("tiddlywinks"), "{}", page.text);
+    // A best without a score is not exported as a score of 0.
+    sqlx::query("UPDATE score_records SET score = NULL")
+        .execute(&s.state.db)
+        .await
+        .expect("damage");
+    let metrics = c.get("/metrics").await.text;
+    assert!(
+        !metrics.lines().any(|l| l.starts_with("chaos_best_score{")),
+        "{metrics}"
+    );
     s.stop().await;
 }
 

@@ -73,8 +73,12 @@ fn project(prometheus_port: u16) -> PathBuf {
         .lines()
         .map(|l| match l.split_once('=') {
             Some(("POSTGRES_PASSWORD", _)) => "POSTGRES_PASSWORD=e2e-postgres-secret".into(),
-            Some(("CHAOS_ADMIN_TOKEN", _)) => "CHAOS_ADMIN_TOKEN=e2e-admin-token-0123456789abcdef".into(),
-            Some(("ANVIL_ADMIN_TOKEN", _)) => "ANVIL_ADMIN_TOKEN=e2e-anvil-token-0123456789abcdef".into(),
+            Some(("CHAOS_ADMIN_TOKEN", _)) => {
+                "CHAOS_ADMIN_TOKEN=e2e-admin-token-0123456789abcdef".into()
+            }
+            Some(("ANVIL_ADMIN_TOKEN", _)) => {
+                "ANVIL_ADMIN_TOKEN=e2e-anvil-token-0123456789abcdef".into()
+            }
             Some(("PROMETHEUS_PORT", _)) => format!("PROMETHEUS_PORT={prometheus_port}"),
             Some(("TRACKER_PORT", _)) => format!("TRACKER_PORT={}", free_port()),
             _ => l.to_owned(),
@@ -123,11 +127,9 @@ async fn wait_for(what: &str, within: Duration, mut check: impl AsyncFnMut() -> 
 
 /// The value of an instant PromQL query, if it has one.
 async fn promql(prometheus: &str, query: &str) -> Option<f64> {
-    let url = reqwest::Url::parse_with_params(
-        &format!("{prometheus}/api/v1/query"),
-        &[("query", query)],
-    )
-    .ok()?;
+    let url =
+        reqwest::Url::parse_with_params(&format!("{prometheus}/api/v1/query"), &[("query", query)])
+            .ok()?;
     let v = get_json(url.as_str()).await?;
     v["data"]["result"][0]["value"][1]
         .as_str()
@@ -142,7 +144,14 @@ impl Drop for Down {
         let _ = run_in(
             &self.0,
             "docker",
-            &["compose", "--profile", "load", "down", "-v", "--remove-orphans"],
+            &[
+                "compose",
+                "--profile",
+                "load",
+                "down",
+                "-v",
+                "--remove-orphans",
+            ],
         );
     }
 }
@@ -150,7 +159,9 @@ impl Drop for Down {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_compose_playground_from_up_to_an_official_score() {
     if !enabled() {
-        eprintln!("SKIPPED: the compose e2e runs with CHAOS_COMPOSE_E2E=1 and a Docker engine (deploy/compose-e2e.sh)");
+        eprintln!(
+            "SKIPPED: the compose e2e runs with CHAOS_COMPOSE_E2E=1 and a Docker engine (deploy/compose-e2e.sh)"
+        );
         return;
     }
     for port in [8080, 8081] {
@@ -169,20 +180,37 @@ async fn the_compose_playground_from_up_to_an_official_score() {
     ok(
         &dir,
         "docker",
-        &["compose", "up", "-d", "postgres", "chaos-api", "url-anvil", "prometheus"],
+        &[
+            "compose",
+            "up",
+            "-d",
+            "postgres",
+            "chaos-api",
+            "url-anvil",
+            "prometheus",
+        ],
     );
     let _down = Down(dir.clone());
     wait_for("the API server", Duration::from_secs(120), async || {
         get_json(&format!("{api}/readyz")).await.is_some()
     })
     .await;
-    eprintln!("compose up to a ready API: {:.1} s", started.elapsed().as_secs_f64());
+    eprintln!(
+        "compose up to a ready API: {:.1} s",
+        started.elapsed().as_secs_f64()
+    );
 
     // A contributor, and the commands chaosctl prints for this playground.
     let created = ok(
         &dir,
         BIN,
-        &["contributor", "create", "ada", "--challenge", "robust-service"],
+        &[
+            "contributor",
+            "create",
+            "ada",
+            "--challenge",
+            "robust-service",
+        ],
     );
     let start_app = printed(&created, "docker compose -f docker-compose.yml");
     let run = printed(&created, "chaosctl run");
@@ -202,7 +230,9 @@ async fn the_compose_playground_from_up_to_an_official_score() {
     })
     .await;
     // Its /metrics is its own: url-anvil's are not scraped twice.
-    let metrics = reqwest::get(format!("{target}/metrics")).await.expect("app");
+    let metrics = reqwest::get(format!("{target}/metrics"))
+        .await
+        .expect("app");
     assert_eq!(metrics.status(), 404);
 
     // The printed run, as printed: an official robust-service run.
@@ -274,10 +304,26 @@ async fn the_compose_playground_from_up_to_an_official_score() {
             &service_dir,
             "docker",
             &[
-                "compose", "--profile", "load", "run", "--rm", "--use-aliases", "loadgen",
-                "profile", "robust-service", "--target", "http://app-ada:8080",
-                "--duration-scale", "0.1", "--metrics-addr", "0.0.0.0:9100",
-                "--metrics-wait", "10s", "--metrics-linger", "10s", "--no-progress",
+                "compose",
+                "--profile",
+                "load",
+                "run",
+                "--rm",
+                "--use-aliases",
+                "loadgen",
+                "profile",
+                "robust-service",
+                "--target",
+                "http://app-ada:8080",
+                "--duration-scale",
+                "0.1",
+                "--metrics-addr",
+                "0.0.0.0:9100",
+                "--metrics-wait",
+                "10s",
+                "--metrics-linger",
+                "10s",
+                "--no-progress",
             ],
         )
     });

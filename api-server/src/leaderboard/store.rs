@@ -532,11 +532,13 @@ pub async fn practice(
         .collect()
 }
 
-/// Best score per contributor and challenge, for `/metrics`.
+/// Best score per contributor and challenge, for `/metrics`. A best
+/// without a score is left out, never exported as 0.
 pub async fn best_all(db: &Db) -> Result<Vec<(String, String, f64)>, sqlx::Error> {
     let rows = sqlx::query(
         "SELECT b.challenge, c.name, s.score FROM best_scores b
-         JOIN score_records s ON s.id = b.record_id JOIN contributors c ON c.id = b.contributor_id",
+         JOIN score_records s ON s.id = b.record_id JOIN contributors c ON c.id = b.contributor_id
+         WHERE s.score IS NOT NULL",
     )
     .fetch_all(db)
     .await?;
@@ -545,7 +547,7 @@ pub async fn best_all(db: &Db) -> Result<Vec<(String, String, f64)>, sqlx::Error
             Ok((
                 r.try_get("challenge")?,
                 r.try_get("name")?,
-                r.try_get::<Option<f64>, _>("score")?.unwrap_or(0.0),
+                r.try_get::<f64, _>("score")?,
             ))
         })
         .collect()

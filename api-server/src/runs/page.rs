@@ -23,6 +23,8 @@ use crate::state::AppState;
 struct ScoreView {
     /// What the rules judged, from the stored samples.
     judged: Option<chaos_domain::scoring::judged::Judged>,
+    /// What of the stored record cannot be shown, and why.
+    unreadable: Option<String>,
     official: bool,
     practice_reasons: Vec<String>,
     records: usize,
@@ -211,10 +213,16 @@ pub async fn run(
         ),
         Err(e) => return db_error(e),
     };
-    let challenge = run
-        .challenge
-        .parse::<Challenge>()
-        .unwrap_or(Challenge::RobustService);
+    let Ok(challenge) = run.challenge.parse::<Challenge>() else {
+        tracing::error!(run = %run.id, challenge = %run.challenge, "a stored run names an unknown challenge");
+        return error_page(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            format!(
+                "Run {} is stored with the challenge {:?}, which this server does not know: its record is damaged.",
+                run.id, run.challenge
+            ),
+        );
+    };
     let names = statistic_names(challenge);
     let score = score.map(|s| {
         let queries = s.evidence["detail"]["queries"]
@@ -233,14 +241,33 @@ pub async fn run(
         };
         let rules = u32::try_from(s.rules_version)
             .ok()
-            .and_then(Rules::from_version)
-            .unwrap_or(Rules::CURRENT);
+            .and_then(Rules::from_version);
         let samples = |k: &str| s.evidence["samples"][k].clone();
-        let load: Vec<LoadSample> = serde_json::from_value(samples("load")).unwrap_or_default();
-        let anvil: Vec<AnvilSample> = serde_json::from_value(samples("anvil")).unwrap_or_default();
+        // A record the page cannot read is said to be so, never drawn as
+        // an empty run or judged by other rules than the ones that scored it.
+        let read = serde_json::from_value::<Vec<LoadSample>>(samples("load")).and_then(|load| {
+            serde_json::from_value::<Vec<AnvilSample>>(samples("anvil")).map(|anvil| (load, anvil))
+        });
+        let (load, anvil, mut unreadable) = match read {
+            Ok((load, anvil)) => (load, anvil, Vec::new()),
+            Err(e) => (
+                Vec::new(),
+                Vec::new(),
+                vec![format!(
+                    "the stored samples could not be read ({e}), so the run's charts and what was judged are not shown"
+                )],
+            ),
+        };
+        if rules.is_none() {
+            unreadable.push(format!(
+                "it was scored under rules v{}, which this server does not know, so what was judged is not shown",
+                s.rules_version
+            ));
+        }
         ScoreView {
             over_time: over_time(&run, challenge, &load, &anvil),
-            judged: judged(rules, challenge, &load, &anvil),
+            judged: rules.and_then(|rules| judged(rules, challenge, &load, &anvil)),
+            unreadable: (!unreadable.is_empty()).then(|| unreadable.join("; ")),
             official: s.official,
             practice_reasons: s.practice_reasons.clone(),
             records,
