@@ -25,10 +25,12 @@ const DURATION_SECS: u64 = 15;
 const GRACE_SECS: u64 = 5;
 const RELEASE_WAIT: Duration = Duration::from_secs(5);
 
-/// Held while this replica leads; losing the Lease cancels `stop`.
+/// Held while this replica leads; losing the Lease cancels `stop` and
+/// `deposed`.
 pub struct Leadership {
     follower: JoinHandle<()>,
     manager: JoinHandle<kube_lease_manager::Result<LeaseManager>>,
+    deposed: CancellationToken,
 }
 
 /// Waits until this replica holds the Lease, or `stop` is cancelled first
@@ -88,12 +90,15 @@ pub async fn acquire(
     tracing::info!("leading");
     let (mut leading, task) = manager.watch().await;
     let lost = stop.clone();
+    let deposed = CancellationToken::new();
+    let out = deposed.clone();
     let follower = tokio::spawn(async move {
         loop {
             tokio::select! {
                 changed = leading.changed() => {
                     if changed.is_err() || !*leading.borrow() {
                         tracing::warn!("lost the lease; stopping");
+                        out.cancel();
                         lost.cancel();
                         return;
                     }
@@ -107,10 +112,33 @@ pub async fn acquire(
     Ok(Some(Leadership {
         follower,
         manager: task,
+        deposed,
     }))
 }
 
+/// Runs `work` (the controllers) while this replica leads. A shutdown lets
+/// it drain its in-flight reconciles, since the Lease is still held; a lost
+/// Lease drops it at once, so nothing more is written or injected beside
+/// the new leader. True when it was deposed.
+pub async fn while_leading(
+    work: impl std::future::Future<Output = ()>,
+    deposed: &CancellationToken,
+) -> bool {
+    tokio::select! {
+        () = work => false,
+        () = deposed.cancelled() => {
+            tracing::warn!("deposed: in-flight reconciles are abandoned, not drained");
+            true
+        }
+    }
+}
+
 impl Leadership {
+    /// Cancelled when the Lease is lost (not on a shutdown).
+    pub fn deposed(&self) -> CancellationToken {
+        self.deposed.clone()
+    }
+
     /// Gives the Lease back, so that a standby takes over at once rather
     /// than after it expires. Call after `stop` is cancelled.
     pub async fn release(self) {
@@ -140,6 +168,38 @@ mod tests {
     fn lease(spec: serde_json::Value) -> Lease {
         serde_json::from_value(json!({"metadata": {"name": LEASE_NAME}, "spec": spec}))
             .expect("lease")
+    }
+
+    #[tokio::test]
+    async fn a_deposed_leader_stops_at_once_and_a_stopping_one_drains() {
+        use std::sync::Arc;
+        use std::sync::atomic::AtomicBool;
+        // A reconcile in flight: it would write after 5 s.
+        let wrote = Arc::new(AtomicBool::new(false));
+        let in_flight = |wrote: Arc<AtomicBool>| async move {
+            tokio::time::sleep(Duration::from_secs(5)).await;
+            wrote.store(true, Ordering::Relaxed);
+        };
+        let deposed = CancellationToken::new();
+        let fired = deposed.clone();
+        tokio::spawn(async move {
+            tokio::time::sleep(Duration::from_millis(20)).await;
+            fired.cancel();
+        });
+        let started = std::time::Instant::now();
+        assert!(while_leading(in_flight(wrote.clone()), &deposed).await);
+        assert!(started.elapsed() < Duration::from_secs(1));
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        assert!(
+            !wrote.load(Ordering::Relaxed),
+            "nothing written once deposed"
+        );
+        // Not deposed: the work runs to its end.
+        let quick = Arc::new(AtomicBool::new(false));
+        let done = quick.clone();
+        let work = async move { done.store(true, Ordering::Relaxed) };
+        assert!(!while_leading(work, &CancellationToken::new()).await);
+        assert!(quick.load(Ordering::Relaxed));
     }
 
     #[test]

@@ -106,7 +106,8 @@ async fn run(config: Config) -> anyhow::Result<()> {
         else {
             return Ok(());
         };
-        runner::controllers(ctx, &config.platform_namespace, stop.clone()).await;
+        let work = runner::controllers(ctx, &config.platform_namespace, stop.clone());
+        leader::while_leading(work, &leadership.deposed()).await;
         stop.cancel();
         leadership.release().await;
     } else {
