@@ -186,7 +186,7 @@ pub async fn create(args: CreateArgs) -> anyhow::Result<()> {
         Mode::Compose => {
             println!("\nStart it in the compose playground:");
             println!(
-                "  docker compose -f docker-compose.yml -f compose-files/docker-compose.{user}.yml up --build -d"
+                "  docker compose -f docker-compose.yml -f compose-files/docker-compose.{user}.yml up --build -d --no-deps app-{user}"
             );
         }
     }
@@ -204,7 +204,7 @@ pub async fn create(args: CreateArgs) -> anyhow::Result<()> {
     );
     match mode {
         Mode::Embedded => println!(
-            "(With the compose playground instead: docker compose -f docker-compose.yml -f compose-files/docker-compose.{user}.yml up --build -d, and add --compose to the run.)"
+            "(With the compose playground instead: docker compose -f docker-compose.yml -f compose-files/docker-compose.{user}.yml up --build -d --no-deps app-{user}, and add --compose to the run.)"
         ),
         Mode::Compose => println!(
             "(Without Docker, next to `chaosctl up`: {}.)",
@@ -334,7 +334,7 @@ fn make_executable(_: &Path) -> anyhow::Result<()> {
 pub fn compose_override(user: &str, port: u16) -> String {
     format!(
         "# {user}'s app, written by `chaosctl contributor create {user}`. Start it with:
-#   docker compose -f docker-compose.yml -f compose-files/docker-compose.{user}.yml up --build -d
+#   docker compose -f docker-compose.yml -f compose-files/docker-compose.{user}.yml up --build -d --no-deps app-{user}
 services:
   app-{user}:
     build:

@@ -344,8 +344,19 @@ async fn the_compose_playground_from_up_to_an_official_score() {
     assert!(o.status.success(), "{}", text(&o));
 
     // Every service stops cleanly on SIGTERM.
-    ok(&dir, "docker", &["compose", "stop"]);
-    let ps = ok(&dir, "docker", &["compose", "ps", "-a", "--format", "json"]);
+    let files = [
+        "compose",
+        "-f",
+        "docker-compose.yml",
+        "-f",
+        "compose-files/docker-compose.ada.yml",
+    ];
+    ok(&dir, "docker", &[&files[..], &["stop"]].concat());
+    let ps = ok(
+        &dir,
+        "docker",
+        &[&files[..], &["ps", "-a", "--format", "json"]].concat(),
+    );
     let containers: Vec<Value> = ps
         .lines()
         .filter(|l| !l.trim().is_empty())
@@ -355,6 +366,7 @@ async fn the_compose_playground_from_up_to_an_official_score() {
             Err(e) => panic!("docker compose ps: {e}: {l}"),
         })
         .collect();
+    // postgres, chaos-api, url-anvil, prometheus and the app.
     assert!(containers.len() >= 5, "{ps}");
     for c in &containers {
         assert_eq!(c["ExitCode"], 0, "{} did not exit 0: {c}", c["Service"]);
