@@ -1,8 +1,11 @@
 #!/usr/bin/env bash
 # Leaderboard cost with 10,000 contributors, at 30,000 scored runs (every
 # contributor ranked in every challenge) and at 100,000, on SQLite and PostgreSQL: the query plan, and wrk
-# throughput of GET /api/v1/leaderboard/robust-service as a ratio to
-# GET /healthz on the same server (alternating, same wrk settings).
+# throughput of GET /api/v1/leaderboard/robust-service and of the HTML board
+# (/leaderboard/robust-service: the page, its history and the 20 newest
+# practice runs, one in a hundred seeded runs being practice with ~80 KB of
+# real-shaped evidence) as ratios to GET /healthz on the same server
+# (alternating, same wrk settings).
 # Usage: bench/leaderboard.sh [rounds=5] [duration=5s]
 # Targets: cost flat in the number of runs (the uncached query is timed
 # directly); leaderboard >= 0.5 x /healthz (served through the response
@@ -20,17 +23,20 @@ serve_and_measure() { # database, label
     ./target/release/chaos-api --listen "127.0.0.1:$port" --database "$1" --admin-token "$TOKEN" 2>"$BENCH_TMP/api.log" &
     local pid=$!
     wait_http "http://127.0.0.1:$port/healthz"
-    local L=() H=() R=()
+    local L=() H=() R=() P=() RP=()
     load "$2, before"
     for _ in $(seq "$ROUNDS"); do
         H+=("$(wrk_rps -t2 -c64 -d"$DURATION" "http://127.0.0.1:$port/healthz")")
         L+=("$(wrk_rps -t2 -c64 -d"$DURATION" "http://127.0.0.1:$port/api/v1/leaderboard/robust-service")")
+        P+=("$(wrk_rps -t2 -c64 -d"$DURATION" "http://127.0.0.1:$port/leaderboard/robust-service")")
         R+=("$(ratio "${L[-1]}" "${H[-1]}")")
+        RP+=("$(ratio "${P[-1]}" "${H[-1]}")")
     done
     load "$2, after"
-    local mh ml; mh=$(median "${H[@]}"); ml=$(median "${L[@]}")
-    printf '%-28s healthz %9.0f req/s  leaderboard (page 1, 50 rows) %9.0f req/s  (medians)\n' "$2" "$mh" "$ml"
+    local mh ml mp; mh=$(median "${H[@]}"); ml=$(median "${L[@]}"); mp=$(median "${P[@]}")
+    printf '%-28s healthz %9.0f req/s  leaderboard (page 1, 50 rows) %9.0f req/s  HTML board %9.0f req/s  (medians)\n' "$2" "$mh" "$ml" "$mp"
     spread "  leaderboard / healthz, round by round" "${R[@]}"
+    spread "  HTML board / healthz, round by round" "${RP[@]}"
     echo "$ml" > "$BENCH_TMP/last"
     kill "$pid"; wait "$pid" 2>/dev/null || true
 }

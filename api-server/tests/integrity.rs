@@ -523,6 +523,15 @@ async fn damaged_records_are_said_on_their_pages(db: String) {
     let page = c.get("/runs/p3").await;
     assert_eq!(page.status, StatusCode::INTERNAL_SERVER_ERROR);
     assert!(page.text.contains("tiddlywinks"), "{}", page.text);
+    // The board lists practice runs without reading their evidence: a
+    // record whose evidence is damaged still leaves the board readable.
+    sqlx::query("UPDATE score_records SET official = 0, evidence = 'not json' WHERE run_id = 'p1'")
+        .execute(&s.state.db)
+        .await
+        .expect("damage");
+    let board = c.get("/leaderboard/robust-service").await;
+    assert_eq!(board.status, StatusCode::OK, "{}", board.text);
+    assert!(board.text.contains("/runs/p1"), "{}", board.text);
     // A best without a score is not exported as a score of 0.
     sqlx::query("UPDATE score_records SET score = NULL")
         .execute(&s.state.db)

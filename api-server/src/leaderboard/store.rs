@@ -299,6 +299,14 @@ pub async fn for_runs(
     Ok(out)
 }
 
+/// How many score records a run has (a rescore adds one).
+pub async fn count_for_run(db: &Db, run_id: &str) -> Result<i64, sqlx::Error> {
+    sqlx::query_scalar("SELECT COUNT(*) FROM score_records WHERE run_id = $1")
+        .bind(run_id)
+        .fetch_one(db)
+        .await
+}
+
 /// Every record of a run, newest first.
 pub async fn records_for_run(db: &Db, run_id: &str) -> Result<Vec<Score>, sqlx::Error> {
     let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
@@ -505,13 +513,14 @@ pub async fn history(
         .collect()
 }
 
-/// Practice runs of a challenge, newest first: `(contributor, record)`.
+/// Practice runs of a challenge, newest first: `(contributor, record)`,
+/// without their evidence (a list shows none of it).
 pub async fn practice(
     db: &Db,
     challenge: Challenge,
     limit: i64,
 ) -> Result<Vec<(String, Score)>, sqlx::Error> {
-    let cols: Vec<String> = COLUMNS
+    let cols: Vec<String> = COLUMNS_NO_EVIDENCE
         .split(", ")
         .map(|c| format!("s.{}", c.trim()))
         .collect();
@@ -528,7 +537,7 @@ pub async fn practice(
     .fetch_all(db)
     .await?;
     rows.iter()
-        .map(|r| Ok((r.try_get("contributor_name")?, from_row(r)?)))
+        .map(|r| Ok((r.try_get("contributor_name")?, from_row_with(r, false)?)))
         .collect()
 }
 

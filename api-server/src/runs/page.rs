@@ -9,9 +9,7 @@ use chaos_domain::Challenge;
 use chaos_domain::profile::ChallengeProfile;
 use chaos_domain::scoring::judged::judged;
 use chaos_domain::scoring::timeline::{anvil_down, load_timeline};
-use chaos_domain::scoring::{
-    AnvilSample, LoadSample, RULES_VERSION, Rules, increase, statistic_names,
-};
+use chaos_domain::scoring::{AnvilSample, LoadSample, Rules, increase, statistic_names};
 
 use crate::charts::{Mark, Series, window_series};
 use crate::db::rfc3339;
@@ -27,7 +25,7 @@ struct ScoreView {
     unreadable: Option<String>,
     official: bool,
     practice_reasons: Vec<String>,
-    records: usize,
+    records: i64,
     outcome: String,
     reason: Option<String>,
     rules_version: i64,
@@ -203,14 +201,11 @@ pub async fn run(
     };
     // The run reads as its newest record under the current rules (as in
     // the API), else its newest.
-    let (score, records) = match scores::records_for_run(&state.db, &id).await {
-        Ok(all) => (
-            all.iter()
-                .find(|s| s.rules_version == i64::from(RULES_VERSION))
-                .or(all.first())
-                .cloned(),
-            all.len(),
-        ),
+    let (score, records) = match tokio::try_join!(
+        scores::for_run(&state.db, &id),
+        scores::count_for_run(&state.db, &id)
+    ) {
+        Ok(found) => found,
         Err(e) => return db_error(e),
     };
     let Ok(challenge) = run.challenge.parse::<Challenge>() else {
