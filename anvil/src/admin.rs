@@ -26,21 +26,15 @@ fn authorize(state: &AppState, headers: &HeaderMap) -> Result<(), ApiError> {
     let presented = headers
         .get(header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.strip_prefix("Bearer "))
+        .and_then(chaos_domain::token::bearer)
         .ok_or_else(|| {
-            ApiError::new(
-                StatusCode::UNAUTHORIZED,
-                "the fault API needs Authorization: Bearer <admin token>",
-            )
+            ApiError::unauthenticated("the fault API needs Authorization: Bearer <admin token>")
         })?;
-    let digest: [u8; 32] = Sha256::digest(presented.trim().as_bytes()).into();
+    let digest: [u8; 32] = Sha256::digest(presented.as_bytes()).into();
     if bool::from(digest.ct_eq(&expected)) {
         Ok(())
     } else {
-        Err(ApiError::new(
-            StatusCode::FORBIDDEN,
-            "the admin token is wrong",
-        ))
+        Err(ApiError::forbidden("the admin token is wrong"))
     }
 }
 
@@ -59,8 +53,7 @@ pub async fn inject(
 ) -> Result<Response, ApiError> {
     authorize(&state, &headers)?;
     let Json(spec) = body?;
-    spec.validate()
-        .map_err(|e| ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, e.0))?;
+    spec.validate().map_err(|e| ApiError::unprocessable(e.0))?;
     tracing::info!(kind = spec.kind.as_str(), ?spec, "chaos: fault injected");
     if spec.kind == FaultKind::Crash {
         let crashed = state.crashed.clone();

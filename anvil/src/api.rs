@@ -244,12 +244,10 @@ pub async fn metrics(
     State(state): State<AppState>,
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
-    let text = state.metrics.encode().map_err(|_| {
-        ApiError::new(
-            StatusCode::INTERNAL_SERVER_ERROR,
-            "metrics could not be encoded",
-        )
-    })?;
+    let text = state
+        .metrics
+        .encode()
+        .map_err(|_| ApiError::internal("metrics could not be encoded"))?;
     let wants_openmetrics = headers
         .get(header::ACCEPT)
         .and_then(|v| v.to_str().ok())
@@ -277,14 +275,11 @@ pub async fn metrics(
 
 /// 405 as JSON, like every other error.
 pub async fn method_not_allowed(request: Request) -> ApiError {
-    ApiError::new(
-        StatusCode::METHOD_NOT_ALLOWED,
-        format!(
-            "{} is not allowed on {}",
-            request.method(),
-            request.uri().path()
-        ),
-    )
+    ApiError::method_not_allowed(format!(
+        "{} is not allowed on {}",
+        request.method(),
+        request.uri().path()
+    ))
 }
 
 pub async fn not_found(request: Request) -> ApiError {
@@ -301,7 +296,7 @@ pub async fn apply_faults(State(state): State<AppState>, request: Request, next:
     match state.faults.verdict() {
         Verdict::Fail { status } => {
             let status = StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
-            ApiError::new(status, "injected fault: error burst").into_response()
+            ApiError::injected(status).into_response()
         }
         Verdict::Proceed { extra_latency } => {
             if !extra_latency.is_zero() {

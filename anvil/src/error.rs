@@ -14,8 +14,10 @@ pub struct ApiError {
     pub retry_after: Option<u32>,
 }
 
+/// One constructor per kind of failure, so each kind has one status
+/// wherever it happens; handlers name the kind, never a status.
 impl ApiError {
-    pub fn new(status: StatusCode, message: impl Into<String>) -> ApiError {
+    fn new(status: StatusCode, message: impl Into<String>) -> ApiError {
         ApiError {
             status,
             message: message.into(),
@@ -23,12 +25,52 @@ impl ApiError {
         }
     }
 
+    /// The request is malformed.
     pub fn bad_request(message: impl Into<String>) -> ApiError {
         ApiError::new(StatusCode::BAD_REQUEST, message)
     }
 
+    /// Well-formed, but asks for something that cannot be done.
+    pub fn unprocessable(message: impl Into<String>) -> ApiError {
+        ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, message)
+    }
+
     pub fn not_found(message: impl Into<String>) -> ApiError {
         ApiError::new(StatusCode::NOT_FOUND, message)
+    }
+
+    pub fn method_not_allowed(message: impl Into<String>) -> ApiError {
+        ApiError::new(StatusCode::METHOD_NOT_ALLOWED, message)
+    }
+
+    /// No credentials where the route needs them.
+    pub fn unauthenticated(message: impl Into<String>) -> ApiError {
+        ApiError::new(StatusCode::UNAUTHORIZED, message)
+    }
+
+    /// Credentials or a target that are not allowed.
+    pub fn forbidden(message: impl Into<String>) -> ApiError {
+        ApiError::new(StatusCode::FORBIDDEN, message)
+    }
+
+    /// A URL url-anvil fetches did not answer in time.
+    pub fn upstream_timeout(message: impl Into<String>) -> ApiError {
+        ApiError::new(StatusCode::GATEWAY_TIMEOUT, message)
+    }
+
+    /// A URL url-anvil fetches failed or answered an error.
+    pub fn upstream_failed(message: impl Into<String>) -> ApiError {
+        ApiError::new(StatusCode::BAD_GATEWAY, message)
+    }
+
+    pub fn internal(message: impl Into<String>) -> ApiError {
+        ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, message)
+    }
+
+    /// An injected error burst answers with the status the fault asked
+    /// for (a 5xx, checked when the fault was accepted).
+    pub fn injected(status: StatusCode) -> ApiError {
+        ApiError::new(status, "injected fault: error burst")
     }
 }
 

@@ -7,7 +7,6 @@
 
 use std::time::Duration;
 
-use axum::http::StatusCode;
 use bytes::Bytes;
 use reqwest::Url;
 
@@ -161,12 +160,9 @@ impl Fetcher {
         if self.allowed.iter().any(|p| p.matches(&host, port)) {
             return Ok(Source::Remote(url));
         }
-        Err(ApiError::new(
-            StatusCode::FORBIDDEN,
-            format!(
-                "{raw:?}: host {host:?} is not allowed; url-anvil fetches its own corpus and allow-listed hosts only"
-            ),
-        ))
+        Err(ApiError::forbidden(format!(
+            "{raw:?}: host {host:?} is not allowed; url-anvil fetches its own corpus and allow-listed hosts only"
+        )))
     }
 
     /// The body of one URL.
@@ -182,15 +178,9 @@ impl Fetcher {
     async fn fetch_remote(&self, url: &Url) -> Result<Bytes, ApiError> {
         let upstream_error = |e: reqwest::Error| {
             if e.is_timeout() {
-                ApiError::new(
-                    StatusCode::GATEWAY_TIMEOUT,
-                    format!("fetching {url} timed out"),
-                )
+                ApiError::upstream_timeout(format!("fetching {url} timed out"))
             } else {
-                ApiError::new(
-                    StatusCode::BAD_GATEWAY,
-                    format!("fetching {url} failed: {e}"),
-                )
+                ApiError::upstream_failed(format!("fetching {url} failed: {e}"))
             }
         };
         let mut response = self
@@ -200,16 +190,16 @@ impl Fetcher {
             .await
             .map_err(upstream_error)?;
         if !response.status().is_success() {
-            return Err(ApiError::new(
-                StatusCode::BAD_GATEWAY,
-                format!("{url} answered {}", response.status()),
-            ));
+            return Err(ApiError::upstream_failed(format!(
+                "{url} answered {}",
+                response.status()
+            )));
         }
         let too_large = || {
-            ApiError::new(
-                StatusCode::UNPROCESSABLE_ENTITY,
-                format!("{url} is larger than the {} byte limit", self.max_bytes),
-            )
+            ApiError::unprocessable(format!(
+                "{url} is larger than the {} byte limit",
+                self.max_bytes
+            ))
         };
         match response.content_length() {
             Some(n) if n > self.max_bytes as u64 => return Err(too_large()),
@@ -231,6 +221,7 @@ impl Fetcher {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use axum::http::StatusCode;
 
     fn fetcher(allowed: &[&str]) -> Fetcher {
         Fetcher::new(

@@ -12,12 +12,7 @@ use crate::error::ApiError;
 const KEY_PREFIX: &str = "sck_";
 
 pub fn bearer(headers: &HeaderMap) -> Option<&str> {
-    headers
-        .get(header::AUTHORIZATION)?
-        .to_str()
-        .ok()?
-        .strip_prefix("Bearer ")
-        .map(str::trim)
+    chaos_domain::token::bearer(headers.get(header::AUTHORIZATION)?.to_str().ok()?)
 }
 
 /// A secret kept only as its SHA-256. Digests are compared, in constant

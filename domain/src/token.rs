@@ -8,6 +8,12 @@ use std::path::Path;
 /// reachable over the network, so it must not be guessable.
 pub const MIN_LEN: usize = 16;
 
+/// The token of an `Authorization: Bearer <token>` header value, trimmed;
+/// `None` for any other scheme. One rule for every server of the platform.
+pub fn bearer(authorization: &str) -> Option<&str> {
+    authorization.strip_prefix("Bearer ").map(str::trim)
+}
+
 /// Why a token was refused. `flag` names where it came from, so the
 /// message tells the user what to fix.
 #[derive(Debug, thiserror::Error)]
@@ -54,6 +60,14 @@ pub fn resolve(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn only_a_bearer_header_gives_a_token() {
+        assert_eq!(bearer("Bearer abc "), Some("abc"));
+        assert_eq!(bearer("Basic abc"), None);
+        assert_eq!(bearer("bearer abc"), None);
+        assert_eq!(bearer("Bearer "), Some(""));
+    }
 
     fn no_file(_: &Path) -> std::io::Result<String> {
         Err(std::io::Error::other("not read"))

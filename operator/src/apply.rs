@@ -6,8 +6,9 @@ use kube::Resource;
 use kube::api::{Api, Patch, PatchParams};
 use serde::Serialize;
 
-use crate::context::{Context, MANAGER};
+use crate::context::Context;
 use crate::error::Error;
+use crate::labels::MANAGER;
 
 /// Applies `obj` as the operator's field manager, taking over fields
 /// another manager set (the operator's desired state wins), and returns

@@ -9,10 +9,8 @@ use kube::Client;
 use kube::runtime::events::{Recorder, Reporter};
 
 use crate::contributor::desired::Settings;
+use crate::labels::MANAGER;
 use crate::telemetry::Metrics;
-
-/// The field manager of every object the operator applies.
-pub const MANAGER: &str = "chaos-operator";
 
 pub struct Context {
     pub client: Client,

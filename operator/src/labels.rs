@@ -11,6 +11,9 @@ pub const ROLE: &str = "srechaos.dev/role";
 pub const COMPONENT: &str = "app.kubernetes.io/component";
 pub const NAME: &str = "app.kubernetes.io/name";
 pub const MANAGED_BY: &str = "app.kubernetes.io/managed-by";
+/// The operator's name wherever it signs its work: the managed-by label,
+/// the field manager of its server-side applies, its name as the API
+/// server's account manager.
 pub const MANAGER: &str = "chaos-operator";
 
 /// What a platform pod is for; network policies admit pods by role.

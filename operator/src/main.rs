@@ -47,7 +47,7 @@ async fn run(config: Config) -> anyhow::Result<()> {
     // The accounts it registers are its own; it may never recover another's.
     let platform = chaos_client::Client::new(&config.api_url)?
         .with_admin_token(admin_token)
-        .as_manager(chaos_operator::context::MANAGER);
+        .as_manager(chaos_operator::labels::MANAGER);
     let metrics = Metrics::default();
     let kube_config = kube::Config::infer().await.map_err(|e| {
         anyhow::anyhow!("cannot find the Kubernetes API (KUBECONFIG or in-cluster): {e}")

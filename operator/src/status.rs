@@ -17,8 +17,9 @@ use serde::Serialize;
 use serde_json::json;
 
 use crate::apply::Scoped;
-use crate::context::{Context, MANAGER};
+use crate::context::Context;
 use crate::error::Error;
+use crate::labels::MANAGER;
 
 /// How soon a pass whose status write lost the race looks again.
 pub const AFTER_STALE: Duration = Duration::from_millis(500);

@@ -155,20 +155,6 @@ impl Metrics {
         })
     }
 
-    /// Writes (anything but GET) sent to the Kubernetes API so far.
-    pub fn kube_writes(&self) -> u64 {
-        ["POST", "PUT", "PATCH", "DELETE"]
-            .iter()
-            .map(|m| {
-                self.api_requests
-                    .get_or_create(&MethodLabel {
-                        method: (*m).to_owned(),
-                    })
-                    .get()
-            })
-            .sum()
-    }
-
     pub fn encode(&self) -> String {
         let mut out = String::new();
         if prometheus_client::encoding::text::encode(&mut out, &self.registry).is_err() {

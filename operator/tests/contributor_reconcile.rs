@@ -429,7 +429,7 @@ async fn a_name_registered_before_is_refused_until_handed_over() {
 
     // An admin hands the account over to the operator.
     admin
-        .hand_over("ada", chaos_operator::context::MANAGER)
+        .hand_over("ada", chaos_operator::labels::MANAGER)
         .await
         .expect("handed over");
     fake.take_calls();

@@ -100,14 +100,6 @@ impl Scraper {
         active.insert(run_id.to_owned(), Active { stop, task });
     }
 
-    /// Whether a run is being scraped.
-    pub fn is_active(&self, run_id: &str) -> bool {
-        self.active
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .contains_key(run_id)
-    }
-
     /// Stops scraping a run after one last scrape, once everything taken
     /// is stored. An error means the last samples could not be stored
     /// (those before are).

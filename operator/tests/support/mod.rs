@@ -498,7 +498,7 @@ pub fn bare_context(client: Client, platform_url: &str, max_concurrent: u32) -> 
         chaos_client::Client::new(platform_url)
             .expect("url")
             .with_admin_token(ADMIN)
-            .as_manager(chaos_operator::context::MANAGER),
+            .as_manager(chaos_operator::labels::MANAGER),
         Settings {
             platform_namespace: PLATFORM_NS.into(),
             anvil_image: "sre-chaos/url-anvil:test".into(),
