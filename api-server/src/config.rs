@@ -22,7 +22,7 @@ pub struct Config {
     /// How long to keep trying a PostgreSQL server that cannot be reached
     /// yet at start (a pod whose database starts beside it), before giving
     /// up. A refused password or a bad URL fails at once.
-    #[arg(long, env = "CHAOS_DATABASE_WAIT", value_parser = humantime::parse_duration, default_value = "60s")]
+    #[arg(long, env = "CHAOS_DATABASE_WAIT", value_parser = chaos_domain::duration::parse, default_value = "60s")]
     pub database_wait: Duration,
 
     /// Token for admin and operator actions (register contributors, runs, scoring).
@@ -39,20 +39,20 @@ pub struct Config {
 
     /// Wait this long after a run's window ends before querying Prometheus,
     /// so its last scrapes have landed.
-    #[arg(long, env = "CHAOS_SCORING_SETTLE", value_parser = humantime::parse_duration, default_value = "10s")]
+    #[arg(long, env = "CHAOS_SCORING_SETTLE", value_parser = chaos_domain::duration::parse, default_value = "10s")]
     pub scoring_settle: Duration,
 
     /// Longest wait between two scoring attempts while Prometheus is unreachable.
-    #[arg(long, env = "CHAOS_SCORING_MAX_BACKOFF", value_parser = humantime::parse_duration, default_value = "5m")]
+    #[arg(long, env = "CHAOS_SCORING_MAX_BACKOFF", value_parser = chaos_domain::duration::parse, default_value = "5m")]
     pub scoring_max_backoff: Duration,
 
     /// Interval of the built-in scraper (runs registered with source `builtin`).
-    #[arg(long, env = "CHAOS_SCRAPE_INTERVAL", value_parser = humantime::parse_duration, default_value = "1s")]
+    #[arg(long, env = "CHAOS_SCRAPE_INTERVAL", value_parser = chaos_domain::duration::parse, default_value = "1s")]
     pub scrape_interval: Duration,
 
     /// How long a rendered leaderboard page may be served from memory. A
     /// score recorded by this server refreshes it at once; 0 turns the cache off.
-    #[arg(long, env = "CHAOS_LEADERBOARD_CACHE", value_parser = humantime::parse_duration, default_value = "1s")]
+    #[arg(long, env = "CHAOS_LEADERBOARD_CACHE", value_parser = chaos_domain::duration::parse, default_value = "1s")]
     pub leaderboard_cache: Duration,
 
     /// Public base URL of this server, for links in run status (default: http://<listen>).

@@ -52,7 +52,7 @@ pub struct UpArgs {
     #[arg(long)]
     pub no_example: bool,
     /// How long each example run lasts (one per challenge, on first start).
-    #[arg(long, value_parser = humantime::parse_duration, default_value = "15s")]
+    #[arg(long, value_parser = chaos_domain::duration::parse, default_value = "15s")]
     pub example_duration: Duration,
     /// Multiply the example runs' arrival rates (lower it on a slow machine).
     #[arg(long, default_value_t = 1.0)]

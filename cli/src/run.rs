@@ -59,7 +59,7 @@ pub struct RunArgs {
     #[arg(long)]
     pub compose: bool,
     /// Squeeze the profile into this time [default: the profile's own length].
-    #[arg(long, value_parser = humantime::parse_duration)]
+    #[arg(long, value_parser = chaos_domain::duration::parse)]
     pub duration: Option<Duration>,
     /// Multiply the profile's arrival rates (below 1 on a slow machine).
     #[arg(long, default_value_t = 1.0)]
@@ -126,7 +126,7 @@ pub async fn run(args: RunArgs) -> anyhow::Result<u8> {
         Some(d) if d < Duration::from_secs(5) => anyhow::bail!("--duration must be at least 5s"),
         Some(d) if d.as_secs_f64() > official => anyhow::bail!(
             "--duration {} is longer than the {} profile ({official} s): a run is never stretched",
-            humantime::format_duration(d),
+            chaos_domain::duration::format(d),
             args.challenge
         ),
         Some(d) => d.as_secs_f64() / official,

@@ -22,7 +22,7 @@ pub struct TryArgs {
     #[arg(long, default_value = "robust-service", value_parser = parse_choice)]
     pub challenge: Choice,
     /// How long each challenge runs (the official profiles run 160 s to 10 min).
-    #[arg(long, value_parser = humantime::parse_duration, default_value = "30s")]
+    #[arg(long, value_parser = chaos_domain::duration::parse, default_value = "30s")]
     pub duration: Duration,
     /// Multiply the profile's arrival rates (lower it on a slow machine).
     #[arg(long, default_value_t = 1.0)]

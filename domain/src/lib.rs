@@ -9,6 +9,7 @@ pub mod capacity;
 pub mod challenge;
 pub mod contributor;
 pub mod corpus;
+pub mod duration;
 pub mod fault;
 pub mod profile;
 pub mod run_clock;

@@ -67,7 +67,7 @@ pub struct RunArgs {
     #[arg(long)]
     pub max_connections: Option<u32>,
     /// Stop after this long (closed loop; default 10s unless -n is given).
-    #[arg(short = 'd', long, value_parser = humantime::parse_duration)]
+    #[arg(short = 'd', long, value_parser = chaos_domain::duration::parse)]
     pub duration: Option<Duration>,
     /// Stop after this many requests (closed loop).
     #[arg(short = 'n', long, conflicts_with_all = ["rate", "stages"])]
@@ -120,7 +120,7 @@ pub struct ProfileArgs {
     #[arg(long, env = "LOADGEN_CORPUS_KEY_HEX", hide_env_values = true, conflicts_with_all = ["corpus_key", "corpus_key_file"])]
     pub corpus_key_hex: Option<String>,
     /// Stretch the profile to last this long (unofficial; for local tries).
-    #[arg(long, value_parser = humantime::parse_duration, conflicts_with = "duration_scale")]
+    #[arg(long, value_parser = chaos_domain::duration::parse, conflicts_with = "duration_scale")]
     pub duration: Option<Duration>,
     /// Multiply every stage's duration (unofficial unless 1).
     #[arg(long, default_value_t = 1.0)]
@@ -138,7 +138,7 @@ pub struct Common {
     #[arg(short = 't', long)]
     pub threads: Option<usize>,
     /// A request not answered in this time is a timeout.
-    #[arg(long, value_parser = humantime::parse_duration, default_value = "2s")]
+    #[arg(long, value_parser = chaos_domain::duration::parse, default_value = "2s")]
     pub timeout: Duration,
     /// Output format.
     #[arg(long, value_enum, default_value = "text")]
@@ -151,19 +151,19 @@ pub struct Common {
     pub metrics_addr: Option<SocketAddr>,
     /// Serve metrics (all zero) this long before sending, so the first
     /// scrape sees the counters start; use at least one scrape interval.
-    #[arg(long, value_parser = humantime::parse_duration, default_value = "0s")]
+    #[arg(long, value_parser = chaos_domain::duration::parse, default_value = "0s")]
     pub metrics_wait: Duration,
     /// Keep serving metrics this long after the run, for a last scrape.
-    #[arg(long, value_parser = humantime::parse_duration, default_value = "0s")]
+    #[arg(long, value_parser = chaos_domain::duration::parse, default_value = "0s")]
     pub metrics_linger: Duration,
     /// Fail (exit 3) if the error rate in percent is above this.
     #[arg(long)]
     pub max_error_rate: Option<f64>,
     /// Fail (exit 3) if the corrected p95 latency is above this (e.g. 250ms).
-    #[arg(long, value_parser = humantime::parse_duration)]
+    #[arg(long, value_parser = chaos_domain::duration::parse)]
     pub max_p95: Option<Duration>,
     /// Fail (exit 3) if the corrected p99 latency is above this.
-    #[arg(long, value_parser = humantime::parse_duration)]
+    #[arg(long, value_parser = chaos_domain::duration::parse)]
     pub max_p99: Option<Duration>,
     /// Fail (exit 3) if fewer requests per second were achieved.
     #[arg(long)]

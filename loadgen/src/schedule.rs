@@ -54,8 +54,7 @@ impl RatePlan {
             let (d, rates) = part
                 .split_once(':')
                 .ok_or_else(|| fail("each stage is DURATION:RATE or DURATION:FROM->TO"))?;
-            let duration =
-                humantime::parse_duration(d.trim()).map_err(|e| fail(&format!("{d:?}: {e}")))?;
+            let duration = chaos_domain::duration::parse(d).map_err(|e| fail(&e))?;
             let rate = |r: &str| -> Result<f64, StagesError> {
                 let v: f64 = r
                     .trim()

@@ -99,11 +99,11 @@ pub struct Config {
 
     /// How long a load Job's pod may wait for a node that can fit it before
     /// its run fails `Unschedulable`, with the scheduler's reason.
-    #[arg(long, env = "CHAOS_UNSCHEDULABLE_AFTER", value_parser = humantime::parse_duration, default_value = "3m")]
+    #[arg(long, env = "CHAOS_UNSCHEDULABLE_AFTER", value_parser = chaos_domain::duration::parse, default_value = "3m")]
     pub unschedulable_after: Duration,
 
     /// How long finished load Jobs are kept.
-    #[arg(long, env = "CHAOS_JOB_TTL", value_parser = humantime::parse_duration, default_value = "10m")]
+    #[arg(long, env = "CHAOS_JOB_TTL", value_parser = chaos_domain::duration::parse, default_value = "10m")]
     pub job_ttl: Duration,
 
     /// Address of /metrics, /healthz and /readyz.

@@ -202,6 +202,13 @@ async fn a_new_spec_is_applied_and_the_challenge_switched() {
     let status = fake.get(CONTRIBUTOR_PATH).expect("stored")["status"].clone();
     assert_eq!(status["observedGeneration"], 2);
     assert_eq!(status["registeredChallenge"], "longest-upkeep");
+    // Registered and switched are two facts, each its own condition.
+    let switched = condition(&status, "ChallengeSwitched");
+    assert_eq!(
+        (switched["status"].as_str(), switched["reason"].as_str()),
+        (Some("True"), Some("Switched"))
+    );
+    assert_eq!(condition(&status, "Registered")["status"], "True");
     let platform = chaos_client::Client::new(&api.base_url()).expect("client");
     assert_eq!(
         platform

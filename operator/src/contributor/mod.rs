@@ -213,16 +213,25 @@ async fn register(
     let name = c.name_any();
     let generation = c.metadata.generation;
     let challenge = c.spec.challenge;
+    let set =
+        |status: &mut ContributorStatus, type_: &str, ok: bool, reason: &str, message: String| {
+            conditions::set(
+                &mut status.conditions,
+                type_,
+                ok,
+                reason,
+                message,
+                generation,
+                now.clone(),
+            );
+        };
     let mark = |status: &mut ContributorStatus, ok: bool, reason: &str, message: String| {
-        conditions::set(
-            &mut status.conditions,
-            "Registered",
-            ok,
-            reason,
-            message,
-            generation,
-            now.clone(),
-        );
+        set(status, "Registered", ok, reason, message);
+    };
+    // Whether the account competes in the spec's challenge: apart from
+    // Registered, which stays True for an account that exists.
+    let switched = |status: &mut ContributorStatus, ok: bool, reason: &str, message: String| {
+        set(status, "ChallengeSwitched", ok, reason, message);
     };
     let display_name = c.spec.display_name.clone().unwrap_or_else(|| name.clone());
     if status.registered_challenge.is_none() {
@@ -257,6 +266,12 @@ async fn register(
                     true,
                     "Registered",
                     format!("registered with the API server; API key in Secret {API_KEY_SECRET}"),
+                );
+                switched(
+                    status,
+                    true,
+                    "Switched",
+                    format!("competing in {challenge}"),
                 );
                 if new_key.is_some() {
                     publish(
@@ -308,25 +323,25 @@ async fn register(
     }
     if status.registered_challenge != Some(challenge) {
         let Some(key) = api_key(ctx, &name).await? else {
-            mark(status, true, "ChallengeNotSwitched", "the operator does not hold this contributor's API key, so it cannot switch the challenge".into());
+            switched(status, false, "NoApiKey", "the operator does not hold this contributor's API key, so it cannot switch the challenge".into());
             return Ok(Ok(()));
         };
         match ctx.platform.switch_challenge(&name, &key, challenge).await {
             Ok(_) => {
                 status.registered_challenge = Some(challenge);
-                mark(
+                switched(
                     status,
                     true,
-                    "Registered",
-                    format!("competing in {}", challenge),
+                    "Switched",
+                    format!("competing in {challenge}"),
                 );
             }
             Err(e) if e.is_transient() => {
-                mark(status, false, "ApiServerUnavailable", e.to_string());
+                switched(status, false, "ApiServerUnavailable", e.to_string());
                 return Ok(Err(ctx.backoff(&format!("register/{name}"))));
             }
             Err(e) => {
-                mark(status, false, "SwitchRefused", e.to_string());
+                switched(status, false, "SwitchRefused", e.to_string());
             }
         }
     }
