@@ -14,6 +14,7 @@ use chaos_api::db::{self, Backend};
 use chaos_api::leaderboard::store as scores;
 use chaos_api::runs::store as runs;
 use chaos_api::runs::store::{NewRun, Selector, Source};
+use chaos_api::scores::store as records;
 use chaos_domain::Challenge;
 use chaos_domain::scoring::{Outcome, Statistics};
 use sqlx::Row;
@@ -103,9 +104,9 @@ async fn main() -> anyhow::Result<()> {
         } else {
             Vec::new()
         };
-        scores::record(
+        records::record(
             &pool,
-            &chaos_api::leaderboard::store::NewRecord {
+            &records::NewRecord {
                 run_id: &id,
                 contributor_id: contributor,
                 challenge,

@@ -17,6 +17,7 @@ pub mod openapi;
 pub mod pages;
 pub mod rules;
 pub mod runs;
+pub mod scores;
 pub mod scoring;
 pub mod state;
 pub mod tracker;

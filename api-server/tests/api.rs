@@ -636,9 +636,9 @@ async fn leaderboard_order_and_pages(db: String) {
                 .await
                 .expect("db")
                 .expect("run");
-            chaos_api::leaderboard::store::record(
+            chaos_api::scores::store::record(
                 store,
-                &chaos_api::leaderboard::store::NewRecord {
+                &chaos_api::scores::store::NewRecord {
                     run_id: &id,
                     contributor_id: &run.contributor_id,
                     challenge: Challenge::RobustService,

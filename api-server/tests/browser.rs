@@ -40,9 +40,9 @@ async fn score(
     });
     let evidence = json!({"window": {"step_s": 1}, "samples": {"load": [], "anvil": []},
                           "detail": {"queries": {"responses": "sum(loadgen_requests_total{job=\"loadgen\"})"}}});
-    chaos_api::leaderboard::store::record(
+    chaos_api::scores::store::record(
         &s.state.db,
-        &chaos_api::leaderboard::store::NewRecord {
+        &chaos_api::scores::store::NewRecord {
             run_id: id,
             contributor_id: &run.contributor_id,
             challenge,
@@ -130,9 +130,9 @@ async fn scored_with_samples(s: &chaos_api::Running, c: &Client, id: &str, who: 
         stat3: Some(3.0),
         score: 43_920.0,
     });
-    chaos_api::leaderboard::store::record(
+    chaos_api::scores::store::record(
         &s.state.db,
-        &chaos_api::leaderboard::store::NewRecord {
+        &chaos_api::scores::store::NewRecord {
             run_id: id,
             contributor_id: &run.contributor_id,
             challenge: Challenge::GracefulDegradation,

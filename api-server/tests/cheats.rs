@@ -22,7 +22,7 @@ use axum::extract::State;
 use axum::http::StatusCode as AxStatus;
 use axum::response::{IntoResponse, Response};
 use axum::routing::post;
-use chaos_api::leaderboard::store as scores;
+use chaos_api::scores::store as scores;
 use chaos_domain::corpus::{self, CorpusKey, CorpusOf};
 use chaos_domain::{CapacityProfile, Challenge};
 use chaos_testkit::prometheus::Prometheus;

@@ -10,7 +10,8 @@ use std::time::Duration;
 
 use axum::Router;
 use axum::routing::get;
-use chaos_api::leaderboard::store::{self as scores, NewRecord};
+use chaos_api::leaderboard::store as board;
+use chaos_api::scores::store::{self as scores, NewRecord};
 use chaos_domain::Challenge;
 use chaos_domain::scoring::{Outcome, Rules, Statistics};
 use reqwest::{Method, StatusCode};
@@ -141,7 +142,7 @@ async fn scores_are_records(db: String) {
     )
     .await;
     assert_eq!(board(&c).await[0], ("bob".to_owned(), 500.0));
-    let practice = scores::practice(&s.state.db, Challenge::RobustService, 10)
+    let practice = board::practice(&s.state.db, Challenge::RobustService, 10)
         .await
         .expect("practice");
     assert_eq!(practice.len(), 1);

@@ -53,9 +53,9 @@ async fn score_one_run(api: &chaos_api::Running) {
             .await
             .expect("db")
             .expect("run");
-        chaos_api::leaderboard::store::record(
+        chaos_api::scores::store::record(
             &api.state.db,
-            &chaos_api::leaderboard::store::NewRecord {
+            &chaos_api::scores::store::NewRecord {
                 run_id: &id,
                 contributor_id: &run.contributor_id,
                 challenge,

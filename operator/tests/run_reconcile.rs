@@ -255,9 +255,9 @@ async fn a_run_goes_from_pending_to_succeeded() {
         .await
         .expect("db")
         .expect("run");
-    chaos_api::leaderboard::store::record(
+    chaos_api::scores::store::record(
         &api.state.db,
-        &chaos_api::leaderboard::store::NewRecord {
+        &chaos_api::scores::store::NewRecord {
             run_id: "r1-uid",
             contributor_id: &stored.contributor_id,
             challenge: Challenge::LongestUpkeep,
@@ -418,9 +418,9 @@ async fn failures_end_in_a_clear_status() {
         .await
         .expect("db")
         .expect("run");
-    chaos_api::leaderboard::store::record(
+    chaos_api::scores::store::record(
         &api.state.db,
-        &chaos_api::leaderboard::store::NewRecord {
+        &chaos_api::scores::store::NewRecord {
             run_id: "nd-uid",
             contributor_id: &stored.contributor_id,
             challenge: Challenge::RobustService,

@@ -11,6 +11,7 @@ use crate::db::rfc3339;
 use crate::leaderboard::store as scores;
 use crate::pages::{db_error, error_page, number, render, short_time};
 use crate::runs::store as runs;
+use crate::scores::store::for_runs;
 use crate::state::AppState;
 
 struct RunRow {
@@ -100,7 +101,7 @@ pub async fn contributor(
         Err(e) => return db_error(e),
     };
     let ids: Vec<&str> = found.iter().map(|r| r.id.as_str()).collect();
-    let mut found_scores = match scores::for_runs(&state.db, &ids).await {
+    let mut found_scores = match for_runs(&state.db, &ids).await {
         Ok(s) => s,
         Err(e) => return db_error(e),
     };

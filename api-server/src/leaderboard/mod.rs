@@ -1,5 +1,5 @@
-//! Scores and the leaderboard: score records, each contributor's best,
-//! the board as JSON and as a page.
+//! The leaderboard, read from the score records: the board as JSON and as
+//! a page. Records and bests are written by `crate::scores`.
 
 pub mod api;
 pub mod page;

@@ -16,8 +16,8 @@ use crate::contributors::store as contributors;
 use crate::db::now_ms;
 use crate::error::{ApiError, ApiResult};
 use crate::http::{ApiPath, ApiQuery, Body, Paging, challenge_query, no_null, object_or_empty};
-use crate::leaderboard::store as scores;
 use crate::runs::store::{self as runs, NewRun, Run, Selector, Source, State as RunState};
+use crate::scores::store as scores;
 use crate::state::AppState;
 
 /// A profile is never stretched beyond its length (a longer window would

@@ -13,9 +13,9 @@ use chaos_domain::scoring::{AnvilSample, LoadSample, Rules, increase, statistic_
 
 use crate::charts::{Mark, Series, window_series};
 use crate::db::rfc3339;
-use crate::leaderboard::store as scores;
 use crate::pages::{db_error, error_page, number, render, short_time};
 use crate::runs::store::{self as runs, Run};
+use crate::scores::store as scores;
 use crate::state::AppState;
 
 struct ScoreView {

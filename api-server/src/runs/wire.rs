@@ -7,8 +7,8 @@ use chaos_domain::scoring::Rules;
 
 use crate::db::rfc3339;
 use crate::error::{ApiError, ApiResult};
-use crate::leaderboard::store::Score;
 use crate::runs::store::Run;
+use crate::scores::store::Score;
 use crate::state::AppState;
 
 pub fn run(state: &AppState, run: &Run, score: Option<Score>) -> ApiResult<contract::Run> {

@@ -22,8 +22,8 @@ use tokio_util::sync::CancellationToken;
 
 use crate::cache::ResponseCache;
 use crate::db::{Db, now_ms, rfc3339};
-use crate::leaderboard::store as scores;
 use crate::runs::store::{self as runs, Run, Source};
+use crate::scores::store as scores;
 use prometheus::PrometheusSource;
 use scraper::{Samples, Scraper};
 
