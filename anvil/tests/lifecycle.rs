@@ -181,6 +181,53 @@ async fn shutdown_lets_open_requests_finish() {
     );
 }
 
+/// SIGTERM, as `docker stop` and the kubelet send it, while a request is
+/// being served: the request is answered, the binary exits 0 quickly.
+#[test]
+fn the_binary_answers_what_it_holds_and_exits_0_on_sigterm() {
+    let bin = env!("CARGO_BIN_EXE_url-anvil");
+    let port = free_port();
+    let mut child = Command::new(bin)
+        .args(["--listen", &format!("127.0.0.1:{port}")])
+        .args(["--service-time-ms", "800"])
+        .env("ANVIL_ADMIN_TOKEN", TOKEN)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("spawns");
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .expect("runtime");
+    let base = format!("http://127.0.0.1:{port}");
+    let answered = rt.block_on(async {
+        assert!(
+            wait_up(&base, Duration::from_secs(10)).await,
+            "binary came up"
+        );
+        let body = serde_json::json!({"urls": [format!("{base}/corpus/1")]});
+        let request = tokio::spawn(client().post(format!("{base}/api/test")).json(&body).send());
+        tokio::time::sleep(Duration::from_millis(200)).await;
+        let term = Command::new("kill")
+            .args(["-TERM", &child.id().to_string()])
+            .status()
+            .expect("kill");
+        assert!(term.success());
+        request.await.expect("joins").map(|r| r.status().as_u16())
+    });
+    assert_eq!(answered.expect("answered, not dropped"), 200);
+    let deadline = Instant::now() + Duration::from_secs(5);
+    let status = loop {
+        if let Some(s) = child.try_wait().expect("wait") {
+            break s;
+        }
+        assert!(Instant::now() < deadline, "did not exit on SIGTERM");
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    assert_eq!(status.code(), Some(0));
+}
+
 #[test]
 fn the_binary_exits_70_when_it_crashes_and_rejects_bad_flags() {
     let bin = env!("CARGO_BIN_EXE_url-anvil");
