@@ -141,6 +141,17 @@ fn the_default_install_renders_lints_and_validates() {
             );
         }
     }
+    // The generated secrets outlive an uninstall, as PostgreSQL's volume
+    // does: a reinstall must find the password the database was made with
+    // (it was locked out of its data until this was so).
+    let secret = all
+        .iter()
+        .find(|o| o["kind"] == "Secret" && o["metadata"]["name"] == "sre-chaos-secrets")
+        .expect("secret");
+    assert_eq!(
+        secret["metadata"]["annotations"]["helm.sh/resource-policy"], "keep",
+        "{secret}"
+    );
     // The leaderboard is reachable from the host on kind.
     let api = all
         .iter()
