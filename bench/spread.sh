@@ -4,7 +4,7 @@
 # (full length, full rate) per challenge, one after another, against a
 # fresh release playground. Prints each score and min / median / max and
 # the spread ((max - min) / median) per challenge.
-# Each run is scored under the current rules (v2) and again under v1, so the
+# Each run is scored under the current rules and again under v1, so the
 # table compares both rules on the same samples (bench/spread_report.py).
 # Usage: bench/spread.sh [runs=10] [challenge ...]
 #   default challenges: robust-service graceful-degradation longest-upkeep

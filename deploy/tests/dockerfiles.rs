@@ -5,7 +5,12 @@ mod support;
 use chaos_testkit::skip;
 use support::*;
 
-const DOCKERFILES: [&str; 2] = ["Dockerfile", "cli/templates/contributor/Dockerfile"];
+const DOCKERFILES: [&str; 4] = [
+    "Dockerfile",
+    "cli/templates/contributor/Dockerfile",
+    "examples/cheats/constant/Dockerfile",
+    "examples/cheats/selftraffic/Dockerfile",
+];
 
 /// The platform's images: targets of the root Dockerfile.
 const TARGETS: [&str; 4] = ["url-anvil", "loadgen", "chaos-api", "chaos-operator"];
