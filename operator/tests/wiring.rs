@@ -148,12 +148,36 @@ async fn a_bare_contributor_and_a_bare_run_move_on_watch_events_alone() {
         ))
         .is_some()
     );
-    let remote = chaos_client::Client::new(&api.base_url())
-        .expect("url")
+    // The window waits for the load's pod, as on a cluster: the kubelet's
+    // part is to start its container.
+    let remote = chaos_client::Client::new(&api.base_url()).expect("url");
+    let held = remote
         .run("run-uid-1")
         .await
         .expect("the API server holds the run");
-    assert_eq!(remote.state, chaos_client::RunState::Running);
+    assert_eq!(held.state, chaos_client::RunState::Registered, "{held:?}");
+    let started = jiff::Timestamp::now().to_string();
+    fake.put(
+        &format!("/api/v1/namespaces/{PLATFORM_NS}/pods/{job}-abcde"),
+        json!({
+            "apiVersion": "v1", "kind": "Pod",
+            "metadata": {"name": format!("{job}-abcde"), "namespace": PLATFORM_NS,
+                         "labels": {"job-name": job}, "resourceVersion": "1"},
+            "status": {"phase": "Running", "containerStatuses": [{
+                "name": "loadgen", "ready": true, "restartCount": 0, "image": "loadgen", "imageID": "",
+                "state": {"running": {"startedAt": started}}}]},
+        }),
+    );
+    until("the run's window to open", &fake, |f| {
+        let r = f.get(&format!("{RUNS}/first"))?;
+        r["status"]["startedAt"].as_str().map(str::to_owned)
+    })
+    .await;
+    let held = remote
+        .run("run-uid-1")
+        .await
+        .expect("the API server holds the run");
+    assert_eq!(held.state, chaos_client::RunState::Running, "{held:?}");
 
     // Deleting the run (the finalizer holds it) ends its window and lets go.
     fake.calls.lock().expect("calls").clear();
@@ -170,12 +194,8 @@ async fn a_bare_contributor_and_a_bare_run_move_on_watch_events_alone() {
         f.get(&format!("{RUNS}/first")).is_none().then_some(())
     })
     .await;
-    let remote = chaos_client::Client::new(&api.base_url())
-        .expect("url")
-        .run("run-uid-1")
-        .await
-        .expect("kept");
-    assert_ne!(remote.state, chaos_client::RunState::Running, "{remote:?}");
+    let ended = remote.run("run-uid-1").await.expect("kept");
+    assert_ne!(ended.state, chaos_client::RunState::Running, "{ended:?}");
 
     stop.cancel();
     let _ = tokio::time::timeout(Duration::from_secs(10), controllers).await;
