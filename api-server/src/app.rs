@@ -242,35 +242,7 @@ pub async fn start(config: &Config, listener: TcpListener) -> anyhow::Result<Run
     };
     let shutdown = CancellationToken::new();
     let (tracker_addr, tracker_task) = if config.enable_local_tracker {
-        let listener = TcpListener::bind(config.tracker_listen)
-            .await
-            .map_err(|e| {
-                anyhow::anyhow!(
-                    "cannot listen on {} for the local tracker: {e}",
-                    config.tracker_listen
-                )
-            })?;
-        let addr = listener.local_addr()?;
-        let key = config.tracker_api_key.as_deref().filter(|k| !k.is_empty());
-        if key.is_none() {
-            tracing::warn!(
-                "LOCAL_TRACKER_API_KEY is not set: the local tracker accepts runs with any x-api-key or none"
-            );
-        }
-        let tracker = crate::tracker::TrackerState::new(state.db.clone(), key, state.backend)
-            .map_err(|e| anyhow::anyhow!("cannot start the local tracker's writer: {e}"))?;
-        let app = crate::tracker::router(tracker);
-        let stop = shutdown.clone();
-        let task = tokio::spawn(async move {
-            // Graceful: requests in flight finish, so every acknowledged run is stored.
-            if let Err(e) = axum::serve(listener, app)
-                .with_graceful_shutdown(stop.cancelled_owned())
-                .await
-            {
-                tracing::error!(error = %e, "local tracker failed");
-            }
-        });
-        tracing::info!(url = %format!("http://{addr}"), "local tracker serving (unofficial)");
+        let (addr, task) = start_tracker(config, &state, shutdown.clone()).await?;
         (Some(addr), Some(task))
     } else {
         (None, None)
@@ -299,4 +271,33 @@ pub async fn start(config: &Config, listener: TcpListener) -> anyhow::Result<Run
         shutdown,
         task,
     })
+}
+
+#[cfg(feature = "tracker")]
+async fn start_tracker(
+    config: &Config,
+    state: &AppState,
+    shutdown: CancellationToken,
+) -> anyhow::Result<(SocketAddr, tokio::task::JoinHandle<()>)> {
+    let key = config.tracker_api_key.as_deref().filter(|k| !k.is_empty());
+    crate::tracker::serve(
+        config.tracker_listen,
+        state.db.clone(),
+        state.backend,
+        key,
+        shutdown,
+    )
+    .await
+}
+
+/// A build without the tracker says so instead of ignoring the setting.
+#[cfg(not(feature = "tracker"))]
+async fn start_tracker(
+    _: &Config,
+    _: &AppState,
+    _: CancellationToken,
+) -> anyhow::Result<(SocketAddr, tokio::task::JoinHandle<()>)> {
+    anyhow::bail!(
+        "the local tracker was asked for, but this chaos-api was built without it (cargo feature `tracker`)"
+    )
 }

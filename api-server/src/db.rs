@@ -71,6 +71,12 @@ fn create_private_sqlite(_: &str) -> anyhow::Result<()> {
 pub async fn connect(database: &str, wait: Duration) -> anyhow::Result<(Db, Backend)> {
     install_default_drivers();
     let (url, backend) = database_url(database);
+    if backend == Backend::Postgres && !cfg!(feature = "postgres") {
+        anyhow::bail!(
+            "{} names PostgreSQL, but this build has no PostgreSQL driver (cargo feature `postgres` of chaos-api; the chaos-api binary and image have it, chaosctl's playground runs on SQLite)",
+            redact(database)
+        );
+    }
     if backend == Backend::Sqlite {
         create_private_sqlite(database)?;
     }
@@ -214,6 +220,18 @@ pub fn rfc3339(ms: i64) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// CI builds chaos-api without its default features to run this.
+    #[cfg(not(feature = "postgres"))]
+    #[tokio::test]
+    async fn a_build_without_postgres_says_so_for_a_postgres_url() {
+        let e = connect("postgres://chaos:s3cret@127.0.0.1:1/chaos", Duration::ZERO)
+            .await
+            .expect_err("no driver");
+        let text = e.to_string();
+        assert!(text.contains("no PostgreSQL driver"), "{text}");
+        assert!(!text.contains("s3cret"), "{text}");
+    }
 
     #[tokio::test]
     async fn the_built_in_migrations_are_the_directorys_files() {

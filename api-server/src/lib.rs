@@ -20,6 +20,7 @@ pub mod runs;
 pub mod scores;
 pub mod scoring;
 pub mod state;
+#[cfg(feature = "tracker")]
 pub mod tracker;
 
 pub use app::{Running, router, start};

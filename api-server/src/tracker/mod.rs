@@ -10,9 +10,14 @@ pub mod sessions;
 pub mod store;
 pub mod ui;
 
+use std::net::SocketAddr;
+
 use axum::Router;
 use axum::extract::{DefaultBodyLimit, Request};
 use axum::routing::{get, post};
+use tokio::net::TcpListener;
+use tokio::task::JoinHandle;
+use tokio_util::sync::CancellationToken;
 
 use crate::auth::SecretDigest;
 use crate::db::Db;
@@ -66,4 +71,38 @@ pub fn router(state: TrackerState) -> Router {
         .method_not_allowed_fallback(crate::http::method_not_allowed)
         .layer(DefaultBodyLimit::max(MAX_PAYLOAD))
         .with_state(state)
+}
+
+/// Serves the tracker on its own listener until `shutdown`. The task ends
+/// once requests in flight are answered, so every acknowledged run is
+/// handed to the writer, which commits it before it stops.
+pub async fn serve(
+    listen: SocketAddr,
+    db: Db,
+    backend: crate::db::Backend,
+    key: Option<&str>,
+    shutdown: CancellationToken,
+) -> anyhow::Result<(SocketAddr, JoinHandle<()>)> {
+    let listener = TcpListener::bind(listen)
+        .await
+        .map_err(|e| anyhow::anyhow!("cannot listen on {listen} for the local tracker: {e}"))?;
+    let addr = listener.local_addr()?;
+    if key.is_none() {
+        tracing::warn!(
+            "LOCAL_TRACKER_API_KEY is not set: the local tracker accepts runs with any x-api-key or none"
+        );
+    }
+    let state = TrackerState::new(db, key, backend)
+        .map_err(|e| anyhow::anyhow!("cannot start the local tracker's writer: {e}"))?;
+    let app = router(state);
+    let task = tokio::spawn(async move {
+        if let Err(e) = axum::serve(listener, app)
+            .with_graceful_shutdown(shutdown.cancelled_owned())
+            .await
+        {
+            tracing::error!(error = %e, "local tracker failed");
+        }
+    });
+    tracing::info!(url = %format!("http://{addr}"), "local tracker serving (unofficial)");
+    Ok((addr, task))
 }
