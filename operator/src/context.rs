@@ -4,12 +4,11 @@ use std::collections::HashMap;
 use std::sync::Mutex;
 use std::time::Duration;
 
-use k8s_openapi::api::core::v1::ResourceRequirements;
 use kube::Client;
 use kube::runtime::events::{Recorder, Reporter};
 
-use crate::contributor::desired::Settings;
 use crate::labels::MANAGER;
+use crate::settings::{RunSettings, Settings};
 use crate::telemetry::Metrics;
 
 pub struct Context {
@@ -40,27 +39,15 @@ pub struct Context {
 /// fifth more, so a thousand do not resync in the same second.
 pub const RESYNC: Duration = Duration::from_secs(10 * 60);
 
-/// How ChallengeRuns are carried out.
-#[derive(Debug, Clone)]
-pub struct RunSettings {
-    pub loadgen_image: String,
-    /// The load Job's container resources (`--loadgen-resources`).
-    pub loadgen_resources: ResourceRequirements,
-    pub max_concurrent: u32,
-    pub job_ttl: Duration,
-    /// How long the load Job's pod may stay unschedulable.
-    pub unschedulable_after: Duration,
-    /// The key behind url-anvil's run corpora (derived from url-anvil's
-    /// admin token, which is url-anvil's default), so the load Job checks
-    /// every answer without holding the admin token itself.
-    pub corpus_key: chaos_domain::corpus::CorpusKey,
-}
+/// What a Contributor's children looked like when applied, one entry per
+/// child in the order they are applied; `None` where one is missing.
+pub type Fingerprints = Vec<Option<String>>;
 
 struct Applied {
     at: std::time::Instant,
     digest: Option<String>,
     /// The children as the server answered the apply.
-    children: Option<crate::contributor::Fingerprints>,
+    children: Option<Fingerprints>,
 }
 
 impl Context {
@@ -113,7 +100,7 @@ impl Context {
         since.elapsed() >= self.resync_period(key)
     }
 
-    pub fn applied(&self, key: &str, digest: &str, children: crate::contributor::Fingerprints) {
+    pub fn applied(&self, key: &str, digest: &str, children: Fingerprints) {
         self.applied
             .lock()
             .unwrap_or_else(|p| p.into_inner())
@@ -128,7 +115,7 @@ impl Context {
     }
 
     /// The children as this process last applied them for `key`.
-    pub fn applied_children(&self, key: &str) -> Option<crate::contributor::Fingerprints> {
+    pub fn applied_children(&self, key: &str) -> Option<Fingerprints> {
         self.applied
             .lock()
             .unwrap_or_else(|p| p.into_inner())

@@ -3,6 +3,13 @@
 
 use crate::crd::{AppSpec, ChallengeRun, ChallengeRunSpec, Contributor, ContributorSpec};
 use chaos_domain::Challenge;
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
+use k8s_openapi::jiff::Timestamp;
+
+/// `s` seconds after a fixed moment, so tests read as offsets.
+pub fn at(s: i64) -> Time {
+    Time(Timestamp::from_second(1_800_000_000 + s).expect("time"))
+}
 
 /// A robust-service Contributor as `kubectl apply` makes it (generation 1,
 /// no finalizer, no status), with a one-replica app on port 8080.

@@ -18,6 +18,7 @@ pub mod labels;
 pub mod leader;
 pub mod run;
 pub mod runner;
+pub mod settings;
 pub mod status;
 pub mod telemetry;
 

@@ -3,8 +3,8 @@
 use std::process::ExitCode;
 use std::sync::Arc;
 
-use chaos_operator::context::{Context, RunSettings};
-use chaos_operator::contributor::desired::Settings;
+use chaos_operator::context::Context;
+use chaos_operator::settings::{RunSettings, Settings};
 use chaos_operator::telemetry::{self, Metrics};
 use chaos_operator::{Config, leader, runner};
 use clap::Parser;

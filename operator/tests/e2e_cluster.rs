@@ -9,9 +9,9 @@ mod support;
 use std::sync::Arc;
 use std::time::Duration;
 
-use chaos_operator::context::{Context, RunSettings};
-use chaos_operator::contributor::desired::Settings;
+use chaos_operator::context::Context;
 use chaos_operator::crd::{ChallengeRun, Contributor};
+use chaos_operator::settings::{RunSettings, Settings};
 use chaos_operator::telemetry::Metrics;
 use k8s_openapi::api::apps::v1::Deployment;
 use k8s_openapi::api::core::v1::Namespace;

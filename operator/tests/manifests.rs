@@ -6,10 +6,10 @@ use chaos_domain::Challenge;
 use std::process::Command;
 use std::time::Duration;
 
-use chaos_operator::context::RunSettings;
-use chaos_operator::contributor::desired::{Settings, api_key_secret, desired};
+use chaos_operator::contributor::desired::{api_key_secret, desired};
 use chaos_operator::crd::{AppSpec, ChallengeRun, ChallengeRunSpec, Contributor, ContributorSpec};
 use chaos_operator::run::desired::load_job;
+use chaos_operator::settings::{RunSettings, Settings};
 use chaos_testkit::{skip, temp_dir};
 
 fn validator() -> Option<String> {

@@ -30,9 +30,7 @@ enum Child<'a> {
     Service(&'a Service),
 }
 
-/// What a child looked like when applied, one entry per child in
-/// [`children`]'s order; `None` where it is missing.
-pub type Fingerprints = Vec<Option<String>>;
+use crate::context::Fingerprints;
 
 /// In the order they must be applied: the namespace first.
 fn children(d: &Desired) -> Vec<Child<'_>> {

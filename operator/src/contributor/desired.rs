@@ -4,9 +4,7 @@
 use std::hash::{Hash, Hasher};
 
 use k8s_openapi::api::apps::v1::Deployment;
-use k8s_openapi::api::core::v1::{
-    LimitRange, Namespace, ResourceQuota, ResourceRequirements, Secret, Service,
-};
+use k8s_openapi::api::core::v1::{LimitRange, Namespace, ResourceQuota, Secret, Service};
 use k8s_openapi::api::networking::v1::NetworkPolicy;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::OwnerReference;
 use kube::Resource;
@@ -15,6 +13,7 @@ use serde_json::{Value, json};
 
 use crate::crd::Contributor;
 use crate::labels::{self, Role};
+use crate::settings::Settings;
 
 /// Port url-anvil listens on in every contributor namespace.
 pub const ANVIL_PORT: u16 = 8080;
@@ -27,17 +26,6 @@ pub const APP: &str = "app";
 
 const DEFAULT_CPU_MILLIS: u32 = 250;
 const DEFAULT_MEMORY_MIB: u32 = 128;
-
-/// The platform's side of a contributor's objects.
-#[derive(Debug, Clone)]
-pub struct Settings {
-    pub platform_namespace: String,
-    pub anvil_image: String,
-    pub anvil_admin_token: String,
-    /// url-anvil's container resources, the same for every contributor
-    /// (`--anvil-resources`).
-    pub anvil_resources: ResourceRequirements,
-}
 
 /// Everything the operator applies for one contributor, namespace first.
 #[derive(Debug, Clone, PartialEq)]

@@ -3,7 +3,6 @@
 //! deregisters and removes what it made (scores stay on the server).
 
 mod children;
-pub use children::Fingerprints;
 pub mod desired;
 
 use chaos_domain::Challenge;

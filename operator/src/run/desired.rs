@@ -6,10 +6,10 @@ use k8s_openapi::api::batch::v1::Job;
 use kube::{Resource, ResourceExt};
 use serde_json::json;
 
-use crate::context::RunSettings;
 use crate::contributor::desired::{ANVIL, ANVIL_PORT, endpoint};
 use crate::crd::{ChallengeRun, Contributor};
 use crate::labels::{self, Role};
+use crate::settings::RunSettings;
 
 /// loadgen serves its metrics here for Prometheus.
 pub const METRICS_PORT: u16 = 9100;

@@ -7,11 +7,12 @@ mod effects;
 mod phase;
 pub mod queue;
 pub mod schedule;
+mod turn;
+mod verdict;
 
 use std::sync::Arc;
 use std::time::Duration;
 
-use chaos_client::{NewRun, RunState, Source};
 use chaos_domain::ChallengeProfile;
 use k8s_openapi::api::batch::v1::Job;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
@@ -29,14 +30,11 @@ use crate::error::Error;
 use crate::events::{publish, publish_as};
 use effects::{delete_job, inject, load_pod, stop};
 use phase::{
-    Limits, LoadJob, Next, PENDING_LIMIT, UnderLoad, age, age_since, describe, fail, pending,
-    under_load, waiting,
+    Limits, LoadJob, Next, PENDING_LIMIT, UnderLoad, age, pending, platform_trouble, under_load,
+    waiting,
 };
 
 pub const CONTROLLER: &str = "challengerun";
-
-/// How long scoring may take (Prometheus down included).
-const SCORING_LIMIT: Duration = Duration::from_secs(30 * 60);
 
 /// Held by every ChallengeRun until its window on the API server is
 /// closed: deleting a run under load interrupts it there (never scored,
@@ -180,29 +178,26 @@ async fn step(run: &ChallengeRun, ctx: &Context) -> Result<Action, Error> {
         ctx.succeeded(&platform_key(run));
     }
     crate::status::write(ctx, run, &old, &next.status).await?;
-    Ok(next.action)
+    Ok(next.again.action(|| ctx.backoff(&platform_key(run))))
 }
 
 fn platform_key(run: &ChallengeRun) -> String {
     format!("{}/platform", key(run))
 }
 
+/// Decide (the contributor, the turn), act (register, create the Job),
+/// record (Running). Registering again after a lost status finds the same
+/// run (its id is the uid) and the Job is applied, never created twice.
 async fn queued(
     run: &ChallengeRun,
     ctx: &Context,
     old: &ChallengeRunStatus,
     c: Option<&Contributor>,
 ) -> Result<Next, Error> {
-    let mut s = old.clone();
     let now = conditions::now();
-    let Some(contributor) = c.filter(|c| c.meta().deletion_timestamp.is_none()) else {
-        return Ok(fail(
-            run,
-            s,
-            "ContributorDeleted",
-            "the contributor was deleted while the run was queued",
-            now,
-        ));
+    let contributor = match turn::contributor(run, old, c, now.clone()) {
+        Ok(c) => c,
+        Err(failed) => return Ok(*failed),
     };
     // Waiting is decided from the controller's cache (no request); the
     // turn itself is confirmed with a fresh list, since the cache may not
@@ -216,7 +211,7 @@ async fn queued(
             .map(|r| queue::Entry::of(r))
             .collect();
         if let Err(position) = queue::turn(&run.name_any(), &cached, ctx.runs.max_concurrent) {
-            return Ok(waiting(s, position));
+            return Ok(waiting(old.clone(), position));
         }
     }
     let runs: Api<ChallengeRun> = Api::namespaced(ctx.client.clone(), &ns);
@@ -228,76 +223,19 @@ async fn queued(
         .map(queue::Entry::of)
         .collect();
     if let Err(position) = queue::turn(&run.name_any(), &all, ctx.runs.max_concurrent) {
-        return Ok(waiting(s, position));
+        return Ok(waiting(old.clone(), position));
     }
     // Its turn: the API server learns of the run before any load is sent.
-    let run_id = run.uid().unwrap_or_default();
-    let contributor_name = contributor.name_any();
-    let registered = ctx
-        .platform
-        .register_run(&NewRun {
-            id: Some(run_id.clone()),
-            profile_version: Some(i64::from(
-                ChallengeProfile::current(run.spec.challenge).version,
-            )),
-            // A squeezed run is practice: the API server ranks only full ones.
-            duration_scale: Some(run.spec.duration_scale.unwrap_or(1.0).clamp(0.05, 1.0)),
-            source: Some(Source::Prometheus),
-            loadgen_selector: Some(
-                [
-                    ("job".to_owned(), "loadgen".to_owned()),
-                    ("run_id".to_owned(), run_id.clone()),
-                ]
-                .into(),
-            ),
-            anvil_selector: Some(
-                [
-                    ("job".to_owned(), "url-anvil".to_owned()),
-                    ("contributor".to_owned(), contributor_name.clone()),
-                ]
-                .into(),
-            ),
-            ..NewRun::new(
-                &contributor_name,
-                run.spec.challenge,
-                &crate::contributor::desired::endpoint(
-                    &contributor_name,
-                    contributor.spec.app.port,
-                ),
-            )
-        })
-        .await;
-    if let Err(e) = registered {
-        return Ok(platform_trouble(
-            run,
-            ctx,
-            s,
-            e,
-            age(run) > PENDING_LIMIT,
-            now,
-        ));
+    let registration = turn::registration(run, contributor);
+    if let Err(e) = ctx.platform.register_run(&registration).await {
+        let give_up = age(run) > PENDING_LIMIT;
+        return Ok(platform_trouble(run, old.clone(), &e, give_up, now));
     }
-    // The window opens when the load starts (`running`), so the time its
-    // pod takes to be scheduled and pulled costs the profile nothing.
     let job = desired::load_job(run, contributor, &ctx.runs)?;
     apply_one(ctx, &job).await?;
-    s.phase = Some(RunPhase::Running);
-    s.run_id = Some(run_id);
-    s.job_name = job.metadata.name.clone();
-    s.chaos_applied = Some(0);
-    s.message = Some("load Job created; waiting for it to start".into());
-    describe(
-        run,
-        &mut s,
-        "JobCreated",
-        "the run was registered and its load Job created",
-        now,
-    );
-    Ok(Next {
-        status: s,
-        action: Action::requeue(Duration::from_secs(2)),
-        platform_down: false,
-    })
+    let run_id = registration.id.unwrap_or_default();
+    let job_name = job.metadata.name.unwrap_or_default();
+    Ok(turn::job_created(run, old, &run_id, &job_name, now))
 }
 
 async fn running(
@@ -349,11 +287,7 @@ async fn running(
                 if message.is_some() {
                     s.message = message;
                 }
-                return Ok(Next {
-                    status: s,
-                    action: Action::requeue(recheck),
-                    platform_down: false,
-                });
+                return Ok(Next::after(s, recheck));
             }
             UnderLoad::Loading { start, elapsed } => (start, elapsed),
         };
@@ -363,7 +297,7 @@ async fn running(
         let at = start.0.to_string();
         if let Err(e) = ctx.platform.start_run(&run_id, Some(&at)).await {
             if e.is_transient() {
-                return Ok(platform_trouble(run, ctx, s, e, false, now));
+                return Ok(platform_trouble(run, s, &e, false, now));
             }
             let message = format!("the API server would not open the run's window: {e}");
             let job = Some((&jobs, job_name.as_str()));
@@ -380,11 +314,7 @@ async fn running(
             .clamp(Duration::from_millis(500), Duration::from_secs(15))
     };
     if due.is_empty() {
-        return Ok(Next {
-            status: s,
-            action: Action::requeue(wait(applied)),
-            platform_down: false,
-        });
+        return Ok(Next::after(s, wait(applied)));
     }
     // Claim, then act: the steps are recorded as applied, on the condition
     // that the run is still the version this pass read, before any is
@@ -403,11 +333,7 @@ async fn running(
     }
     // The status is written: the next pass starts from it (returning the
     // old status makes this pass write nothing more).
-    Ok(Next {
-        status: old.clone(),
-        action: Action::requeue(wait(due.end)),
-        platform_down: false,
-    })
+    Ok(Next::after(old.clone(), wait(due.end)))
 }
 
 /// The load finished at `end`: the window closes there and scoring is
@@ -415,38 +341,24 @@ async fn running(
 async fn finished(
     run: &ChallengeRun,
     ctx: &Context,
-    mut s: ChallengeRunStatus,
+    s: ChallengeRunStatus,
     run_id: &str,
     end: Time,
     now: Time,
 ) -> Result<Next, Error> {
     let at = end.0.to_string();
-    if let Err(e) = ctx.platform.end_run(run_id, Some(&at)).await {
-        if !e.is_transient() && e.status() != Some(409) {
-            return Ok(fail(run, s, "ApiServerRefused", &e.to_string(), now));
-        }
-        if e.is_transient() {
-            return Ok(platform_trouble(run, ctx, s, e, false, now));
-        }
+    let ended = ctx.platform.end_run(run_id, Some(&at)).await.map(drop);
+    if let Some(next) = verdict::window_closed(run, &s, ended.as_ref().copied(), now.clone()) {
+        return Ok(next);
     }
-    if let Err(e) = ctx.platform.score_run(run_id).await {
-        return Ok(platform_trouble(run, ctx, s, e, false, now));
-    }
-    s.phase = Some(RunPhase::Scoring);
-    s.ended_at = Some(end);
-    s.message = Some("the load finished; the API server is scoring it".into());
-    describe(
+    let asked = ctx.platform.score_run(run_id).await.map(drop);
+    Ok(verdict::scoring_asked(
         run,
-        &mut s,
-        "LoadFinished",
-        "the run window closed; scoring asked for",
+        &s,
+        asked.as_ref().copied(),
+        end,
         now,
-    );
-    Ok(Next {
-        status: s,
-        action: Action::requeue(Duration::from_secs(5)),
-        platform_down: false,
-    })
+    ))
 }
 
 async fn scoring(
@@ -454,114 +366,15 @@ async fn scoring(
     ctx: &Context,
     old: &ChallengeRunStatus,
 ) -> Result<Next, Error> {
-    let mut s = old.clone();
-    let now = conditions::now();
-    let run_id = s
+    let run_id = old
         .run_id
         .clone()
         .unwrap_or_else(|| run.uid().unwrap_or_default());
-    let remote = match ctx.platform.run(&run_id).await {
-        Ok(r) => r,
-        Err(e) => {
-            let too_long = age_since(s.ended_at.as_ref(), &now) > SCORING_LIMIT;
-            return Ok(platform_trouble(run, ctx, s, e, too_long, now));
-        }
-    };
-    s.run_url = Some(remote.links.page.clone());
-    s.leaderboard_url = Some(remote.links.leaderboard.clone());
-    match remote.state {
-        RunState::Scored => {
-            let score = remote.score.clone();
-            // The names under the rules the run was scored by.
-            s.statistics = score
-                .iter()
-                .flat_map(|x| x.statistics.iter().map(|st| st.name.clone()))
-                .collect();
-            s.stat1 = score.as_ref().and_then(|x| x.stat1);
-            s.stat2 = score.as_ref().and_then(|x| x.stat2);
-            s.stat3 = score.as_ref().and_then(|x| x.stat3);
-            s.score = score.as_ref().and_then(|x| x.score);
-            s.phase = Some(RunPhase::Succeeded);
-            s.message = Some(format!(
-                "scored {}",
-                s.score.map(|v| format!("{v:.2}")).unwrap_or_default()
-            ));
-            describe(
-                run,
-                &mut s,
-                "Scored",
-                "scored from the platform's measurements",
-                now,
-            );
-            Ok(Next {
-                status: s,
-                action: Action::await_change(),
-                platform_down: false,
-            })
-        }
-        RunState::NoData => {
-            let why = remote
-                .score
-                .and_then(|x| x.reason)
-                .unwrap_or_else(|| "no measurements in the run window".into());
-            Ok(fail(run, s, "NoData", &why, now))
-        }
-        RunState::Failed => {
-            let why = remote.last_error.unwrap_or_else(|| "scoring failed".into());
-            Ok(fail(run, s, "ScoringFailed", &why, now))
-        }
-        other => {
-            if age_since(s.ended_at.as_ref(), &now) > SCORING_LIMIT {
-                return Ok(fail(
-                    run,
-                    s,
-                    "ScoringTimeout",
-                    &format!("still {other} after 30 minutes"),
-                    now,
-                ));
-            }
-            s.message = Some(format!("scoring ({other})"));
-            Ok(Next {
-                status: s,
-                action: Action::requeue(Duration::from_secs(10)),
-                platform_down: false,
-            })
-        }
-    }
-}
-
-/// The API server could not be reached (retry) or refused (fail).
-fn platform_trouble(
-    run: &ChallengeRun,
-    ctx: &Context,
-    mut s: ChallengeRunStatus,
-    e: chaos_client::Error,
-    give_up: bool,
-    now: Time,
-) -> Next {
-    if e.is_transient() && !give_up {
-        s.message = Some(format!("the API server is unavailable; retrying: {e}"));
-        conditions::set(
-            &mut s.conditions,
-            "ApiServerAvailable",
-            false,
-            "Unavailable",
-            e.to_string(),
-            run.metadata.generation,
-            now,
-        );
-        return Next {
-            status: s,
-            action: Action::requeue(ctx.backoff(&platform_key(run))),
-            platform_down: true,
-        };
-    }
-    let reason = if e.is_transient() {
-        "ApiServerUnavailable"
-    } else {
-        "ApiServerRefused"
-    };
-    let mut next = fail(run, s, reason, &e.to_string(), now);
-    next.platform_down = e.is_transient();
-    next
+    let remote = ctx.platform.run(&run_id).await;
+    Ok(verdict::scored(
+        run,
+        old,
+        remote.as_ref(),
+        conditions::now(),
+    ))
 }

@@ -17,11 +17,80 @@ use crate::crd::{ChallengeRun, ChallengeRunStatus, Contributor, ContributorPhase
 pub(super) const PENDING_LIMIT: Duration = Duration::from_secs(30 * 60);
 
 /// What one pass decided: the new status and when to look again.
+#[derive(Debug)]
 pub(super) struct Next {
     pub(super) status: ChallengeRunStatus,
-    pub(super) action: Action,
+    pub(super) again: Again,
     /// The API server could not be reached in this pass.
     pub(super) platform_down: bool,
+}
+
+/// When to look at the run again.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Again {
+    After(Duration),
+    /// Only when the run changes.
+    OnChange,
+    /// After the run's API-server backoff, which grows while the API
+    /// server stays away and starts afresh once it answers.
+    Backoff,
+}
+
+impl Again {
+    pub(super) fn action(self, backoff: impl FnOnce() -> Duration) -> Action {
+        match self {
+            Again::After(d) => Action::requeue(d),
+            Again::OnChange => Action::await_change(),
+            Again::Backoff => Action::requeue(backoff()),
+        }
+    }
+}
+
+impl Next {
+    pub(super) fn after(status: ChallengeRunStatus, wait: Duration) -> Next {
+        Next {
+            status,
+            again: Again::After(wait),
+            platform_down: false,
+        }
+    }
+}
+
+/// The API server could not be reached (retry after the backoff, unless
+/// `give_up`) or refused the call (fail: the same call would be refused
+/// again).
+pub(super) fn platform_trouble(
+    run: &ChallengeRun,
+    mut s: ChallengeRunStatus,
+    e: &chaos_client::Error,
+    give_up: bool,
+    now: Time,
+) -> Next {
+    if e.is_transient() && !give_up {
+        s.message = Some(format!("the API server is unavailable; retrying: {e}"));
+        conditions::set(
+            &mut s.conditions,
+            "ApiServerAvailable",
+            false,
+            "Unavailable",
+            e.to_string(),
+            run.metadata.generation,
+            now,
+        );
+        return Next {
+            status: s,
+            again: Again::Backoff,
+            platform_down: true,
+        };
+    }
+    let reason = if e.is_transient() {
+        "ApiServerUnavailable"
+    } else {
+        "ApiServerRefused"
+    };
+    let mut next = fail(run, s, reason, &e.to_string(), now);
+    next.platform_down = e.is_transient();
+    next
 }
 
 /// A run waits for its contributor to be Ready, for at most
@@ -51,7 +120,7 @@ pub(super) fn pending(
         );
         return Next {
             status: s,
-            action: Action::requeue(Duration::from_secs(1)),
+            again: Again::After(Duration::from_secs(1)),
             platform_down: false,
         };
     }
@@ -73,7 +142,7 @@ pub(super) fn pending(
     describe(run, &mut s, "WaitingForContributor", &why, now);
     Next {
         status: s,
-        action: Action::requeue(Duration::from_secs(10)),
+        again: Again::After(Duration::from_secs(10)),
         platform_down: false,
     }
 }
@@ -82,7 +151,7 @@ pub(super) fn waiting(mut s: ChallengeRunStatus, position: usize) -> Next {
     s.message = Some(format!("queued: {position} run(s) ahead"));
     Next {
         status: s,
-        action: Action::requeue(Duration::from_secs(10)),
+        again: Again::After(Duration::from_secs(10)),
         platform_down: false,
     }
 }
@@ -99,7 +168,7 @@ pub(super) fn fail(
     describe(run, &mut s, reason, message, now);
     Next {
         status: s,
-        action: Action::await_change(),
+        again: Again::OnChange,
         platform_down: false,
     }
 }
@@ -344,12 +413,8 @@ pub(super) fn age_since(t: Option<&Time>, now: &Time) -> Duration {
 mod tests {
     use super::*;
     use crate::crd::ContributorStatus;
+    use crate::fixtures::at;
     use k8s_openapi::apimachinery::pkg::apis::meta::v1::Condition;
-    use k8s_openapi::jiff::Timestamp;
-
-    fn at(s: i64) -> Time {
-        Time(Timestamp::from_second(1_800_000_000 + s).expect("time"))
-    }
 
     fn run(created: i64) -> ChallengeRun {
         let mut r = crate::fixtures::run("r1");
@@ -384,7 +449,7 @@ mod tests {
         assert_eq!(condition(s, "Progressing").reason, "ContributorReady");
         assert_eq!(condition(s, "Complete").status, "False");
         assert_eq!(condition(s, "Failed").status, "False");
-        assert_eq!(next.action, Action::requeue(Duration::from_secs(1)));
+        assert_eq!(next.again, Again::After(Duration::from_secs(1)));
     }
 
     #[test]
@@ -419,7 +484,7 @@ mod tests {
         assert_eq!(condition(s, "Failed").reason, "ContributorNotReady");
         // Progressing is reset, not left True beside Failed.
         assert_eq!(condition(s, "Progressing").status, "False");
-        assert_eq!(gone.action, Action::await_change());
+        assert_eq!(gone.again, Again::OnChange);
     }
 
     #[test]

@@ -13,8 +13,8 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use bytes::Bytes;
-use chaos_operator::context::{Context, RunSettings};
-use chaos_operator::contributor::desired::Settings;
+use chaos_operator::context::Context;
+use chaos_operator::settings::{RunSettings, Settings};
 use chaos_operator::telemetry::Metrics;
 use http::{Request, Response};
 use http_body::Frame;
