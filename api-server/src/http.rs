@@ -3,23 +3,21 @@
 
 use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
-use serde::Deserialize;
 
 use crate::error::ApiError;
 
-/// `?page=&per_page=`, validated.
-#[derive(Debug, Clone, Copy, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct Paging {
-    pub page: Option<i64>,
-    pub per_page: Option<i64>,
-}
+pub use chaos_contract::Paging;
 
 pub const MAX_PER_PAGE: i64 = 200;
 
-impl Paging {
+/// `?page=&per_page=`, validated.
+pub trait PageRange {
     /// `(limit, offset, page)`.
-    pub fn resolve(&self) -> Result<(i64, i64, i64), ApiError> {
+    fn resolve(&self) -> Result<(i64, i64, i64), ApiError>;
+}
+
+impl PageRange for Paging {
+    fn resolve(&self) -> Result<(i64, i64, i64), ApiError> {
         let page = self.page.unwrap_or(1);
         let per_page = self.per_page.unwrap_or(50);
         if !(1..=1_000_000).contains(&page) {

@@ -1,9 +1,9 @@
 //! The OpenAPI document of every JSON endpoint, checked against the
-//! server by schemathesis in CI. The schemas of the bodies the server
-//! answers with (and of a new run) are generated from the contract's types
-//! (`chaos-contract`), so they cannot drift from what is sent; the paths
-//! and the few small request bodies that exist only here are written in
-//! `openapi.base.json`.
+//! server by schemathesis in CI. The schemas of every JSON body, both
+//! the requests the server reads and the answers it writes, are generated
+//! from the contract's types (`chaos-contract`), so they cannot drift
+//! from what is sent; the paths, their parameters and the earlier
+//! platform's import row are written in `openapi.base.json`.
 
 use axum::extract::State;
 use axum::response::IntoResponse;
@@ -42,7 +42,16 @@ pub fn contract_schemas() -> Map<String, Value> {
     ] {}
     let mut schemas = answers.take_definitions(true);
     let mut requests = generator(Contract::Deserialize);
-    let _ = requests.subschema_for::<contract::NewRun>();
+    for _ in [
+        requests.subschema_for::<contract::NewRun>(),
+        requests.subschema_for::<contract::RegisterContributor>(),
+        requests.subschema_for::<contract::UpdateContributor>(),
+        requests.subschema_for::<contract::SwitchChallenge>(),
+        requests.subschema_for::<contract::LegacySwitch>(),
+        requests.subschema_for::<contract::WindowEdge>(),
+        requests.subschema_for::<contract::ScoreRequest>(),
+        requests.subschema_for::<contract::Interrupt>(),
+    ] {}
     for (name, schema) in requests.take_definitions(true) {
         // The document has always called it CreateRun.
         let name = if name == "NewRun" {
@@ -91,6 +100,11 @@ pub fn for_server(has_prometheus: bool) -> String {
             required.push("anvil_metrics_url".into());
         }
     }
+    // Listed, not a range: JSON Schema's integer admits 1.0, which the
+    // server reads as a mistake.
+    let rules: Vec<u32> = (1..=chaos_domain::scoring::RULES_VERSION).collect();
+    doc["components"]["schemas"]["ScoreRequest"]["properties"]["rules_version"]["enum"] =
+        serde_json::json!(rules);
     doc.to_string()
 }
 
@@ -158,5 +172,31 @@ mod tests {
             create["properties"]["loadgen_selector"]["maxProperties"],
             10
         );
+    }
+
+    #[test]
+    fn the_requests_say_what_the_server_reads() {
+        let doc: Value = serde_json::from_str(&for_server(true)).expect("document");
+        let schemas = &doc["components"]["schemas"];
+        let rules = &schemas["ScoreRequest"]["properties"]["rules_version"]["enum"];
+        let current = chaos_domain::scoring::RULES_VERSION;
+        assert_eq!(rules.as_array().map(Vec::len), Some(current as usize), "{rules}");
+        assert_eq!(rules[current as usize - 1], current, "{rules}");
+        let register = &schemas["RegisterContributor"];
+        assert_eq!(register["additionalProperties"], false, "{register}");
+        assert_eq!(register["required"], serde_json::json!(["name"]), "{register}");
+        assert_eq!(
+            register["properties"]["display_name"]["pattern"],
+            chaos_domain::contributor::display_name_pattern()
+        );
+        assert_eq!(
+            register["properties"]["name"]["pattern"],
+            chaos_domain::contributor::NAME_PATTERN
+        );
+        // The earlier platform's switch ignores fields it does not know.
+        assert_ne!(schemas["LegacySwitch"]["additionalProperties"], false);
+        for name in ["SwitchChallenge", "UpdateContributor", "WindowEdge", "Interrupt"] {
+            assert_eq!(schemas[name]["additionalProperties"], false, "{name}");
+        }
     }
 }

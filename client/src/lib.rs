@@ -16,6 +16,10 @@ pub use chaos_contract::{
     Contributor, EarlierKey, Entry, ImportLine, ImportOutcome, ImportReport, Leaderboard, NewRun,
     Outcome, Registered, Run, RunLinks, RunList, RunState, Score, Source, Statistic, Window,
 };
+use chaos_contract::{
+    Interrupt, RegisterContributor, RunQuery, ScoreRequest, SwitchChallenge, UpdateContributor,
+    WindowEdge,
+};
 
 /// What went wrong talking to the API server.
 #[derive(Debug, thiserror::Error)]
@@ -127,16 +131,12 @@ impl Client {
         display_name: Option<&str>,
         challenge: Option<Challenge>,
     ) -> Result<Registered> {
-        let mut body = json!({ "name": name });
-        if let Some(d) = display_name {
-            body["display_name"] = json!(d);
-        }
-        if let Some(c) = challenge {
-            body["challenge"] = json!(c.as_str());
-        }
-        if let Some(m) = &self.manager {
-            body["manager"] = json!(m);
-        }
+        let body = RegisterContributor {
+            name: name.to_owned(),
+            display_name: display_name.map(str::to_owned),
+            challenge: challenge.map(|c| c.as_str().to_owned()),
+            manager: self.manager.clone(),
+        };
         self.admin(Method::POST, "/api/v1/contributors", Some(&body))
             .await
     }
@@ -145,20 +145,22 @@ impl Client {
     /// (admin; an admin's explicit act, never a controller's own).
     pub async fn hand_over(&self, name: &str, manager: &str) -> Result<Contributor> {
         let path = format!("/api/v1/contributors/{}", segment(name));
-        self.admin(Method::PATCH, &path, Some(&json!({ "manager": manager })))
-            .await
+        let body = UpdateContributor {
+            manager: Some(manager.to_owned()),
+            ..UpdateContributor::default()
+        };
+        self.admin(Method::PATCH, &path, Some(&body)).await
     }
 
     /// A new display name for a contributor, as the boards show it (admin;
     /// as a manager, only for its own accounts).
     pub async fn set_display_name(&self, name: &str, display_name: &str) -> Result<Contributor> {
         let path = self.managed(format!("/api/v1/contributors/{}", segment(name)));
-        self.admin(
-            Method::PATCH,
-            &path,
-            Some(&json!({ "display_name": display_name })),
-        )
-        .await
+        let body = UpdateContributor {
+            display_name: Some(display_name.to_owned()),
+            ..UpdateContributor::default()
+        };
+        self.admin(Method::PATCH, &path, Some(&body)).await
     }
 
     pub async fn contributor(&self, name: &str) -> Result<Contributor> {
@@ -217,7 +219,9 @@ impl Client {
         let req = self
             .request(Method::PUT, &path)
             .bearer_auth(api_key)
-            .json(&json!({ "challenge": challenge.as_str() }));
+            .json(&SwitchChallenge {
+                challenge: challenge.as_str().to_owned(),
+            });
         decode(check(self.send(req).await?).await?)
     }
 
@@ -231,14 +235,18 @@ impl Client {
         self.admin(
             Method::POST,
             &format!("/api/v1/runs/{}/interrupt", segment(id)),
-            Some(&json!({ "reason": reason })),
+            Some(&Interrupt {
+                reason: Some(reason.to_owned()),
+            }),
         )
         .await
     }
 
     /// Opens the run's window now, or at `at` (RFC 3339).
     pub async fn start_run(&self, id: &str, at: Option<&str>) -> Result<Run> {
-        let body = at.map_or_else(|| json!({}), |at| json!({ "at": at }));
+        let body = WindowEdge {
+            at: at.map(str::to_owned),
+        };
         self.admin(
             Method::POST,
             &format!("/api/v1/runs/{}/start", segment(id)),
@@ -248,7 +256,9 @@ impl Client {
     }
 
     pub async fn end_run(&self, id: &str, at: Option<&str>) -> Result<Run> {
-        let body = at.map_or_else(|| json!({}), |at| json!({ "at": at }));
+        let body = WindowEdge {
+            at: at.map(str::to_owned),
+        };
         self.admin(
             Method::POST,
             &format!("/api/v1/runs/{}/end", segment(id)),
@@ -262,7 +272,7 @@ impl Client {
         self.admin(
             Method::POST,
             &format!("/api/v1/runs/{}/score", segment(id)),
-            Some(&json!({})),
+            Some(&ScoreRequest::default()),
         )
         .await
     }
@@ -277,13 +287,11 @@ impl Client {
         contributor: Option<&str>,
         challenge: Option<Challenge>,
     ) -> Result<Vec<Run>> {
-        let mut req = self.request(Method::GET, "/api/v1/runs");
-        if let Some(c) = contributor {
-            req = req.query(&[("contributor", c)]);
-        }
-        if let Some(c) = challenge {
-            req = req.query(&[("challenge", c.as_str())]);
-        }
+        let req = self.request(Method::GET, "/api/v1/runs").query(&RunQuery {
+            contributor: contributor.map(str::to_owned),
+            challenge: challenge.map(|c| c.as_str().to_owned()),
+            ..RunQuery::default()
+        });
         let page: RunList = decode(check(self.send(req).await?).await?)?;
         Ok(page.runs)
     }

@@ -3,6 +3,8 @@
 use chaos_domain::Challenge;
 use serde::{Deserialize, Serialize};
 
+use crate::wire::no_null;
+
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct Contributor {
@@ -32,4 +34,114 @@ pub struct ContributorList {
     pub per_page: i64,
     pub total: i64,
     pub contributors: Vec<Contributor>,
+}
+
+/// `POST /api/v1/contributors` (admin): a new account, answered with its
+/// API key once.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+#[serde(deny_unknown_fields)]
+pub struct RegisterContributor {
+    #[cfg_attr(
+        feature = "schema",
+        schemars(
+            pattern(chaos_domain::contributor::NAME_PATTERN),
+            length(max = chaos_domain::contributor::NAME_MAX_LEN)
+        )
+    )]
+    pub name: String,
+    /// Shown on the leaderboard (the name when absent).
+    #[serde(
+        default,
+        deserialize_with = "no_null",
+        skip_serializing_if = "Option::is_none"
+    )]
+    #[cfg_attr(feature = "schema", schemars(schema_with = "display_name_schema"))]
+    pub display_name: Option<String>,
+    /// The challenge the account starts in.
+    #[serde(
+        default,
+        deserialize_with = "no_null",
+        skip_serializing_if = "Option::is_none"
+    )]
+    #[cfg_attr(feature = "schema", schemars(with = "Challenge"))]
+    pub challenge: Option<String>,
+    /// The controller registering the account (e.g. `chaos-operator`); only
+    /// it may later recover the account. Absent: registered by hand.
+    #[serde(
+        default,
+        deserialize_with = "no_null",
+        skip_serializing_if = "Option::is_none"
+    )]
+    #[cfg_attr(
+        feature = "schema",
+        schemars(with = "String", pattern(MANAGER_PATTERN))
+    )]
+    pub manager: Option<String>,
+}
+
+/// `PATCH /api/v1/contributors/{name}` (admin): what may change.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+#[serde(deny_unknown_fields)]
+pub struct UpdateContributor {
+    #[serde(
+        default,
+        deserialize_with = "no_null",
+        skip_serializing_if = "Option::is_none"
+    )]
+    #[cfg_attr(feature = "schema", schemars(schema_with = "display_name_schema"))]
+    pub display_name: Option<String>,
+    /// Hands the account over to this controller.
+    #[serde(
+        default,
+        deserialize_with = "no_null",
+        skip_serializing_if = "Option::is_none"
+    )]
+    #[cfg_attr(
+        feature = "schema",
+        schemars(with = "String", pattern(MANAGER_PATTERN))
+    )]
+    pub manager: Option<String>,
+}
+
+/// `?manager=` on the calls a controller makes for an account it manages.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+#[serde(deny_unknown_fields)]
+pub struct AsManager {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub manager: Option<String>,
+}
+
+/// `PUT /api/v1/contributors/{name}/challenge`, with the contributor's key.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+#[serde(deny_unknown_fields)]
+pub struct SwitchChallenge {
+    #[cfg_attr(feature = "schema", schemars(with = "Challenge"))]
+    pub challenge: String,
+}
+
+/// `POST /api/v1/register-influencer`: the earlier platform's switch, as
+/// its `switch_challenge.py` sends it (other fields are ignored, as they
+/// were there).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+pub struct LegacySwitch {
+    #[cfg_attr(feature = "schema", schemars(with = "Challenge"))]
+    pub challenge_type: String,
+}
+
+/// A controller's name: lower-case letters, digits and hyphens.
+pub const MANAGER_PATTERN: &str = "^[a-z0-9-]{1,63}$";
+
+#[cfg(feature = "schema")]
+fn display_name_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+    schemars::json_schema!({
+        "type": "string",
+        "minLength": 1,
+        "pattern": chaos_domain::contributor::display_name_pattern(),
+        "description": "1 to 100 characters, no leading or trailing white space, and none of: control characters, Unicode format characters (bidi overrides and isolates, zero-width characters, the BOM, tags), line and paragraph separators, private-use characters (docs/API.md, display names)",
+    })
 }

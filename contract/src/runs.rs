@@ -310,3 +310,82 @@ pub struct RunList {
     pub per_page: i64,
     pub runs: Vec<Run>,
 }
+
+/// `GET /api/v1/runs`: a page of runs, newest first, optionally of one
+/// contributor or challenge.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+#[serde(deny_unknown_fields)]
+pub struct RunQuery {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub contributor: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "schema", schemars(with = "Option<Challenge>"))]
+    pub challenge: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub page: Option<i64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub per_page: Option<i64>,
+}
+
+/// `POST /api/v1/runs/{id}/start` and `/end` (admin): the window's edge,
+/// now when `at` is absent (an empty body is the same).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+#[cfg_attr(
+    feature = "schema",
+    schemars(
+        description = "The edge's time: at most 60 s ahead of and 24 h behind the server's clock; an end must come after the start. Empty means now."
+    )
+)]
+#[serde(deny_unknown_fields)]
+pub struct WindowEdge {
+    /// RFC 3339.
+    #[serde(
+        default,
+        deserialize_with = "no_null",
+        skip_serializing_if = "Option::is_none"
+    )]
+    #[cfg_attr(
+        feature = "schema",
+        schemars(with = "String", extend("format" = "date-time"))
+    )]
+    pub at: Option<String>,
+}
+
+/// `POST /api/v1/runs/{id}/score` (admin): score (again) under these
+/// rules; the current ones when absent. Only records under the current
+/// rules rank.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+#[serde(deny_unknown_fields)]
+pub struct ScoreRequest {
+    #[serde(
+        default,
+        deserialize_with = "no_null",
+        skip_serializing_if = "Option::is_none"
+    )]
+    #[cfg_attr(
+        feature = "schema",
+        schemars(with = "i64", range(min = 1, max = chaos_domain::scoring::RULES_VERSION))
+    )]
+    pub rules_version: Option<i64>,
+}
+
+/// `POST /api/v1/runs/{id}/interrupt` (admin): the client abandons the run.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+#[serde(deny_unknown_fields)]
+pub struct Interrupt {
+    /// Why: 1 to 500 characters, not only white space, no control characters.
+    #[serde(
+        default,
+        deserialize_with = "no_null",
+        skip_serializing_if = "Option::is_none"
+    )]
+    #[cfg_attr(
+        feature = "schema",
+        schemars(with = "String", pattern(r"^(?=.*\S)[^\x00-\x1f\x7f-\x9f]{1,500}$"))
+    )]
+    pub reason: Option<String>,
+}

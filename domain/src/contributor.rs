@@ -85,19 +85,118 @@ pub fn display_name_problem(name: &str) -> Option<String> {
     })
 }
 
+/// The characters refused anywhere in a display name besides control
+/// characters (C0, DEL and C1), as inclusive ranges.
+const HIDDEN_OR_DECEPTIVE: &[(u32, u32)] = &[
+    (0x00AD, 0x00AD),
+    (0x034F, 0x034F),
+    (0x061C, 0x061C),
+    (0x115F, 0x1160),
+    (0x17B4, 0x17B5),
+    (0x180B, 0x180F),
+    (0x200B, 0x200F),
+    (0x2028, 0x202E),
+    (0x2060, 0x206F),
+    (0x3164, 0x3164),
+    (0xFE00, 0xFE0F),
+    (0xFEFF, 0xFEFF),
+    (0xFFA0, 0xFFA0),
+    (0xFFF0, 0xFFFB),
+    (0x0600, 0x0605),
+    (0x06DD, 0x06DD),
+    (0x070F, 0x070F),
+    (0x08E2, 0x08E2),
+    (0x110BD, 0x110BD),
+    (0x110CD, 0x110CD),
+    (0x13430, 0x1343F),
+    (0x1BCA0, 0x1BCA3),
+    (0x1D173, 0x1D17A),
+    (0xE0000, 0xE0FFF),
+    (0xE000, 0xF8FF),
+    (0xF0000, 0x10FFFF),
+];
+
 fn is_hidden_or_deceptive(c: char) -> bool {
-    c.is_control()
-        || matches!(u32::from(c),
-            0x00AD | 0x034F | 0x061C | 0x115F | 0x1160 | 0x17B4 | 0x17B5 | 0x180B..=0x180F
-            | 0x200B..=0x200F | 0x2028..=0x202E | 0x2060..=0x206F | 0x3164 | 0xFE00..=0xFE0F
-            | 0xFEFF | 0xFFA0 | 0xFFF0..=0xFFFB | 0x0600..=0x0605 | 0x06DD | 0x070F | 0x08E2
-            | 0x110BD | 0x110CD | 0x13430..=0x1343F | 0x1BCA0..=0x1BCA3 | 0x1D173..=0x1D17A
-            | 0xE0000..=0xE0FFF | 0xE000..=0xF8FF | 0xF0000..=0x10FFFF)
+    let c = u32::from(c);
+    char::from_u32(c).is_some_and(char::is_control)
+        || HIDDEN_OR_DECEPTIVE
+            .iter()
+            .any(|&(lo, hi)| (lo..=hi).contains(&c))
+}
+
+/// [`display_name_problem`] as a regular expression, for schemas: an
+/// ECMA-262 pattern whose refused characters are written as themselves.
+pub fn display_name_pattern() -> String {
+    let mut refused = String::from(r"\x00-\x1f\x7f-\x9f");
+    for &(lo, hi) in HIDDEN_OR_DECEPTIVE {
+        let (Some(lo), Some(hi)) = (char::from_u32(lo), char::from_u32(hi)) else {
+            continue;
+        };
+        refused.push(lo);
+        if hi != lo {
+            refused.push('-');
+            refused.push(hi);
+        }
+    }
+    let middle = DISPLAY_NAME_MAX - 2;
+    format!(r"^[^\s{refused}](?:[^{refused}]{{0,{middle}}}[^\s{refused}])?$")
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Each kind of character the display-name rule treats differently,
+    /// alone, at either end and inside, and the length limit: the check
+    /// and the pattern agree on every one.
+    #[test]
+    fn the_display_name_pattern_and_the_check_are_one_rule() {
+        let pattern = regex::Regex::new(&display_name_pattern()).expect("pattern");
+        let kinds = [
+            'a',
+            'É',
+            '名',
+            ' ',
+            '\u{3000}',
+            '\t',
+            '\u{7f}',
+            '\u{85}',
+            '\u{ad}',
+            '\u{202e}',
+            '\u{200b}',
+            '\u{feff}',
+            '\u{e000}',
+            '\u{110bd}',
+            '\u{e0041}',
+            '\u{10ffff}',
+            '😀',
+        ];
+        let mut names = vec![String::new()];
+        for &k in &kinds {
+            for s in [
+                format!("{k}"),
+                format!("{k}ab"),
+                format!("ab{k}"),
+                format!("a{k}b"),
+            ] {
+                names.push(s);
+            }
+        }
+        names.extend([
+            "a".repeat(DISPLAY_NAME_MAX),
+            "a".repeat(DISPLAY_NAME_MAX + 1),
+            "名".repeat(DISPLAY_NAME_MAX),
+            "名".repeat(DISPLAY_NAME_MAX + 1),
+        ]);
+        for name in &names {
+            assert_eq!(
+                display_name_problem(name).is_none(),
+                pattern.is_match(name),
+                "{name:?}: {:?}",
+                display_name_problem(name)
+            );
+        }
+    }
 
     /// Every string of up to 5 characters over an alphabet with each
     /// kind of character the rule treats differently, plus the length

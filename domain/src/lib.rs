@@ -15,10 +15,8 @@ pub mod profile;
 pub mod run_clock;
 pub mod scoring;
 pub mod token;
-pub mod tracker;
 
 pub use capacity::CapacityProfile;
 pub use challenge::{Challenge, UnknownChallenge};
 pub use fault::{FaultKind, FaultSpec, FaultSpecError};
 pub use profile::{ChallengeProfile, ChaosStep, RateStage};
-pub use tracker::{RunDetails, TrackPayload};

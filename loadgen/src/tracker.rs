@@ -4,8 +4,8 @@
 
 use std::time::Duration;
 
-use chaos_domain::tracker::SCHEMA_VERSION;
-use chaos_domain::{RunDetails, TrackPayload};
+use chaos_contract::tracker::SCHEMA_VERSION;
+use chaos_contract::{RunDetails, TrackPayload};
 
 use crate::report::RunReport;
 

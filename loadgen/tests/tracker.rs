@@ -7,7 +7,7 @@ use axum::Json;
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use axum::routing::post;
-use chaos_domain::TrackPayload;
+use chaos_contract::TrackPayload;
 use loadgen::tracker::{TrackerTarget, send};
 
 type Seen = Arc<Mutex<Vec<(String, serde_json::Value)>>>;

@@ -4,7 +4,6 @@ use axum::Json;
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
-use serde::Deserialize;
 use serde_json::json;
 
 use chaos_contract as contract;
@@ -13,40 +12,8 @@ use super::wire;
 use crate::auth::{self, bearer};
 use crate::contributors::store::{self as contributors, Contributor};
 use crate::error::{ApiError, ApiResult};
-use crate::http::{ApiPath, ApiQuery, Body, Paging, challenge_field, no_null};
+use crate::http::{ApiPath, ApiQuery, Body, PageRange, Paging, challenge_field};
 use crate::state::AppState;
-
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct Register {
-    pub name: String,
-    #[serde(default, deserialize_with = "no_null")]
-    pub display_name: Option<String>,
-    #[serde(default, deserialize_with = "no_null")]
-    pub challenge: Option<String>,
-    /// The controller registering the account (e.g. `chaos-operator`); only
-    /// it may later recover the account. Absent: registered by hand.
-    #[serde(default, deserialize_with = "no_null")]
-    pub manager: Option<String>,
-}
-
-/// `?manager=`: the controller acting, which must be the account's manager.
-#[derive(Debug, Default, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct AsManager {
-    pub manager: Option<String>,
-}
-
-/// `PATCH /api/v1/contributors/{name}`: what an admin may change.
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct Update {
-    #[serde(default, deserialize_with = "no_null")]
-    pub display_name: Option<String>,
-    /// Hands the account over to this controller.
-    #[serde(default, deserialize_with = "no_null")]
-    pub manager: Option<String>,
-}
 
 /// A manager's name: 1 to 63 lower-case letters, digits and hyphens.
 fn validate_manager(m: &str) -> Result<(), ApiError> {
@@ -65,7 +32,7 @@ fn validate_manager(m: &str) -> Result<(), ApiError> {
 
 /// A controller may act only on the accounts it registered: a name taken
 /// by someone else is never recovered, re-keyed or deregistered by it.
-fn managed_by(c: &Contributor, acting: &AsManager) -> Result<(), ApiError> {
+fn managed_by(c: &Contributor, acting: &contract::AsManager) -> Result<(), ApiError> {
     let Some(m) = acting.manager.as_deref() else {
         // An admin acting by hand.
         return Ok(());
@@ -113,7 +80,7 @@ pub(crate) fn validate_display_name(d: &str) -> Result<(), ApiError> {
 pub async fn register(
     State(state): State<AppState>,
     headers: HeaderMap,
-    body: Result<Body<Register>, ApiError>,
+    body: Result<Body<contract::RegisterContributor>, ApiError>,
 ) -> ApiResult<(StatusCode, Json<contract::Registered>)> {
     state.admin.check(&headers)?;
     let Body(r) = body?;
@@ -203,7 +170,7 @@ pub async fn reactivate(
     State(state): State<AppState>,
     headers: HeaderMap,
     ApiPath(name): ApiPath<String>,
-    ApiQuery(acting): ApiQuery<AsManager>,
+    ApiQuery(acting): ApiQuery<contract::AsManager>,
 ) -> ApiResult<Json<contract::Registered>> {
     let (c, name) = admin_and_contributor(&state, &headers, name).await?;
     managed_by(&c, &acting)?;
@@ -221,7 +188,7 @@ pub async fn rotate_key(
     State(state): State<AppState>,
     headers: HeaderMap,
     ApiPath(name): ApiPath<String>,
-    ApiQuery(acting): ApiQuery<AsManager>,
+    ApiQuery(acting): ApiQuery<contract::AsManager>,
 ) -> ApiResult<Json<contract::Registered>> {
     let (c, name) = admin_and_contributor(&state, &headers, name).await?;
     managed_by(&c, &acting)?;
@@ -297,18 +264,12 @@ async fn authenticate(state: &AppState, headers: &HeaderMap) -> ApiResult<Contri
     }
 }
 
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct Switch {
-    pub challenge: String,
-}
-
 /// `PUT /api/v1/contributors/{name}/challenge` with the contributor's own key.
 pub async fn switch(
     State(state): State<AppState>,
     headers: HeaderMap,
     ApiPath(name): ApiPath<String>,
-    body: Result<Body<Switch>, ApiError>,
+    body: Result<Body<contract::SwitchChallenge>, ApiError>,
 ) -> ApiResult<Json<contract::Contributor>> {
     let me = authenticate(&state, &headers).await?;
     if me.name != name {
@@ -320,16 +281,11 @@ pub async fn switch(
     apply_switch(&state, me, &s.challenge, "challenge").await
 }
 
-#[derive(Debug, Deserialize)]
-pub struct LegacySwitch {
-    pub challenge_type: String,
-}
-
 /// `POST /api/v1/register-influencer`: the earlier platform's switch, unchanged.
 pub async fn register_influencer(
     State(state): State<AppState>,
     headers: HeaderMap,
-    body: Result<Body<LegacySwitch>, ApiError>,
+    body: Result<Body<contract::LegacySwitch>, ApiError>,
 ) -> ApiResult<Json<contract::Contributor>> {
     let me = authenticate(&state, &headers).await?;
     let Body(s) = body?;
@@ -355,7 +311,7 @@ pub async fn deregister(
     State(state): State<AppState>,
     headers: HeaderMap,
     ApiPath(name): ApiPath<String>,
-    ApiQuery(acting): ApiQuery<AsManager>,
+    ApiQuery(acting): ApiQuery<contract::AsManager>,
 ) -> ApiResult<StatusCode> {
     let (c, _) = admin_and_contributor(&state, &headers, name).await?;
     managed_by(&c, &acting)?;
@@ -371,8 +327,8 @@ pub async fn update(
     State(state): State<AppState>,
     headers: HeaderMap,
     ApiPath(name): ApiPath<String>,
-    ApiQuery(acting): ApiQuery<AsManager>,
-    body: Result<Body<Update>, ApiError>,
+    ApiQuery(acting): ApiQuery<contract::AsManager>,
+    body: Result<Body<contract::UpdateContributor>, ApiError>,
 ) -> ApiResult<Json<contract::Contributor>> {
     let (c, name) = admin_and_contributor(&state, &headers, name).await?;
     managed_by(&c, &acting)?;

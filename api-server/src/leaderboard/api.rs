@@ -9,7 +9,7 @@ use chaos_domain::Challenge;
 use chaos_domain::scoring::{RULES_VERSION, statistic_names};
 
 use crate::error::{ApiError, ApiResult};
-use crate::http::{ApiPath, ApiQuery, Paging};
+use crate::http::{ApiPath, ApiQuery, PageRange, Paging};
 use crate::leaderboard::store as scores;
 use crate::state::AppState;
 

@@ -11,7 +11,7 @@ use chaos_domain::Challenge;
 use chaos_domain::scoring::{RULES_VERSION, statistic_names};
 
 use crate::db::rfc3339;
-use crate::http::Paging;
+use crate::http::{PageRange, Paging};
 use crate::leaderboard::store as scores;
 use crate::pages::{db_error, error_page, number, short_time};
 use crate::state::AppState;

@@ -7,7 +7,6 @@ use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use chaos_domain::ChallengeProfile;
 use chaos_domain::scoring::{RULES_VERSION, Rules};
-use serde::Deserialize;
 
 use chaos_contract as contract;
 
@@ -15,7 +14,7 @@ use super::wire;
 use crate::contributors::store as contributors;
 use crate::db::now_ms;
 use crate::error::{ApiError, ApiResult};
-use crate::http::{ApiPath, ApiQuery, Body, Paging, challenge_query, no_null, object_or_empty};
+use crate::http::{ApiPath, ApiQuery, Body, PageRange, Paging, challenge_query, object_or_empty};
 use crate::runs::store::{self as runs, NewRun, Run, Selector, Source, State as RunState};
 use crate::scores::store as scores;
 use crate::state::AppState;
@@ -208,18 +207,9 @@ pub async fn get(
     Ok(Json(run_json(&state, &run).await?))
 }
 
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct ListRuns {
-    pub contributor: Option<String>,
-    pub challenge: Option<String>,
-    pub page: Option<i64>,
-    pub per_page: Option<i64>,
-}
-
 pub async fn list(
     State(state): State<AppState>,
-    ApiQuery(q): ApiQuery<ListRuns>,
+    ApiQuery(q): ApiQuery<contract::RunQuery>,
 ) -> ApiResult<Json<contract::RunList>> {
     let (limit, offset, page) = Paging {
         page: q.page,
@@ -267,17 +257,9 @@ pub async fn list(
     }))
 }
 
-/// `{"at": RFC 3339}` or an empty body (now).
-#[derive(Debug, Default, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct Edge {
-    #[serde(default, deserialize_with = "no_null")]
-    at: Option<String>,
-}
-
 /// A window edge's time, and whether the client gave it (`at`) or it is now.
 fn edge_time(body: &Bytes) -> ApiResult<(i64, bool)> {
-    let edge: Edge = object_or_empty(body, "{\"at\": \"<RFC 3339>\"}")?;
+    let edge: contract::WindowEdge = object_or_empty(body, "{\"at\": \"<RFC 3339>\"}")?;
     let now = now_ms();
     let Some(at) = edge.at else {
         return Ok((now, false));
@@ -409,13 +391,6 @@ pub async fn end(
     Ok(Json(run_json(&state, &load(&state, &id).await?).await?))
 }
 
-#[derive(Debug, Default, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct ScoreRequest {
-    #[serde(default, deserialize_with = "no_null")]
-    rules_version: Option<i64>,
-}
-
 /// `POST /api/v1/runs/{id}/score` (admin): queue the run for scoring.
 /// Scoring a scored run again adds a record (after a rules fix, say);
 /// `{"rules_version": N}` scores it under those rules (the current ones
@@ -427,7 +402,7 @@ pub async fn score(
     body: Bytes,
 ) -> ApiResult<(StatusCode, Json<contract::Run>)> {
     state.admin.check(&headers)?;
-    let body: ScoreRequest = object_or_empty(&body, "{\"rules_version\": 2}")?;
+    let body: contract::ScoreRequest = object_or_empty(&body, "{\"rules_version\": 2}")?;
     let rules = match body.rules_version {
         None => None,
         Some(v) => match u32::try_from(v).ok().and_then(Rules::from_version) {
@@ -467,13 +442,6 @@ pub async fn score(
     ))
 }
 
-#[derive(Debug, Default, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct Interrupt {
-    #[serde(default, deserialize_with = "no_null")]
-    reason: Option<String>,
-}
-
 /// `POST /api/v1/runs/{id}/interrupt` (admin): the client abandons the
 /// run (Ctrl-C, a failure). It is never scored and never ranks; its
 /// window and any samples are kept. Interrupting it again is a no-op.
@@ -484,7 +452,7 @@ pub async fn interrupt(
     body: Bytes,
 ) -> ApiResult<Json<contract::Run>> {
     state.admin.check(&headers)?;
-    let body: Interrupt = object_or_empty(&body, "{\"reason\": \"...\"}")?;
+    let body: contract::Interrupt = object_or_empty(&body, "{\"reason\": \"...\"}")?;
     let reason = body
         .reason
         .unwrap_or_else(|| "interrupted by its client".into());

@@ -9,7 +9,7 @@ use axum::extract::State;
 use axum::extract::rejection::BytesRejection;
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use chaos_domain::TrackPayload;
+use chaos_contract::TrackPayload;
 use serde::Deserialize;
 use serde_json::{Value, json};
 
@@ -18,7 +18,7 @@ use super::sessions;
 use super::store::{self, TrackedRun};
 use super::{NOTICE, TrackerState};
 use crate::error::{ApiError, ApiResult};
-use crate::http::{ApiPath, ApiQuery, Paging};
+use crate::http::{ApiPath, ApiQuery, PageRange, Paging};
 
 fn check_key(state: &TrackerState, headers: &HeaderMap) -> ApiResult<()> {
     // No key configured: every post is accepted, with or without a key, as

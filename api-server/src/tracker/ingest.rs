@@ -3,7 +3,7 @@
 //! only then answers every post of the batch. One commit serves many
 //! posts, and an acknowledged run is still a committed run.
 
-use chaos_domain::TrackPayload;
+use chaos_contract::TrackPayload;
 use sqlx::AnyConnection;
 use sqlx::pool::PoolConnection;
 use tokio::sync::{mpsc, oneshot};

@@ -1,7 +1,7 @@
 //! The tracker's tables: one row per tracked run, written in one
 //! statement, so an acknowledged run is a committed run.
 
-use chaos_domain::TrackPayload;
+use chaos_contract::TrackPayload;
 use serde::Serialize;
 use sqlx::AnyConnection;
 use sqlx::Row;
