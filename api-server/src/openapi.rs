@@ -180,11 +180,19 @@ mod tests {
         let schemas = &doc["components"]["schemas"];
         let rules = &schemas["ScoreRequest"]["properties"]["rules_version"]["enum"];
         let current = chaos_domain::scoring::RULES_VERSION;
-        assert_eq!(rules.as_array().map(Vec::len), Some(current as usize), "{rules}");
+        assert_eq!(
+            rules.as_array().map(Vec::len),
+            Some(current as usize),
+            "{rules}"
+        );
         assert_eq!(rules[current as usize - 1], current, "{rules}");
         let register = &schemas["RegisterContributor"];
         assert_eq!(register["additionalProperties"], false, "{register}");
-        assert_eq!(register["required"], serde_json::json!(["name"]), "{register}");
+        assert_eq!(
+            register["required"],
+            serde_json::json!(["name"]),
+            "{register}"
+        );
         assert_eq!(
             register["properties"]["display_name"]["pattern"],
             chaos_domain::contributor::display_name_pattern()
@@ -195,7 +203,12 @@ mod tests {
         );
         // The earlier platform's switch ignores fields it does not know.
         assert_ne!(schemas["LegacySwitch"]["additionalProperties"], false);
-        for name in ["SwitchChallenge", "UpdateContributor", "WindowEdge", "Interrupt"] {
+        for name in [
+            "SwitchChallenge",
+            "UpdateContributor",
+            "WindowEdge",
+            "Interrupt",
+        ] {
             assert_eq!(schemas[name]["additionalProperties"], false, "{name}");
         }
     }
