@@ -168,6 +168,11 @@ pub fn migrator() -> Migrator {
             "contributor manager",
             include_str!("../migrations/0008_contributor_manager.sql"),
         ),
+        m(
+            9,
+            "practice index",
+            include_str!("../migrations/0009_practice_index.sql"),
+        ),
     ])
 }
 
