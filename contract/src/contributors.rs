@@ -75,7 +75,7 @@ pub struct RegisterContributor {
     )]
     #[cfg_attr(
         feature = "schema",
-        schemars(with = "String", pattern(MANAGER_PATTERN))
+        schemars(with = "String", pattern(chaos_domain::contributor::MANAGER_PATTERN))
     )]
     pub manager: Option<String>,
 }
@@ -100,7 +100,7 @@ pub struct UpdateContributor {
     )]
     #[cfg_attr(
         feature = "schema",
-        schemars(with = "String", pattern(MANAGER_PATTERN))
+        schemars(with = "String", pattern(chaos_domain::contributor::MANAGER_PATTERN))
     )]
     pub manager: Option<String>,
 }
@@ -132,9 +132,6 @@ pub struct LegacySwitch {
     #[cfg_attr(feature = "schema", schemars(with = "Challenge"))]
     pub challenge_type: String,
 }
-
-/// A controller's name: lower-case letters, digits and hyphens.
-pub const MANAGER_PATTERN: &str = "^[a-z0-9-]{1,63}$";
 
 #[cfg(feature = "schema")]
 fn display_name_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {

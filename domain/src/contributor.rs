@@ -25,6 +25,19 @@ pub fn is_valid_name(name: &str) -> bool {
         && !name.contains("--")
 }
 
+/// A controller that manages accounts (`chaos-operator`): 1 to 63
+/// lower-case letters, digits and hyphens. A test holds it equal to
+/// [`is_valid_manager`].
+pub const MANAGER_PATTERN: &str = "^[a-z0-9-]{1,63}$";
+
+/// Whether `manager` follows [`MANAGER_PATTERN`].
+pub fn is_valid_manager(manager: &str) -> bool {
+    (1..=63).contains(&manager.len())
+        && manager
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+}
+
 /// The name an earlier platform's user id (a GitHub user name, which may
 /// hold capitals, underscores and dots) takes here: lower case, `_`, `.`
 /// and spaces become hyphens, anything else outside the rule is dropped,
@@ -145,6 +158,19 @@ pub fn display_name_pattern() -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_manager_pattern_and_the_check_are_one_rule() {
+        let pattern = regex::Regex::new(MANAGER_PATTERN).expect("pattern");
+        let mut names: Vec<String> = ["", "chaos-operator", "-", "a--b", "A", "a_b", "é", "a b"]
+            .iter()
+            .map(|s| (*s).to_owned())
+            .collect();
+        names.extend(["a".repeat(63), "a".repeat(64)]);
+        for name in &names {
+            assert_eq!(is_valid_manager(name), pattern.is_match(name), "{name:?}");
+        }
+    }
 
     /// Each kind of character the display-name rule treats differently,
     /// alone, at either end and inside, and the length limit: the check

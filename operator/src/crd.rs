@@ -168,6 +168,14 @@ pub struct ChallengeRunSpec {
     pub duration_scale: Option<f64>,
 }
 
+impl ChallengeRunSpec {
+    /// The profile's time scale, within what the schema admits (an object
+    /// written before the schema's bounds is read the same way).
+    pub fn scale(&self) -> f64 {
+        self.duration_scale.unwrap_or(1.0).clamp(0.05, 1.0)
+    }
+}
+
 /// Where a ChallengeRun stands.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub enum RunPhase {

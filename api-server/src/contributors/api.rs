@@ -17,10 +17,7 @@ use crate::state::AppState;
 
 /// A manager's name: 1 to 63 lower-case letters, digits and hyphens.
 fn validate_manager(m: &str) -> Result<(), ApiError> {
-    let ok = (1..=63).contains(&m.len())
-        && m.bytes()
-            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-');
-    if ok {
+    if chaos_domain::contributor::is_valid_manager(m) {
         Ok(())
     } else {
         Err(ApiError::unprocessable(format!(

@@ -36,7 +36,7 @@ pub fn load_job(
     let name = contributor.name_any();
     let run_id = run.uid().unwrap_or_default();
     let challenge = run.spec.challenge;
-    let scale = run.spec.duration_scale.unwrap_or(1.0).clamp(0.05, 1.0);
+    let scale = run.spec.scale();
     let profile = chaos_domain::ChallengeProfile::current(challenge).scaled(scale, 1.0);
     let deadline = profile.duration_s() + (METRICS_WAIT + METRICS_LINGER).as_secs_f64() + 300.0;
     let labels = json!({

@@ -266,7 +266,7 @@ async fn running(
         }
         _ => None,
     };
-    let scale = run.spec.duration_scale.unwrap_or(1.0).clamp(0.05, 1.0);
+    let scale = run.spec.scale();
     let profile = ChallengeProfile::current(run.spec.challenge).scaled(scale, 1.0);
     let limits = Limits {
         profile_length: Duration::from_secs_f64(profile.duration_s()),

@@ -47,7 +47,7 @@ pub(super) fn registration(run: &ChallengeRun, contributor: &Contributor) -> New
             ChallengeProfile::current(run.spec.challenge).version,
         )),
         // A squeezed run is practice: the API server ranks only full ones.
-        duration_scale: Some(run.spec.duration_scale.unwrap_or(1.0).clamp(0.05, 1.0)),
+        duration_scale: Some(run.spec.scale()),
         source: Some(Source::Prometheus),
         loadgen_selector: Some(
             [
