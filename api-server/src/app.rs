@@ -3,17 +3,18 @@
 use std::net::SocketAddr;
 use std::sync::Arc;
 
+use aide::axum::ApiRouter;
+use aide::axum::routing::{get_with, post_with, put_with};
 use axum::Router;
 use axum::extract::{DefaultBodyLimit, Request, State};
 use axum::http::StatusCode;
 use axum::middleware::from_fn_with_state;
 use axum::response::{IntoResponse, Redirect, Response};
-use axum::routing::{get, post, put};
+use axum::routing::get;
 use prometheus_client::encoding::EncodeLabelSet;
 use prometheus_client::metrics::family::Family;
 use prometheus_client::metrics::gauge::Gauge;
 use prometheus_client::registry::{Registry, Unit};
-use serde_json::json;
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 
@@ -23,6 +24,7 @@ use crate::config::Config;
 use crate::db::{self};
 use crate::error::ApiError;
 use crate::leaderboard::store as scores;
+use crate::openapi::Describe;
 use crate::scoring::Scoring;
 use crate::scoring::prometheus::PrometheusSource;
 use crate::state::{AppState, HttpMetrics, track};
@@ -31,7 +33,83 @@ use crate::{contributors, leaderboard, openapi, runs};
 /// Largest request body accepted anywhere.
 pub const MAX_BODY: usize = 64 * 1024;
 
+/// Every documented JSON route: the OpenAPI document is made from these
+/// (`openapi::document`), so a route cannot exist undocumented.
+pub fn api_routes() -> ApiRouter<AppState> {
+    use contributors::api as c;
+    use runs::api as r;
+    ApiRouter::new()
+        .api_route(
+            "/api/v1/contributors",
+            post_with(c::register, c::register_docs).get_with(c::list, c::list_docs),
+        )
+        .api_route(
+            "/api/v1/contributors/{name}",
+            get_with(c::get, c::get_docs)
+                .delete_with(c::deregister, c::deregister_docs)
+                .patch_with(c::update, c::update_docs),
+        )
+        .api_route(
+            "/api/v1/contributors/{name}/challenge",
+            put_with(c::switch, c::switch_docs),
+        )
+        .api_route(
+            "/api/v1/contributors/{name}/reactivate",
+            post_with(c::reactivate, c::reactivate_docs),
+        )
+        .api_route(
+            "/api/v1/contributors/{name}/key",
+            post_with(c::rotate_key, c::rotate_key_docs),
+        )
+        .api_route(
+            "/api/v1/contributor-imports",
+            post_with(contributors::import::import, contributors::import::docs)
+                .layer(DefaultBodyLimit::max(contributors::import::MAX_BODY)),
+        )
+        .api_route(
+            "/api/v1/register-influencer",
+            post_with(c::register_influencer, c::register_influencer_docs),
+        )
+        .api_route(
+            "/api/v1/runs",
+            post_with(r::create, r::create_docs).get_with(r::list, r::list_docs),
+        )
+        .api_route("/api/v1/runs/{id}", get_with(r::get, r::get_docs))
+        .api_route(
+            "/api/v1/runs/{id}/start",
+            post_with(r::start, r::start_docs),
+        )
+        .api_route("/api/v1/runs/{id}/end", post_with(r::end, r::end_docs))
+        .api_route(
+            "/api/v1/runs/{id}/score",
+            post_with(r::score, r::score_docs),
+        )
+        .api_route(
+            "/api/v1/runs/{id}/interrupt",
+            post_with(r::interrupt, r::interrupt_docs),
+        )
+        .api_route(
+            "/api/v1/leaderboard/{challenge}",
+            get_with(leaderboard::api::get, leaderboard::api::docs),
+        )
+        .api_route(
+            "/healthz",
+            get_with(healthz, |op| op.id("healthz").summary("Liveness").ok("OK")),
+        )
+        .api_route(
+            "/readyz",
+            get_with(readyz, |op| {
+                op.id("readyz")
+                    .summary("Readiness: the database answers")
+                    .answers::<Status>(200, "OK")
+                    .answers::<Status>(503, "Database unreachable")
+            }),
+        )
+}
+
 pub fn router(state: AppState) -> Router {
+    let mut unused = aide::openapi::OpenApi::default();
+    let api = api_routes().finish_api(&mut unused);
     Router::new()
         .route(
             "/",
@@ -44,59 +122,29 @@ pub fn router(state: AppState) -> Router {
         .route("/runs/{id}", get(runs::page::run))
         .route("/rules", get(crate::rules::page))
         .route("/contributors/{name}", get(contributors::page::contributor))
-        .route(
-            "/api/v1/contributors",
-            post(contributors::api::register).get(contributors::api::list),
-        )
-        .route(
-            "/api/v1/contributors/{name}",
-            get(contributors::api::get)
-                .delete(contributors::api::deregister)
-                .patch(contributors::api::update),
-        )
-        .route(
-            "/api/v1/contributors/{name}/challenge",
-            put(contributors::api::switch),
-        )
-        .route(
-            "/api/v1/contributors/{name}/reactivate",
-            post(contributors::api::reactivate),
-        )
-        .route(
-            "/api/v1/contributors/{name}/key",
-            post(contributors::api::rotate_key),
-        )
-        .route(
-            "/api/v1/contributor-imports",
-            post(contributors::import::import)
-                .layer(DefaultBodyLimit::max(contributors::import::MAX_BODY)),
-        )
-        .route(
-            "/api/v1/register-influencer",
-            post(contributors::api::register_influencer),
-        )
-        .route("/api/v1/runs", post(runs::api::create).get(runs::api::list))
-        .route("/api/v1/runs/{id}", get(runs::api::get))
-        .route("/api/v1/runs/{id}/start", post(runs::api::start))
-        .route("/api/v1/runs/{id}/end", post(runs::api::end))
-        .route("/api/v1/runs/{id}/score", post(runs::api::score))
-        .route("/api/v1/runs/{id}/interrupt", post(runs::api::interrupt))
-        .route(
-            "/api/v1/leaderboard/{challenge}",
-            get(leaderboard::api::get),
-        )
+        .merge(api)
         .route("/api/openapi.json", get(openapi::document_handler))
-        .route(
-            "/healthz",
-            get(|| async { axum::Json(json!({ "status": "ok" })) }),
-        )
-        .route("/readyz", get(readyz))
         .route("/metrics", get(metrics))
         .fallback(not_found)
         .method_not_allowed_fallback(crate::http::method_not_allowed)
         .layer(from_fn_with_state(state.http.clone(), track))
         .layer(DefaultBodyLimit::max(MAX_BODY))
         .with_state(state)
+}
+
+/// What the probes answer.
+#[derive(Debug, serde::Serialize, schemars::JsonSchema)]
+pub struct Status {
+    pub status: &'static str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error: Option<&'static str>,
+}
+
+async fn healthz() -> axum::Json<Status> {
+    axum::Json(Status {
+        status: "ok",
+        error: None,
+    })
 }
 
 async fn not_found(request: Request) -> ApiError {
@@ -109,13 +157,20 @@ async fn not_found(request: Request) -> ApiError {
 
 async fn readyz(State(state): State<AppState>) -> Response {
     match sqlx::query("SELECT 1").execute(&state.db).await {
-        Ok(_) => axum::Json(json!({ "status": "ready" })).into_response(),
+        Ok(_) => axum::Json(Status {
+            status: "ready",
+            error: None,
+        })
+        .into_response(),
         // The cause goes to the log, not to whoever polls the probe.
         Err(e) => {
             tracing::warn!(error = %e, "not ready: the database does not answer");
             (
                 StatusCode::SERVICE_UNAVAILABLE,
-                axum::Json(json!({ "status": "database unreachable", "error": "the database does not answer" })),
+                axum::Json(Status {
+                    status: "database unreachable",
+                    error: Some("the database does not answer"),
+                }),
             )
                 .into_response()
         }

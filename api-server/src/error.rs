@@ -8,7 +8,8 @@
 use axum::extract::rejection::{BytesRejection, JsonRejection, PathRejection, QueryRejection};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use serde_json::json;
+use schemars::JsonSchema;
+use serde::Serialize;
 
 #[derive(Debug, thiserror::Error)]
 pub enum ApiError {
@@ -139,16 +140,39 @@ impl ApiError {
     }
 }
 
+/// The body of every error.
+#[derive(Debug, Serialize, JsonSchema)]
+#[schemars(rename = "Error")]
+pub struct ErrorBody {
+    pub error: String,
+}
+
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let status = self.status();
         let unauthenticated = matches!(self, ApiError::Unauthenticated(_));
-        let mut r = (status, axum::Json(json!({ "error": self.to_string() }))).into_response();
+        let body = ErrorBody {
+            error: self.to_string(),
+        };
+        let mut r = (status, axum::Json(body)).into_response();
         if unauthenticated {
             r.headers_mut()
                 .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
         }
         r
+    }
+}
+
+/// Which statuses an operation answers is said by its extractors and its
+/// own description (`openapi.rs`), not guessed from the error type.
+impl aide::OperationOutput for ApiError {
+    type Inner = ErrorBody;
+
+    fn operation_response(
+        ctx: &mut aide::generate::GenContext,
+        _: &mut aide::openapi::Operation,
+    ) -> Option<aide::openapi::Response> {
+        Some(crate::openapi::error_response(ctx, "Error"))
     }
 }
 

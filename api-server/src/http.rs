@@ -1,14 +1,22 @@
 //! Request helpers of the JSON API (`/api/v1/...`): paging, JSON object
 //! bodies, optional fields, challenge parameters.
 
+use std::marker::PhantomData;
+
+use aide::OperationInput;
+use aide::generate::GenContext;
+use aide::openapi::{Operation, Response, StatusCode as Code};
+use axum::body::Bytes;
 use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
+use schemars::JsonSchema;
+use serde::Deserialize;
 
 use crate::error::ApiError;
+use crate::openapi::{error_response, json_body, parameters};
 
 pub use chaos_contract::Paging;
-
-pub const MAX_PER_PAGE: i64 = 200;
+use chaos_contract::paging::{MAX_PAGE, MAX_PER_PAGE};
 
 /// `?page=&per_page=`, validated.
 pub trait PageRange {
@@ -20,8 +28,10 @@ impl PageRange for Paging {
     fn resolve(&self) -> Result<(i64, i64, i64), ApiError> {
         let page = self.page.unwrap_or(1);
         let per_page = self.per_page.unwrap_or(50);
-        if !(1..=1_000_000).contains(&page) {
-            return Err(ApiError::bad_request("page must be between 1 and 1000000"));
+        if !(1..=MAX_PAGE).contains(&page) {
+            return Err(ApiError::bad_request(format!(
+                "page must be between 1 and {MAX_PAGE}"
+            )));
         }
         if !(1..=MAX_PER_PAGE).contains(&per_page) {
             return Err(ApiError::bad_request(format!(
@@ -64,6 +74,83 @@ where
                     ApiError::unprocessable(format!("{path}: {inner}"))
                 }
             })
+    }
+}
+
+impl<T: JsonSchema> OperationInput for Body<T> {
+    fn operation_input(ctx: &mut GenContext, operation: &mut Operation) {
+        json_body::<T>(ctx, operation, true);
+    }
+
+    fn inferred_early_responses(
+        ctx: &mut GenContext,
+        _: &mut Operation,
+    ) -> Vec<(Option<Code>, Response)> {
+        body_mistakes(ctx, true)
+    }
+}
+
+/// What reading a JSON body can refuse before the handler runs.
+fn body_mistakes(ctx: &mut GenContext, typed: bool) -> Vec<(Option<Code>, Response)> {
+    let mut out = vec![
+        (
+            Some(Code::Code(400)),
+            error_response(ctx, "Malformed request (bad JSON, bad query or path)"),
+        ),
+        (
+            Some(Code::Code(413)),
+            error_response(ctx, "Body larger than 64 KiB"),
+        ),
+        (
+            Some(Code::Code(422)),
+            error_response(ctx, "Well-formed but invalid (names the field)"),
+        ),
+    ];
+    if typed {
+        out.push((
+            Some(Code::Code(415)),
+            error_response(ctx, "Body is not application/json"),
+        ));
+    }
+    out
+}
+
+/// The body of a call whose body may be left out: empty, or a JSON object
+/// read as `T` (its fields all optional). Read it with [`OptionalBody::read`]
+/// after the credentials are checked. No content type is asked for: the
+/// earlier clients send these calls without one.
+#[derive(Debug)]
+pub struct OptionalBody<T>(Bytes, PhantomData<T>);
+
+impl<T, S> axum::extract::FromRequest<S> for OptionalBody<T>
+where
+    S: Send + Sync,
+{
+    type Rejection = ApiError;
+
+    async fn from_request(req: axum::extract::Request, state: &S) -> Result<Self, ApiError> {
+        let bytes = Bytes::from_request(req, state).await?;
+        Ok(OptionalBody(bytes, PhantomData))
+    }
+}
+
+impl<T: serde::de::DeserializeOwned + Default> OptionalBody<T> {
+    /// `shape` is an example of the object, for the error message.
+    pub fn read(&self, shape: &str) -> Result<T, ApiError> {
+        object_or_empty(&self.0, shape)
+    }
+}
+
+impl<T: JsonSchema> OperationInput for OptionalBody<T> {
+    fn operation_input(ctx: &mut GenContext, operation: &mut Operation) {
+        json_body::<T>(ctx, operation, false);
+    }
+
+    fn inferred_early_responses(
+        ctx: &mut GenContext,
+        _: &mut Operation,
+    ) -> Vec<(Option<Code>, Response)> {
+        body_mistakes(ctx, false)
     }
 }
 
@@ -133,6 +220,47 @@ where
     }
 }
 
+impl<T: JsonSchema> OperationInput for ApiPath<T> {
+    fn operation_input(ctx: &mut GenContext, operation: &mut Operation) {
+        parameters::<T>(ctx, operation, aide::operation::ParamLocation::Path);
+    }
+
+    fn inferred_early_responses(
+        ctx: &mut GenContext,
+        _: &mut Operation,
+    ) -> Vec<(Option<Code>, Response)> {
+        malformed(ctx)
+    }
+}
+
+fn malformed(ctx: &mut GenContext) -> Vec<(Option<Code>, Response)> {
+    vec![(
+        Some(Code::Code(400)),
+        error_response(ctx, "Malformed request (bad JSON, bad query or path)"),
+    )]
+}
+
+/// `{name}` in a contributor's paths.
+#[derive(Debug, Deserialize, JsonSchema)]
+pub struct NamePath {
+    /// Contributor name
+    pub name: String,
+}
+
+/// `{id}` in a run's paths.
+#[derive(Debug, Deserialize, JsonSchema)]
+pub struct RunPath {
+    /// Run id
+    pub id: String,
+}
+
+/// `{challenge}` in a board's path.
+#[derive(Debug, Deserialize, JsonSchema)]
+pub struct ChallengePath {
+    /// robust-service, graceful-degradation or longest-upkeep
+    pub challenge: String,
+}
+
 /// A query string whose rejection is an [`ApiError`] (a 400 in JSON).
 #[derive(Debug)]
 pub struct ApiQuery<T>(pub T);
@@ -148,5 +276,18 @@ where
         let axum::extract::Query(v) =
             axum::extract::Query::<T>::from_request_parts(parts, state).await?;
         Ok(ApiQuery(v))
+    }
+}
+
+impl<T: JsonSchema> OperationInput for ApiQuery<T> {
+    fn operation_input(ctx: &mut GenContext, operation: &mut Operation) {
+        parameters::<T>(ctx, operation, aide::operation::ParamLocation::Query);
+    }
+
+    fn inferred_early_responses(
+        ctx: &mut GenContext,
+        _: &mut Operation,
+    ) -> Vec<(Option<Code>, Response)> {
+        malformed(ctx)
     }
 }

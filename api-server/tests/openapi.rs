@@ -57,6 +57,7 @@ async fn schemathesis_finds_no_server_error_and_no_schema_violation() {
         String::from_utf8_lossy(&output.stderr)
     );
     assert!(report.contains("passed"), "{report}");
+    println!("{report}");
     s.stop().await;
 }
 

@@ -110,7 +110,13 @@ pub struct UpdateContributor {
 #[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(deny_unknown_fields)]
 pub struct AsManager {
+    /// The controller acting: the account must be the one it registered
+    /// (or was handed), otherwise 409
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(
+        feature = "schema",
+        schemars(pattern(chaos_domain::contributor::MANAGER_PATTERN))
+    )]
     pub manager: Option<String>,
 }
 

@@ -317,14 +317,18 @@ pub struct RunList {
 #[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(deny_unknown_fields)]
 pub struct RunQuery {
+    /// Only this contributor's runs; empty means all; an unknown name is a 404
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub contributor: Option<String>,
+    /// Only this challenge's runs; empty means all
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[cfg_attr(feature = "schema", schemars(with = "Option<Challenge>"))]
     pub challenge: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "schema", schemars(range(min = 1, max = crate::paging::MAX_PAGE)))]
     pub page: Option<i64>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "schema", schemars(range(min = 1, max = crate::paging::MAX_PER_PAGE)))]
     pub per_page: Option<i64>,
 }
 

@@ -4,7 +4,6 @@ use axum::Json;
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
-use serde_json::json;
 
 use chaos_contract as contract;
 
@@ -12,8 +11,10 @@ use super::wire;
 use crate::auth::{self, bearer};
 use crate::contributors::store::{self as contributors, Contributor};
 use crate::error::{ApiError, ApiResult};
-use crate::http::{ApiPath, ApiQuery, Body, PageRange, Paging, challenge_field};
+use crate::http::{ApiPath, ApiQuery, Body, NamePath, PageRange, Paging, challenge_field};
+use crate::openapi::Describe;
 use crate::state::AppState;
+use aide::transform::TransformOperation;
 
 /// A manager's name: 1 to 63 lower-case letters, digits and hyphens.
 fn validate_manager(m: &str) -> Result<(), ApiError> {
@@ -140,21 +141,36 @@ pub async fn list(
     }))
 }
 
+/// The 404 of a deregistered contributor: who they were.
+#[derive(Debug, serde::Serialize, schemars::JsonSchema)]
+pub struct Gone {
+    pub error: String,
+    pub contributor: contract::Contributor,
+}
+
+/// What `GET /api/v1/contributors/{name}` answers with its 404.
+#[derive(Debug, serde::Serialize, schemars::JsonSchema)]
+#[serde(untagged)]
+pub enum NotHere {
+    Gone(Gone),
+    Missing(crate::error::ErrorBody),
+}
+
 /// `GET /api/v1/contributors/{name}`: a deregistered contributor is not
 /// found as a contributor (404), and the answer says they were deregistered
 /// and who they were (their scores stay on the board, marked).
 pub async fn get(
     State(state): State<AppState>,
-    ApiPath(name): ApiPath<String>,
+    ApiPath(NamePath { name }): ApiPath<NamePath>,
 ) -> ApiResult<Response> {
     let c = contributors::by_name(&state.db, &name)
         .await?
         .ok_or_else(|| ApiError::not_found(format!("no contributor named {name:?}")))?;
     if c.deregistered {
-        let body = json!({
-            "error": format!("contributor {name:?} is deregistered; an admin can reactivate them"),
-            "contributor": wire::contributor(c)?,
-        });
+        let body = Gone {
+            error: format!("contributor {name:?} is deregistered; an admin can reactivate them"),
+            contributor: wire::contributor(c)?,
+        };
         return Ok((StatusCode::NOT_FOUND, Json(body)).into_response());
     }
     Ok(Json(wire::contributor(c)?).into_response())
@@ -166,7 +182,7 @@ pub async fn get(
 pub async fn reactivate(
     State(state): State<AppState>,
     headers: HeaderMap,
-    ApiPath(name): ApiPath<String>,
+    ApiPath(NamePath { name }): ApiPath<NamePath>,
     ApiQuery(acting): ApiQuery<contract::AsManager>,
 ) -> ApiResult<Json<contract::Registered>> {
     let (c, name) = admin_and_contributor(&state, &headers, name).await?;
@@ -184,7 +200,7 @@ pub async fn reactivate(
 pub async fn rotate_key(
     State(state): State<AppState>,
     headers: HeaderMap,
-    ApiPath(name): ApiPath<String>,
+    ApiPath(NamePath { name }): ApiPath<NamePath>,
     ApiQuery(acting): ApiQuery<contract::AsManager>,
 ) -> ApiResult<Json<contract::Registered>> {
     let (c, name) = admin_and_contributor(&state, &headers, name).await?;
@@ -265,7 +281,7 @@ async fn authenticate(state: &AppState, headers: &HeaderMap) -> ApiResult<Contri
 pub async fn switch(
     State(state): State<AppState>,
     headers: HeaderMap,
-    ApiPath(name): ApiPath<String>,
+    ApiPath(NamePath { name }): ApiPath<NamePath>,
     body: Result<Body<contract::SwitchChallenge>, ApiError>,
 ) -> ApiResult<Json<contract::Contributor>> {
     let me = authenticate(&state, &headers).await?;
@@ -307,7 +323,7 @@ async fn apply_switch(
 pub async fn deregister(
     State(state): State<AppState>,
     headers: HeaderMap,
-    ApiPath(name): ApiPath<String>,
+    ApiPath(NamePath { name }): ApiPath<NamePath>,
     ApiQuery(acting): ApiQuery<contract::AsManager>,
 ) -> ApiResult<StatusCode> {
     let (c, _) = admin_and_contributor(&state, &headers, name).await?;
@@ -323,7 +339,7 @@ pub async fn deregister(
 pub async fn update(
     State(state): State<AppState>,
     headers: HeaderMap,
-    ApiPath(name): ApiPath<String>,
+    ApiPath(NamePath { name }): ApiPath<NamePath>,
     ApiQuery(acting): ApiQuery<contract::AsManager>,
     body: Result<Body<contract::UpdateContributor>, ApiError>,
 ) -> ApiResult<Json<contract::Contributor>> {
@@ -348,6 +364,101 @@ pub async fn update(
         .await?
         .ok_or_else(|| ApiError::not_found(format!("no contributor named {name:?}")))?;
     Ok(Json(wire::contributor(c)?))
+}
+
+// What each route says of itself in the OpenAPI document, beyond what its
+// extractors and answer type say.
+
+const MANAGED: &str = "The account is not the acting manager's (or changed meanwhile)";
+
+pub fn register_docs(op: TransformOperation) -> TransformOperation {
+    op.id("registerContributor")
+        .summary("Register a contributor (admin). The API key is returned once.")
+        .admin()
+        .answers::<contract::Registered>(201, "Registered")
+        .fails(409, "Conflicts with the current state")
+}
+
+pub fn list_docs(op: TransformOperation) -> TransformOperation {
+    op.id("listContributors")
+        .summary("List contributors")
+        .ok("OK")
+}
+
+pub fn get_docs(op: TransformOperation) -> TransformOperation {
+    op.id("getContributor")
+        .summary("Get a contributor")
+        .answers::<contract::Contributor>(200, "OK")
+        .answers::<NotHere>(
+            404,
+            "No such contributor, or deregistered (then the body says who they were; an \
+             admin can reactivate them)",
+        )
+}
+
+pub fn deregister_docs(op: TransformOperation) -> TransformOperation {
+    op.id("deregisterContributor")
+        .summary("Deregister a contributor (admin); the key stops working, scores stay")
+        .admin()
+        .fails(404, "Not found")
+        .fails(409, MANAGED)
+        .with(|mut op| {
+            if let Some(r) = op.inner_mut().responses.as_mut() {
+                let ok = aide::openapi::Response {
+                    description: "Deregistered".into(),
+                    ..Default::default()
+                };
+                r.responses.insert(
+                    aide::openapi::StatusCode::Code(204),
+                    aide::openapi::ReferenceOr::Item(ok),
+                );
+            }
+            op
+        })
+}
+
+pub fn update_docs(op: TransformOperation) -> TransformOperation {
+    op.id("updateContributor")
+        .summary(
+            "Change a contributor's display name (what the boards show) or hand the account \
+             over to a controller (admin)",
+        )
+        .admin()
+        .ok("The contributor as it is now")
+        .fails(404, "Not found")
+        .fails(409, MANAGED)
+}
+
+pub fn switch_docs(op: TransformOperation) -> TransformOperation {
+    op.id("switchChallenge")
+        .summary("Switch the active challenge (the contributor's own API key)")
+        .api_key()
+        .ok("OK")
+}
+
+pub fn register_influencer_docs(op: TransformOperation) -> TransformOperation {
+    op.id("registerInfluencer")
+        .summary("Switch the active challenge, the earlier platform's call")
+        .api_key()
+        .ok("OK")
+}
+
+pub fn reactivate_docs(op: TransformOperation) -> TransformOperation {
+    op.id("reactivateContributor")
+        .summary("Take a deregistered contributor back, with a new API key shown once (admin)")
+        .admin()
+        .ok("OK")
+        .fails(404, "Not found")
+        .fails(409, "Active already, or not the acting manager's")
+}
+
+pub fn rotate_key_docs(op: TransformOperation) -> TransformOperation {
+    op.id("rotateContributorKey")
+        .summary("A new API key for an active contributor; the old one stops working (admin)")
+        .admin()
+        .ok("OK")
+        .fails(404, "Not found")
+        .fails(409, "Deregistered, or not the acting manager's")
 }
 
 #[cfg(test)]

@@ -11,8 +11,12 @@ use axum::extract::State;
 use axum::extract::rejection::BytesRejection;
 
 use crate::http::ApiQuery;
+use aide::transform::TransformOperation;
 use axum::http::{HeaderMap, StatusCode, header};
+use schemars::JsonSchema;
 use serde::Deserialize;
+
+use crate::openapi::Describe;
 
 use super::api::validate_display_name;
 use crate::auth;
@@ -30,31 +34,91 @@ pub const MAX_BODY: usize = 2 * 1024 * 1024;
 /// `user_id`, `challenge_type`), as `psql` exports it to CSV or JSON; other
 /// columns are ignored. `display_name` is optional (the earlier platform
 /// had none; the earlier user id is used).
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
 pub struct EarlierContributor {
+    /// The earlier user id (a GitHub user name); mapped onto this platform's name rule.
     #[serde(alias = "userId", alias = "name")]
     pub user_id: String,
+    /// The earlier API key; kept (as a SHA-256) when it is a random UUID.
     #[serde(default)]
     pub key: Option<String>,
+    /// The earlier active challenge; ignored when it is not a challenge here.
     #[serde(default)]
     pub challenge_type: Option<String>,
+    /// Shown on the leaderboard; the earlier user id when absent.
     #[serde(default)]
     pub display_name: Option<String>,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, JsonSchema)]
 #[serde(untagged)]
-enum JsonImport {
+pub(crate) enum JsonImport {
     Rows(Vec<EarlierContributor>),
     Wrapped {
         contributors: Vec<EarlierContributor>,
     },
 }
 
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ImportQuery {
+    /// Report what would happen; write nothing and show no key.
     dry_run: Option<bool>,
+}
+
+/// The export, CSV or JSON, read whole; its size is checked in the
+/// handler, after the credentials, so a stranger learns nothing from it.
+pub struct ImportBody(Result<Bytes, BytesRejection>);
+
+impl<S: Send + Sync> axum::extract::FromRequest<S> for ImportBody {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request(req: axum::extract::Request, state: &S) -> Result<Self, Self::Rejection> {
+        Ok(ImportBody(Bytes::from_request(req, state).await))
+    }
+}
+
+impl aide::OperationInput for ImportBody {
+    fn operation_input(ctx: &mut aide::generate::GenContext, op: &mut aide::openapi::Operation) {
+        crate::openapi::json_body::<JsonImport>(ctx, op, true);
+        let csv = schemars::json_schema!({
+            "type": "string",
+            "pattern": "^(?:[A-Za-z_]+,)*user_id(?:,[A-Za-z_]+)*\\r?\\n",
+            "description": "A header row naming user_id (and optionally key, challenge_type, \
+                display_name; other columns are ignored), then a row per contributor; a row \
+                that cannot be read is refused in the report."
+        });
+        if let Some(aide::openapi::ReferenceOr::Item(body)) = op.request_body.as_mut() {
+            body.content.insert(
+                "text/csv".into(),
+                aide::openapi::MediaType {
+                    schema: Some(aide::openapi::SchemaObject {
+                        json_schema: csv,
+                        example: None,
+                        external_docs: None,
+                    }),
+                    ..Default::default()
+                },
+            );
+        }
+    }
+}
+
+pub fn docs(op: TransformOperation) -> TransformOperation {
+    op.id("importContributors")
+        .summary(
+            "Import contributors from the earlier platform's database export (CSV or JSON)",
+        )
+        .admin()
+        .ok("What was done for each row")
+        .fails(400, "Malformed request (bad JSON, bad query)")
+        .fails(413, "Body larger than 2 MiB")
+        .fails(415, "Body is neither text/csv nor application/json")
+        .fails(
+            422,
+            "A CSV without a user_id header, a JSON body of the wrong shape, or more than 10,000 rows",
+        )
+        .fails(500, "The database failed; nothing was imported")
 }
 
 use chaos_contract::{
@@ -302,7 +366,7 @@ pub async fn import(
     State(state): State<AppState>,
     headers: HeaderMap,
     ApiQuery(query): ApiQuery<ImportQuery>,
-    body: Result<Bytes, BytesRejection>,
+    ImportBody(body): ImportBody,
 ) -> ApiResult<Json<Report>> {
     state.admin.check(&headers)?;
     let body = body.map_err(|r| {

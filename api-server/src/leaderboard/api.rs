@@ -9,9 +9,11 @@ use chaos_domain::Challenge;
 use chaos_domain::scoring::{RULES_VERSION, statistic_names};
 
 use crate::error::{ApiError, ApiResult};
-use crate::http::{ApiPath, ApiQuery, PageRange, Paging};
+use crate::http::{ApiPath, ApiQuery, ChallengePath, PageRange, Paging};
 use crate::leaderboard::store as scores;
+use crate::openapi::Describe;
 use crate::state::AppState;
+use aide::transform::TransformOperation;
 
 pub fn challenge_path(value: &str) -> Result<Challenge, ApiError> {
     value.parse().map_err(|e: chaos_domain::UnknownChallenge| {
@@ -22,7 +24,7 @@ pub fn challenge_path(value: &str) -> Result<Challenge, ApiError> {
 /// Served from the response cache when fresh (see `cache.rs`).
 pub async fn get(
     State(state): State<AppState>,
-    ApiPath(challenge): ApiPath<String>,
+    ApiPath(ChallengePath { challenge }): ApiPath<ChallengePath>,
     ApiQuery(paging): ApiQuery<Paging>,
 ) -> ApiResult<Response> {
     let challenge = challenge_path(&challenge)?;
@@ -63,4 +65,11 @@ async fn render(
         entries,
         earlier_rules: earlier,
     })
+}
+
+pub fn docs(op: TransformOperation) -> TransformOperation {
+    op.id("leaderboard")
+        .summary("The leaderboard of a challenge: best scored run per contributor")
+        .answers::<contract::Leaderboard>(200, "OK")
+        .fails(404, "No such challenge")
 }

@@ -1,8 +1,8 @@
 //! Runs: register (idempotent), start, end, score (admin or operator
 //! token only), and read (public).
 
+use aide::transform::TransformOperation;
 use axum::Json;
-use axum::body::Bytes;
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use chaos_domain::ChallengeProfile;
@@ -14,7 +14,10 @@ use super::wire;
 use crate::contributors::store as contributors;
 use crate::db::now_ms;
 use crate::error::{ApiError, ApiResult};
-use crate::http::{ApiPath, ApiQuery, Body, PageRange, Paging, challenge_query, object_or_empty};
+use crate::http::{
+    ApiPath, ApiQuery, Body, OptionalBody, PageRange, Paging, RunPath, challenge_query,
+};
+use crate::openapi::Describe;
 use crate::runs::store::{self as runs, NewRun, Run, Selector, Source, State as RunState};
 use crate::scores::store as scores;
 use crate::state::AppState;
@@ -199,7 +202,7 @@ pub async fn create(
 
 pub async fn get(
     State(state): State<AppState>,
-    ApiPath(id): ApiPath<String>,
+    ApiPath(RunPath { id }): ApiPath<RunPath>,
 ) -> ApiResult<Json<contract::Run>> {
     let run = runs::get(&state.db, &id)
         .await?
@@ -258,8 +261,8 @@ pub async fn list(
 }
 
 /// A window edge's time, and whether the client gave it (`at`) or it is now.
-fn edge_time(body: &Bytes) -> ApiResult<(i64, bool)> {
-    let edge: contract::WindowEdge = object_or_empty(body, "{\"at\": \"<RFC 3339>\"}")?;
+fn edge_time(body: &OptionalBody<contract::WindowEdge>) -> ApiResult<(i64, bool)> {
+    let edge = body.read("{\"at\": \"<RFC 3339>\"}")?;
     let now = now_ms();
     let Some(at) = edge.at else {
         return Ok((now, false));
@@ -290,7 +293,7 @@ async fn edge_request(
     state: &AppState,
     headers: &HeaderMap,
     id: String,
-    body: &Bytes,
+    body: &OptionalBody<contract::WindowEdge>,
 ) -> ApiResult<(String, (i64, bool), Run)> {
     state.admin.check(headers)?;
     let at = edge_time(body)?;
@@ -308,8 +311,8 @@ async fn load(state: &AppState, id: &str) -> ApiResult<Run> {
 pub async fn start(
     State(state): State<AppState>,
     headers: HeaderMap,
-    ApiPath(id): ApiPath<String>,
-    body: Bytes,
+    ApiPath(RunPath { id }): ApiPath<RunPath>,
+    body: OptionalBody<contract::WindowEdge>,
 ) -> ApiResult<Json<contract::Run>> {
     let (id, (at, _), run) = edge_request(&state, &headers, id, &body).await?;
     if run.state == RunState::Running {
@@ -346,8 +349,8 @@ pub async fn start(
 pub async fn end(
     State(state): State<AppState>,
     headers: HeaderMap,
-    ApiPath(id): ApiPath<String>,
-    body: Bytes,
+    ApiPath(RunPath { id }): ApiPath<RunPath>,
+    body: OptionalBody<contract::WindowEdge>,
 ) -> ApiResult<Json<contract::Run>> {
     let (id, (at, given), run) = edge_request(&state, &headers, id, &body).await?;
     if run.state != RunState::Running {
@@ -398,11 +401,11 @@ pub async fn end(
 pub async fn score(
     State(state): State<AppState>,
     headers: HeaderMap,
-    ApiPath(id): ApiPath<String>,
-    body: Bytes,
+    ApiPath(RunPath { id }): ApiPath<RunPath>,
+    body: OptionalBody<contract::ScoreRequest>,
 ) -> ApiResult<(StatusCode, Json<contract::Run>)> {
     state.admin.check(&headers)?;
-    let body: contract::ScoreRequest = object_or_empty(&body, "{\"rules_version\": 2}")?;
+    let body = body.read("{\"rules_version\": 2}")?;
     let rules = match body.rules_version {
         None => None,
         Some(v) => match u32::try_from(v).ok().and_then(Rules::from_version) {
@@ -448,11 +451,11 @@ pub async fn score(
 pub async fn interrupt(
     State(state): State<AppState>,
     headers: HeaderMap,
-    ApiPath(id): ApiPath<String>,
-    body: Bytes,
+    ApiPath(RunPath { id }): ApiPath<RunPath>,
+    body: OptionalBody<contract::Interrupt>,
 ) -> ApiResult<Json<contract::Run>> {
     state.admin.check(&headers)?;
-    let body: contract::Interrupt = object_or_empty(&body, "{\"reason\": \"...\"}")?;
+    let body = body.read("{\"reason\": \"...\"}")?;
     let reason = body
         .reason
         .unwrap_or_else(|| "interrupted by its client".into());
@@ -480,4 +483,79 @@ pub async fn interrupt(
     }
     state.cache.invalidate();
     Ok(Json(run_json(&state, &load(&state, &id).await?).await?))
+}
+
+// What each route says of itself in the OpenAPI document, beyond what its
+// extractors and answer type say.
+
+const EDGE_CONFLICT: &str = "Conflicts with the current state: the run is not in a state that \
+    allows it, the end is not after the start, or the time is more than 60 s ahead of or 24 h \
+    behind the server's clock";
+
+pub fn create_docs(op: TransformOperation) -> TransformOperation {
+    op.id("createRun")
+        .summary("Register a run (admin); the same id twice is one run")
+        .admin()
+        .answers::<contract::Run>(201, "Created")
+        .answers::<contract::Run>(200, "Already registered")
+        .fails(404, "No contributor of that name")
+        .fails(409, "Conflicts with the current state")
+}
+
+pub fn list_docs(op: TransformOperation) -> TransformOperation {
+    op.id("listRuns")
+        .summary("List runs, newest first")
+        .ok("OK")
+        .fails(404, "No contributor of that name")
+}
+
+pub fn get_docs(op: TransformOperation) -> TransformOperation {
+    op.id("getRun")
+        .summary("Get a run with its score and evidence")
+        .ok("OK")
+        .fails(404, "Not found")
+}
+
+pub fn start_docs(op: TransformOperation) -> TransformOperation {
+    op.id("startRun")
+        .summary("Open the run's window (admin)")
+        .admin()
+        .ok("OK")
+        .fails(404, "Not found")
+        .fails(409, EDGE_CONFLICT)
+}
+
+pub fn end_docs(op: TransformOperation) -> TransformOperation {
+    op.id("endRun")
+        .summary("Close the run's window (admin)")
+        .admin()
+        .ok("OK")
+        .fails(404, "Not found")
+        .fails(409, EDGE_CONFLICT)
+        .fails(
+            503,
+            "The built-in scraper could not store its last samples; the run is still running, end it again",
+        )
+}
+
+pub fn score_docs(op: TransformOperation) -> TransformOperation {
+    op.id("scoreRun")
+        .summary("Queue the run for scoring, again if it was scored (admin)")
+        .description(
+            "Each scoring adds a score record; the old ones stay. `rules_version` scores under \
+             earlier rules (labelled, never ranked).",
+        )
+        .admin()
+        .answers::<contract::Run>(202, "Queued")
+        .fails(404, "Not found")
+        .fails(409, "Conflicts with the current state")
+}
+
+pub fn interrupt_docs(op: TransformOperation) -> TransformOperation {
+    op.id("interruptRun")
+        .summary("Abandon a registered or running run: closed as interrupted, never scored (admin)")
+        .admin()
+        .ok("OK")
+        .fails(404, "Not found")
+        .fails(409, "Conflicts with the current state")
 }
