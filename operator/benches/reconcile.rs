@@ -26,13 +26,15 @@ fn contributor(i: usize) -> Contributor {
         ContributorSpec {
             display_name: None,
             challenge: Challenge::RobustService,
-            app: AppSpec {
+            app: Some(AppSpec {
                 image: "ghcr.io/example/app:1".into(),
                 port: 8080,
                 replicas: 1,
                 cpu_millis: None,
                 memory_mib: None,
-            },
+            }),
+            components: None,
+            entry: None,
         },
     );
     c.metadata.uid = Some(format!("uid-{i}"));

@@ -58,6 +58,21 @@ pub struct Config {
     )]
     pub anvil_resources: ResourceRequirements,
 
+    /// What one contributor's components may use in all (the sum of
+    /// replicas x cpuMillis), the same for everyone. A spec over it is
+    /// refused whole. Also the namespace's ResourceQuota, with room for
+    /// url-anvil and for one pod more while a component rolls.
+    #[arg(long, env = "CHAOS_BUDGET_CPU_MILLIS", default_value_t = 3000)]
+    pub budget_cpu_millis: u64,
+
+    /// The same for memory (replicas x memoryMib), in MiB.
+    #[arg(long, env = "CHAOS_BUDGET_MEMORY_MIB", default_value_t = 1536)]
+    pub budget_memory_mib: u64,
+
+    /// The same for pods (the sum of replicas).
+    #[arg(long, env = "CHAOS_BUDGET_PODS", default_value_t = 6)]
+    pub budget_pods: u64,
+
     /// A file holding url-anvil's admin token.
     #[arg(long, env = "CHAOS_ANVIL_ADMIN_TOKEN_FILE")]
     pub anvil_admin_token_file: Option<PathBuf>,

@@ -37,6 +37,7 @@ fn contributor_name_rule() -> kube::core::Rule {
     shortname = "ctb",
     category = "srechaos",
     printcolumn = r#"{"name":"Phase","type":"string","jsonPath":".status.phase"}"#,
+    printcolumn = r#"{"name":"Ready","type":"string","jsonPath":".status.ready"}"#,
     printcolumn = r#"{"name":"Challenge","type":"string","jsonPath":".spec.challenge"}"#,
     printcolumn = r#"{"name":"Endpoint","type":"string","jsonPath":".status.endpoint"}"#,
     printcolumn = r#"{"name":"Age","type":"date","jsonPath":".metadata.creationTimestamp"}"#,
@@ -50,11 +51,159 @@ pub struct ContributorSpec {
     pub display_name: Option<String>,
     /// The challenge the contributor competes in: robust-service, graceful-degradation or longest-upkeep. Changing it switches the contributor's active challenge on the API server.
     pub challenge: Challenge,
-    /// The contributor's app: it receives the challenge load and stands in front of url-anvil (reachable at http://url-anvil:8080 in its namespace).
-    pub app: AppSpec,
+    /// A single app in front of url-anvil: the shorthand for one component named `app`, whose `http` port receives the load. Give either `app` or `components`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub app: Option<AppSpec>,
+    /// The contributor's infrastructure: 1 to 6 components (a proxy, a cache, a second tier...), each a Deployment with a Service of its name, reachable by that name inside the namespace, as url-anvil is at http://url-anvil:8080. All of them together must fit the platform's per-contributor budget (replicas x cpuMillis, replicas x memoryMib, pods); a spec over budget is refused whole, with the sums in the Refused condition. Give either `app` or `components`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(length(min = 1, max = 6))]
+    #[schemars(extend("x-kubernetes-list-type" = "map", "x-kubernetes-list-map-keys" = ["name"]))]
+    pub components: Option<Vec<ComponentSpec>>,
+    /// Which component and port receive the challenge load (with `components`; the first component's first port when unset).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub entry: Option<EntrySpec>,
 }
 
-/// The contributor's app. Bounds keep every contributor on equal footing.
+/// The most components a Contributor may have.
+pub const MAX_COMPONENTS: usize = 6;
+
+/// One component of a contributor's infrastructure. It runs locked down:
+/// as a non-root user, with a read-only root filesystem (write to /tmp or
+/// the scratch volume) and no Kubernetes credentials.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct ComponentSpec {
+    /// The component's name, a DNS label: its Service has this name, so the other components reach it at http://<name>:<port>. Not `url-anvil`.
+    #[schemars(
+        length(min = 1, max = 40),
+        regex(pattern = r"^[a-z]([-a-z0-9]*[a-z0-9])?$")
+    )]
+    pub name: String,
+    /// Container image, e.g. nginx:1.27 or ghcr.io/ada/cache:2.
+    #[schemars(length(min = 1, max = 512), regex(pattern = r"^[^\s]+$"))]
+    pub image: String,
+    /// The ports the component listens on (1024 to 65535: it runs as non-root), each with a name.
+    #[schemars(length(min = 1, max = 4))]
+    #[schemars(extend("x-kubernetes-list-type" = "map", "x-kubernetes-list-map-keys" = ["name"]))]
+    pub ports: Vec<PortSpec>,
+    /// Number of replicas, 1 to 6 (the budget counts them all).
+    #[serde(default = "default_replicas")]
+    #[schemars(range(min = 1, max = 6))]
+    pub replicas: i32,
+    /// CPU per replica in millicores, 50 to 1000 (default 250); requested and limited.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(range(min = 50, max = 1000))]
+    pub cpu_millis: Option<u32>,
+    /// Memory per replica in MiB, 32 to 512 (default 128); requested and limited.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(range(min = 32, max = 512))]
+    pub memory_mib: Option<u32>,
+    /// Environment variables, literal values only.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[schemars(length(max = 32))]
+    pub env: Vec<EnvSpec>,
+    /// Arguments, replacing the image's CMD.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[schemars(length(max = 32))]
+    pub args: Vec<String>,
+    /// Small config files (64 KiB in all), mounted read-only at their paths from a ConfigMap the operator owns. Changing one rolls this component's pods, and only them.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[schemars(length(max = 16))]
+    pub files: Vec<FileSpec>,
+    /// When a replica may receive traffic: an HTTP GET of `httpPath` answering 2xx or 3xx, or (without httpPath) a TCP connection. On the first port unless `port` names another.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub readiness: Option<ReadinessSpec>,
+    /// A writable scratch directory (a cache's store), size-limited; its contents go with the pod.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub scratch: Option<ScratchSpec>,
+    /// The name of a port serving Prometheus metrics at /metrics: the platform's Prometheus may reach it and scrapes it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(length(min = 1, max = 15))]
+    pub metrics_port: Option<String>,
+}
+
+/// A named port.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct PortSpec {
+    /// The port's name (an IANA service name: 1 to 15 lower-case letters, digits and inner hyphens).
+    #[schemars(
+        length(min = 1, max = 15),
+        regex(pattern = r"^[a-z]([-a-z0-9]*[a-z0-9])?$")
+    )]
+    pub name: String,
+    /// The port number, 1024 to 65535.
+    #[schemars(range(min = 1024, max = 65535))]
+    pub port: u16,
+}
+
+/// An environment variable.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct EnvSpec {
+    /// The variable's name.
+    #[schemars(
+        length(min = 1, max = 128),
+        regex(pattern = r"^[A-Za-z_][A-Za-z0-9_]*$")
+    )]
+    pub name: String,
+    /// Its value, literal.
+    #[schemars(length(max = 4096))]
+    pub value: String,
+}
+
+/// A config file.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct FileSpec {
+    /// Where it is mounted: an absolute path, e.g. /etc/nginx/nginx.conf.
+    #[schemars(length(min = 2, max = 255), regex(pattern = r"^/[A-Za-z0-9._/-]+$"))]
+    pub path: String,
+    /// Its content.
+    pub content: String,
+}
+
+/// A readiness probe.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct ReadinessSpec {
+    /// An HTTP path to GET, e.g. /healthz; a TCP connection when unset.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(length(min = 1, max = 255), regex(pattern = r"^/[^\s]*$"))]
+    pub http_path: Option<String>,
+    /// The name of the port to probe (the first port when unset).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub port: Option<String>,
+    /// Seconds between probes, 1 to 30 (default 2).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(range(min = 1, max = 30))]
+    pub period_seconds: Option<i32>,
+}
+
+/// A size-limited scratch directory.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct ScratchSpec {
+    /// Where it is mounted, e.g. /var/cache/nginx.
+    #[schemars(length(min = 2, max = 255), regex(pattern = r"^/[A-Za-z0-9._/-]+$"))]
+    pub path: String,
+    /// Its size in MiB, 1 to 256; writing beyond it evicts the pod.
+    #[schemars(range(min = 1, max = 256))]
+    pub size_mib: u32,
+}
+
+/// Where the challenge load goes.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct EntrySpec {
+    /// The component's name.
+    pub component: String,
+    /// The name of its port (its first port when unset).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub port: Option<String>,
+}
+
+/// The contributor's app (the `app` shorthand). Bounds keep every contributor on equal footing.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct AppSpec {
@@ -131,6 +280,24 @@ pub struct ContributorStatus {
     /// The display name last set on the API server (what the boards show).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub registered_display_name: Option<String>,
+    /// Each component's replicas, ready and wanted.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub components: Vec<ComponentStatus>,
+    /// Ready replicas over wanted, over every component (the READY column).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ready: Option<String>,
+}
+
+/// One component as the cluster runs it.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct ComponentStatus {
+    /// The component's name.
+    pub name: String,
+    /// Replicas ready to receive traffic.
+    pub ready_replicas: i32,
+    /// Replicas wanted.
+    pub replicas: i32,
 }
 
 /// A scored challenge run against a Contributor's app. It waits for the

@@ -19,13 +19,15 @@ pub fn contributor(name: &str) -> Contributor {
         ContributorSpec {
             display_name: None,
             challenge: Challenge::RobustService,
-            app: AppSpec {
+            app: Some(AppSpec {
                 image: "ghcr.io/ada/app:1".into(),
                 port: 8080,
                 replicas: 1,
                 cpu_millis: None,
                 memory_mib: None,
-            },
+            }),
+            components: None,
+            entry: None,
         },
     );
     c.metadata.generation = Some(1);

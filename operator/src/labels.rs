@@ -9,6 +9,10 @@ pub const CONTRIBUTOR: &str = "srechaos.dev/contributor";
 pub const RUN_ID: &str = "srechaos.dev/run-id";
 pub const ROLE: &str = "srechaos.dev/role";
 pub const COMPONENT: &str = "app.kubernetes.io/component";
+/// On every pod of a contributor's own components (not url-anvil): the
+/// network policies let these talk to each other.
+pub const TIER: &str = "srechaos.dev/tier";
+pub const CONTRIBUTOR_TIER: &str = "contributor";
 pub const NAME: &str = "app.kubernetes.io/name";
 pub const MANAGED_BY: &str = "app.kubernetes.io/managed-by";
 /// The operator's name wherever it signs its work: the managed-by label,

@@ -78,6 +78,11 @@ async fn run(config: Config) -> anyhow::Result<()> {
             anvil_image: config.anvil_image.clone(),
             anvil_admin_token: anvil_token.clone(),
             anvil_resources: config.anvil_resources.clone(),
+            budget: chaos_operator::contributor::topology::Budget {
+                cpu_millis: config.budget_cpu_millis,
+                memory_mib: config.budget_memory_mib,
+                pods: config.budget_pods,
+            },
         },
         RunSettings {
             loadgen_image: config.loadgen_image.clone(),

@@ -15,6 +15,9 @@ pub struct Settings {
     /// url-anvil's container resources, the same for every contributor
     /// (`--anvil-resources`).
     pub anvil_resources: ResourceRequirements,
+    /// What every contributor's components may use in all, the same for
+    /// everyone (`--budget-*`).
+    pub budget: crate::contributor::topology::Budget,
 }
 
 /// How ChallengeRuns are carried out.

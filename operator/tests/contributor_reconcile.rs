@@ -7,7 +7,9 @@ use chaos_domain::Challenge;
 use std::sync::Arc;
 
 use chaos_operator::contributor::{self, FINALIZER};
-use chaos_operator::crd::{AppSpec, Contributor, ContributorSpec};
+use chaos_operator::crd::{
+    AppSpec, ComponentSpec, Contributor, ContributorSpec, EntrySpec, PortSpec,
+};
 use serde_json::{Value, json};
 use support::*;
 
@@ -20,13 +22,15 @@ fn ada(generation: i64) -> Contributor {
         ContributorSpec {
             display_name: Some("Ada L.".into()),
             challenge: Challenge::RobustService,
-            app: AppSpec {
+            app: Some(AppSpec {
                 image: "ghcr.io/ada/app:1".into(),
                 port: 8080,
                 replicas: 1,
                 cpu_millis: None,
                 memory_mib: None,
-            },
+            }),
+            components: None,
+            entry: None,
         },
     );
     c.metadata.uid = Some("ada-uid".into());
@@ -103,9 +107,10 @@ async fn create_then_ready_then_nothing_to_do() {
             "/api/v1/namespaces/contributor-ada/limitranges/contributor-limits",
             "/apis/networking.k8s.io/v1/namespaces/contributor-ada/networkpolicies/default-deny",
             "/apis/networking.k8s.io/v1/namespaces/contributor-ada/networkpolicies/allow-dns",
-            "/apis/networking.k8s.io/v1/namespaces/contributor-ada/networkpolicies/app-reaches-url-anvil",
+            "/apis/networking.k8s.io/v1/namespaces/contributor-ada/networkpolicies/components-egress",
+            "/apis/networking.k8s.io/v1/namespaces/contributor-ada/networkpolicies/components-ingress",
             "/apis/networking.k8s.io/v1/namespaces/contributor-ada/networkpolicies/url-anvil-ingress",
-            "/apis/networking.k8s.io/v1/namespaces/contributor-ada/networkpolicies/app-ingress",
+            "/apis/networking.k8s.io/v1/namespaces/contributor-ada/networkpolicies/entry-ingress",
             "/api/v1/namespaces/contributor-ada/secrets/url-anvil-admin",
             "/apis/apps/v1/namespaces/contributor-ada/deployments/url-anvil",
             "/api/v1/namespaces/contributor-ada/services/url-anvil",
@@ -188,7 +193,7 @@ async fn a_new_spec_is_applied_and_the_challenge_switched() {
 
     let mut updated = stored(&fake, &c);
     updated.metadata.generation = Some(2);
-    updated.spec.app.image = "ghcr.io/ada/app:2".into();
+    updated.spec.app.as_mut().expect("app").image = "ghcr.io/ada/app:2".into();
     updated.spec.challenge = Challenge::LongestUpkeep;
     updated.spec.display_name = Some("Ada Lovelace".into());
     contributor::reconcile(Arc::new(updated), ctx.clone())
@@ -603,5 +608,116 @@ async fn a_child_deleted_by_hand_is_restored_by_the_resync() {
         "{calls:#?}"
     );
     api.stop().await;
+    let _ = std::fs::remove_dir_all(dir);
+}
+
+fn part(name: &str, port: u16, replicas: i32, cpu: u32) -> ComponentSpec {
+    ComponentSpec {
+        name: name.into(),
+        image: "nginx:1.27".into(),
+        ports: vec![PortSpec {
+            name: "http".into(),
+            port,
+        }],
+        replicas,
+        cpu_millis: Some(cpu),
+        memory_mib: None,
+        env: vec![],
+        args: vec![],
+        files: vec![],
+        readiness: None,
+        scratch: None,
+        metrics_port: None,
+    }
+}
+
+fn with_components(mut c: Contributor, parts: Vec<ComponentSpec>) -> Contributor {
+    c.spec.app = None;
+    c.spec.components = Some(parts);
+    c.spec.entry = Some(EntrySpec {
+        component: "edge".into(),
+        port: None,
+    });
+    c
+}
+
+/// A topology over the budget is refused whole: nothing applied, the sums
+/// said on the Refused condition. Brought within it, it is applied.
+#[tokio::test]
+async fn a_spec_over_the_budget_is_refused_whole_and_nothing_is_applied() {
+    let (api, dir) = platform().await;
+    let (fake, client) = FakeKube::start();
+    let ctx = context(client, &api.base_url(), 1);
+    // 4 x 500m + 2 x 1000m = 4000m, over the default 3000m.
+    let over = with_components(
+        ada(1),
+        vec![part("edge", 8080, 4, 500), part("cache", 8081, 2, 1000)],
+    );
+    fake.put(CONTRIBUTOR_PATH, serde_json::to_value(&over).expect("json"));
+    contributor::reconcile(Arc::new(over.clone()), ctx.clone())
+        .await
+        .expect("reconciles");
+    let calls = fake.take_calls();
+    let writes: Vec<&str> = calls
+        .iter()
+        .filter(|c| c.method != "GET" && !c.path.ends_with("/status"))
+        .map(|c| c.path.as_str())
+        .filter(|p| !p.contains("/events"))
+        .collect();
+    assert!(writes.is_empty(), "nothing is applied: {writes:#?}");
+    assert!(
+        calls
+            .iter()
+            .any(|c| c.path.contains("/events") && c.body["reason"] == "Refused"),
+        "a Warning event says why"
+    );
+    let status = fake.get(CONTRIBUTOR_PATH).expect("stored")["status"].clone();
+    let refused = condition(&status, "Refused");
+    assert_eq!(refused["status"], "True", "{status}");
+    let message = refused["message"].as_str().unwrap_or_default();
+    assert!(message.contains("cpu 4000m > 3000m"), "{message}");
+    assert_eq!(status["phase"], "Failed");
+
+    // Within the budget: three components, each its Deployment and Service.
+    let mut fits = with_components(
+        stored(&fake, &over),
+        vec![
+            part("edge", 8080, 2, 500),
+            part("cache", 8081, 1, 500),
+            part("tier", 8082, 2, 250),
+        ],
+    );
+    fits.metadata.generation = Some(2);
+    contributor::reconcile(Arc::new(fits.clone()), ctx.clone())
+        .await
+        .expect("applies");
+    for name in ["edge", "cache", "tier"] {
+        assert!(
+            fake.get(&format!("{DEPLOYMENTS}/{name}")).is_some(),
+            "{name}"
+        );
+    }
+    let status = fake.get(CONTRIBUTOR_PATH).expect("stored")["status"].clone();
+    assert_eq!(condition(&status, "Refused")["status"], "False", "{status}");
+    assert_eq!(status["endpoint"], "http://edge.contributor-ada.svc:8080");
+    assert_eq!(status["ready"], "0/5");
+
+    // A component taken out of the spec goes, with its Service.
+    let mut fewer = with_components(
+        stored(&fake, &fits),
+        vec![part("edge", 8080, 2, 500), part("cache", 8081, 1, 500)],
+    );
+    fewer.metadata.generation = Some(3);
+    contributor::reconcile(Arc::new(fewer), ctx.clone())
+        .await
+        .expect("applies");
+    assert!(fake.get(&format!("{DEPLOYMENTS}/tier")).is_none());
+    assert!(
+        fake.get("/api/v1/namespaces/contributor-ada/services/tier")
+            .is_none()
+    );
+    assert!(fake.get(&format!("{DEPLOYMENTS}/edge")).is_some());
+    // url-anvil is never a component's to remove.
+    assert!(fake.get(&format!("{DEPLOYMENTS}/url-anvil")).is_some());
     let _ = std::fs::remove_dir_all(dir);
 }

@@ -92,7 +92,7 @@ fn printer_columns_show_phase_and_score() {
     };
     assert_eq!(
         columns("contributors.srechaos.dev.yaml"),
-        ["Phase", "Challenge", "Endpoint", "Age"]
+        ["Phase", "Ready", "Challenge", "Endpoint", "Age"]
     );
     assert_eq!(
         columns("challengeruns.srechaos.dev.yaml"),

@@ -67,6 +67,7 @@ async fn contributor_and_run_on_a_real_api_server() {
             anvil_image: "sre-chaos/url-anvil:dev".into(),
             anvil_admin_token: "e2e-anvil-token-0123456789".into(),
             anvil_resources: chaos_operator::Config::defaults().anvil_resources,
+            budget: chaos_operator::contributor::topology::Budget::DEFAULT,
         },
         RunSettings {
             loadgen_image: "sre-chaos/loadgen:dev".into(),

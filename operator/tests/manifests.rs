@@ -7,7 +7,11 @@ use std::process::Command;
 use std::time::Duration;
 
 use chaos_operator::contributor::desired::{api_key_secret, desired};
-use chaos_operator::crd::{AppSpec, ChallengeRun, ChallengeRunSpec, Contributor, ContributorSpec};
+use chaos_operator::contributor::topology;
+use chaos_operator::crd::{
+    ChallengeRun, ChallengeRunSpec, ComponentSpec, Contributor, ContributorSpec, EntrySpec,
+    EnvSpec, FileSpec, PortSpec, ReadinessSpec, ScratchSpec,
+};
 use chaos_operator::run::desired::load_job;
 use chaos_operator::settings::{RunSettings, Settings};
 use chaos_testkit::{skip, temp_dir};
@@ -26,18 +30,61 @@ fn built_objects_pass_strict_schema_validation() {
         skip("kubernetes-validate (PyPI)");
         return;
     };
+    // Every field a component can have, on one of three components.
+    let part = |name: &str, port: u16| ComponentSpec {
+        name: name.into(),
+        image: "nginx:1.27".into(),
+        ports: vec![PortSpec {
+            name: "http".into(),
+            port,
+        }],
+        replicas: 1,
+        cpu_millis: Some(500),
+        memory_mib: Some(128),
+        env: vec![],
+        args: vec![],
+        files: vec![],
+        readiness: None,
+        scratch: None,
+        metrics_port: None,
+    };
+    let mut edge = part("edge", 8080);
+    edge.replicas = 2;
+    edge.ports.push(PortSpec {
+        name: "metrics".into(),
+        port: 9113,
+    });
+    edge.metrics_port = Some("metrics".into());
+    edge.env = vec![EnvSpec {
+        name: "UPSTREAM".into(),
+        value: "http://cache:8081".into(),
+    }];
+    edge.args = vec!["nginx".into(), "-g".into(), "daemon off;".into()];
+    edge.files = vec![FileSpec {
+        path: "/etc/nginx/nginx.conf".into(),
+        content: "events {}\n".into(),
+    }];
+    edge.readiness = Some(ReadinessSpec {
+        http_path: Some("/healthz".into()),
+        port: Some("http".into()),
+        period_seconds: Some(3),
+    });
+    let mut cache = part("cache", 8081);
+    cache.scratch = Some(ScratchSpec {
+        path: "/var/cache/nginx".into(),
+        size_mib: 64,
+    });
     let mut c = Contributor::new(
         "ada",
         ContributorSpec {
             display_name: None,
             challenge: Challenge::GracefulDegradation,
-            app: AppSpec {
-                image: "ghcr.io/ada/app:1".into(),
-                port: 8080,
-                replicas: 3,
-                cpu_millis: Some(1000),
-                memory_mib: Some(512),
-            },
+            app: None,
+            components: Some(vec![edge, cache, part("tier", 8082)]),
+            entry: Some(EntrySpec {
+                component: "edge".into(),
+                port: Some("http".into()),
+            }),
         },
     );
     c.metadata.uid = Some("0f3c".into());
@@ -46,8 +93,11 @@ fn built_objects_pass_strict_schema_validation() {
         anvil_image: "sre-chaos/url-anvil:1".into(),
         anvil_admin_token: "0123456789abcdef0123".into(),
         anvil_resources: chaos_operator::Config::defaults().anvil_resources,
+        budget: chaos_operator::contributor::topology::Budget::DEFAULT,
     };
-    let d = desired(&c, &settings).expect("builds");
+    let t = topology::read(&c.spec).expect("reads");
+    topology::within(&t, settings.budget).expect("within the budget");
+    let d = desired(&c, &t, &settings).expect("builds");
     let mut run = ChallengeRun::new(
         "first",
         ChallengeRunSpec {
@@ -75,12 +125,16 @@ fn built_objects_pass_strict_schema_validation() {
         serde_yaml_ng::to_string(&d.anvil_secret),
         serde_yaml_ng::to_string(&d.anvil),
         serde_yaml_ng::to_string(&d.anvil_service),
-        serde_yaml_ng::to_string(&d.app),
-        serde_yaml_ng::to_string(&d.app_service),
         serde_yaml_ng::to_string(&api_key_secret(&c, "sck_x").expect("secret")),
         serde_yaml_ng::to_string(&job),
     ];
     docs.extend(d.policies.iter().map(serde_yaml_ng::to_string));
+    for part in &d.components {
+        docs.push(serde_yaml_ng::to_string(&part.deployment));
+        docs.push(serde_yaml_ng::to_string(&part.service));
+    }
+    let files = d.components[0].files.as_ref().expect("edge has files");
+    docs.push(serde_yaml_ng::to_string(files));
     let dir = temp_dir("operator-manifests");
     let mut files = Vec::new();
     for (i, doc) in docs.into_iter().enumerate() {

@@ -7,10 +7,13 @@
 //! applies only when one is missing or differs from what was applied.
 
 use k8s_openapi::api::apps::v1::Deployment;
-use k8s_openapi::api::core::v1::{LimitRange, Namespace, ResourceQuota, Secret, Service};
+use k8s_openapi::api::core::v1::{
+    ConfigMap, LimitRange, Namespace, ResourceQuota, Secret, Service,
+};
 use k8s_openapi::api::networking::v1::NetworkPolicy;
 use kube::Resource;
-use kube::api::Api;
+use kube::ResourceExt;
+use kube::api::{Api, DeleteParams, ListParams};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
@@ -26,6 +29,7 @@ enum Child<'a> {
     Limits(&'a LimitRange),
     Policy(&'a NetworkPolicy),
     Secret(&'a Secret),
+    Files(&'a ConfigMap),
     Deployment(&'a Deployment),
     Service(&'a Service),
 }
@@ -44,9 +48,15 @@ fn children(d: &Desired) -> Vec<Child<'_>> {
         Child::Secret(&d.anvil_secret),
         Child::Deployment(&d.anvil),
         Child::Service(&d.anvil_service),
-        Child::Deployment(&d.app),
-        Child::Service(&d.app_service),
     ]);
+    for c in &d.components {
+        // Files first: a new pod finds its config.
+        if let Some(f) = &c.files {
+            out.push(Child::Files(f));
+        }
+        out.push(Child::Deployment(&c.deployment));
+        out.push(Child::Service(&c.service));
+    }
     out
 }
 
@@ -61,6 +71,7 @@ pub async fn apply_all(ctx: &Context, d: &Desired) -> Result<Fingerprints, Error
             Child::Limits(o) => applied(ctx, o).await?,
             Child::Policy(o) => applied(ctx, o).await?,
             Child::Secret(o) => applied(ctx, o).await?,
+            Child::Files(o) => applied(ctx, o).await?,
             Child::Deployment(o) => applied(ctx, o).await?,
             Child::Service(o) => applied(ctx, o).await?,
         });
@@ -78,11 +89,58 @@ pub async fn current(ctx: &Context, d: &Desired) -> Result<Fingerprints, Error> 
             Child::Limits(o) => read(ctx, o).await?,
             Child::Policy(o) => read(ctx, o).await?,
             Child::Secret(o) => read(ctx, o).await?,
+            Child::Files(o) => read(ctx, o).await?,
             Child::Deployment(o) => read(ctx, o).await?,
             Child::Service(o) => read(ctx, o).await?,
         });
     }
     Ok(out)
+}
+
+/// Deletes the components' objects the spec no longer has (a component
+/// removed or renamed, files taken away). Only objects of the contributor
+/// tier are looked at: url-anvil and the namespace's own are never touched.
+pub async fn prune(ctx: &Context, ns: &str, d: &Desired) -> Result<usize, Error> {
+    let selector = format!(
+        "{}={}",
+        crate::labels::TIER,
+        crate::labels::CONTRIBUTOR_TIER
+    );
+    let lp = ListParams::default().labels(&selector);
+    let keep = |kind: &str, name: &str| {
+        d.components.iter().any(|c| match kind {
+            "ConfigMap" => c.files.as_ref().and_then(|f| f.metadata.name.as_deref()) == Some(name),
+            _ => c.name == name,
+        })
+    };
+    let mut gone = 0;
+    let deployments: Api<Deployment> = Api::namespaced(ctx.client.clone(), ns);
+    for o in deployments.list_metadata(&lp).await? {
+        let name = o.name_any();
+        if !keep("Deployment", &name) {
+            deployments
+                .delete(&name, &DeleteParams::background())
+                .await?;
+            gone += 1;
+        }
+    }
+    let services: Api<Service> = Api::namespaced(ctx.client.clone(), ns);
+    for o in services.list_metadata(&lp).await? {
+        let name = o.name_any();
+        if !keep("Service", &name) {
+            services.delete(&name, &DeleteParams::default()).await?;
+            gone += 1;
+        }
+    }
+    let maps: Api<ConfigMap> = Api::namespaced(ctx.client.clone(), ns);
+    for o in maps.list_metadata(&lp).await? {
+        let name = o.name_any();
+        if !keep("ConfigMap", &name) {
+            maps.delete(&name, &DeleteParams::default()).await?;
+            gone += 1;
+        }
+    }
+    Ok(gone)
 }
 
 async fn applied<K>(ctx: &Context, obj: &K) -> Result<Option<String>, Error>

@@ -4,13 +4,16 @@
 use std::hash::{Hash, Hasher};
 
 use k8s_openapi::api::apps::v1::Deployment;
-use k8s_openapi::api::core::v1::{LimitRange, Namespace, ResourceQuota, Secret, Service};
+use k8s_openapi::api::core::v1::{
+    ConfigMap, LimitRange, Namespace, ResourceQuota, Secret, Service,
+};
 use k8s_openapi::api::networking::v1::NetworkPolicy;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::OwnerReference;
 use kube::Resource;
 use serde::de::DeserializeOwned;
 use serde_json::{Value, json};
 
+use super::topology::{Component, Topology};
 use crate::crd::Contributor;
 use crate::labels::{self, Role};
 use crate::settings::Settings;
@@ -22,10 +25,11 @@ pub const ANVIL_SECRET: &str = "url-anvil-admin";
 /// The Secret the contributor's API key is kept in, key `api-key`.
 pub const API_KEY_SECRET: &str = "chaos-api-key";
 pub const ANVIL: &str = "url-anvil";
+/// The single component of the `app` shorthand.
 pub const APP: &str = "app";
-
-const DEFAULT_CPU_MILLIS: u32 = 250;
-const DEFAULT_MEMORY_MIB: u32 = 128;
+/// Room in the quota for url-anvil (its default resources) and for one
+/// extra pod of the largest size while a component rolls.
+const ANVIL_ROOM: (u64, u64) = (500, 256);
 
 /// Everything the operator applies for one contributor, namespace first.
 #[derive(Debug, Clone, PartialEq)]
@@ -37,8 +41,18 @@ pub struct Desired {
     pub anvil_secret: Secret,
     pub anvil: Deployment,
     pub anvil_service: Service,
-    pub app: Deployment,
-    pub app_service: Service,
+    /// The contributor's components, in the order of the spec.
+    pub components: Vec<ComponentObjects>,
+}
+
+/// What one component is made of.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ComponentObjects {
+    pub name: String,
+    /// Its config files, when it has any.
+    pub files: Option<ConfigMap>,
+    pub deployment: Deployment,
+    pub service: Service,
 }
 
 impl Desired {
@@ -54,10 +68,17 @@ impl Desired {
             serde_json::to_string(&self.anvil_secret),
             serde_json::to_string(&self.anvil),
             serde_json::to_string(&self.anvil_service),
-            serde_json::to_string(&self.app),
-            serde_json::to_string(&self.app_service),
         ] {
             v.unwrap_or_default().hash(&mut h);
+        }
+        for c in &self.components {
+            for v in [
+                serde_json::to_string(&c.files),
+                serde_json::to_string(&c.deployment),
+                serde_json::to_string(&c.service),
+            ] {
+                v.unwrap_or_default().hash(&mut h);
+            }
         }
         format!("{:016x}", h.finish())
     }
@@ -68,9 +89,28 @@ pub fn namespace_name(contributor: &str) -> String {
     format!("contributor-{contributor}")
 }
 
-/// Where the challenge load is sent.
-pub fn endpoint(contributor: &str, port: u16) -> String {
-    format!("http://{APP}.{}.svc:{port}", namespace_name(contributor))
+/// Where the challenge load is sent: the entry component's Service.
+pub fn endpoint(contributor: &str, component: &str, port: u16) -> String {
+    format!(
+        "http://{component}.{}.svc:{port}",
+        namespace_name(contributor)
+    )
+}
+
+/// Where a run of this Contributor sends its load: its entry, as the spec
+/// says (a run only starts once the contributor is Ready, so its spec was
+/// accepted), else as last recorded.
+pub fn target(c: &Contributor) -> String {
+    entry_endpoint(c)
+        .or_else(|| c.status.as_ref().and_then(|s| s.endpoint.clone()))
+        .unwrap_or_default()
+}
+
+/// The endpoint of a Contributor whose spec can be built.
+pub fn entry_endpoint(c: &Contributor) -> Option<String> {
+    let t = super::topology::read(&c.spec).ok()?;
+    let name = c.metadata.name.clone().unwrap_or_default();
+    Some(endpoint(&name, &t.entry_component, t.entry_port))
 }
 
 /// url-anvil's address from the platform namespace (metrics, fault API).
@@ -81,7 +121,7 @@ pub fn anvil_url(contributor: &str) -> String {
     )
 }
 
-pub fn desired(c: &Contributor, s: &Settings) -> Result<Desired, serde_json::Error> {
+pub fn desired(c: &Contributor, t: &Topology, s: &Settings) -> Result<Desired, serde_json::Error> {
     let name = c.metadata.name.clone().unwrap_or_default();
     let ns = namespace_name(&name);
     let owner = owner(c);
@@ -93,10 +133,6 @@ pub fn desired(c: &Contributor, s: &Settings) -> Result<Desired, serde_json::Err
         }
         json!({"name": object, "namespace": ns, "labels": labels, "ownerReferences": [owner]})
     };
-    let app = &c.spec.app;
-    let cpu = app.cpu_millis.unwrap_or(DEFAULT_CPU_MILLIS);
-    let memory = app.memory_mib.unwrap_or(DEFAULT_MEMORY_MIB);
-    let replicas = app.replicas.clamp(1, 3);
     let platform = &s.platform_namespace;
 
     let mut ns_labels = base.clone();
@@ -117,15 +153,21 @@ pub fn desired(c: &Contributor, s: &Settings) -> Result<Desired, serde_json::Err
         "metadata": {"name": ns, "labels": ns_labels, "ownerReferences": [owner]},
     }))?;
 
-    // Room for the app at its largest, one extra pod during a rollout, and url-anvil.
+    // The budget (the same for everyone), one extra pod of the largest
+    // size while a component rolls, and url-anvil. Never more than the
+    // budget runs: the operator sets every replica count, and nothing in
+    // the namespace may create pods.
+    let b = s.budget;
+    let cpu = b.cpu_millis + 1000 + ANVIL_ROOM.0;
+    let memory = b.memory_mib + 512 + ANVIL_ROOM.1;
     let quota = typed(json!({
         "apiVersion": "v1", "kind": "ResourceQuota",
         "metadata": meta("contributor-quota", json!({})),
         "spec": {"hard": {
-            "pods": "8",
-            "requests.cpu": "4500m", "limits.cpu": "4500m",
-            "requests.memory": "2304Mi", "limits.memory": "2304Mi",
-            "services": "4", "secrets": "8", "configmaps": "8",
+            "pods": (b.pods + 2).to_string(),
+            "requests.cpu": format!("{cpu}m"), "limits.cpu": format!("{cpu}m"),
+            "requests.memory": format!("{memory}Mi"), "limits.memory": format!("{memory}Mi"),
+            "services": "8", "secrets": "8", "configmaps": "10",
             "persistentvolumeclaims": "0", "services.loadbalancers": "0", "services.nodeports": "0",
         }},
     }))?;
@@ -150,7 +192,9 @@ pub fn desired(c: &Contributor, s: &Settings) -> Result<Desired, serde_json::Err
         })
     };
     let component = |c: &str| json!({"matchLabels": {labels::COMPONENT: c}});
-    let policies = vec![
+    let tier = json!({"matchLabels": {labels::TIER: labels::CONTRIBUTOR_TIER}});
+    let entry_port = t.entry_port;
+    let mut policies = vec![
         typed(json!({
             "apiVersion": "networking.k8s.io/v1", "kind": "NetworkPolicy",
             "metadata": meta("default-deny", json!({})),
@@ -167,12 +211,24 @@ pub fn desired(c: &Contributor, s: &Settings) -> Result<Desired, serde_json::Err
                 }],
             },
         }))?,
+        // The components reach each other and url-anvil, nothing else.
         typed(json!({
             "apiVersion": "networking.k8s.io/v1", "kind": "NetworkPolicy",
-            "metadata": meta("app-reaches-url-anvil", json!({})),
+            "metadata": meta("components-egress", json!({})),
             "spec": {
-                "podSelector": component(APP), "policyTypes": ["Egress"],
-                "egress": [{"to": [{"podSelector": component(ANVIL)}], "ports": [{"protocol": "TCP", "port": ANVIL_PORT}]}],
+                "podSelector": tier, "policyTypes": ["Egress"],
+                "egress": [
+                    {"to": [{"podSelector": tier}]},
+                    {"to": [{"podSelector": component(ANVIL)}], "ports": [{"protocol": "TCP", "port": ANVIL_PORT}]},
+                ],
+            },
+        }))?,
+        typed(json!({
+            "apiVersion": "networking.k8s.io/v1", "kind": "NetworkPolicy",
+            "metadata": meta("components-ingress", json!({})),
+            "spec": {
+                "podSelector": tier, "policyTypes": ["Ingress"],
+                "ingress": [{"from": [{"podSelector": tier}]}],
             },
         }))?,
         typed(json!({
@@ -181,23 +237,44 @@ pub fn desired(c: &Contributor, s: &Settings) -> Result<Desired, serde_json::Err
             "spec": {
                 "podSelector": component(ANVIL), "policyTypes": ["Ingress"],
                 "ingress": [{
-                    "from": [{"podSelector": component(APP)}, from_platform(&[Role::Prometheus, Role::Operator])],
+                    "from": [{"podSelector": tier}, from_platform(&[Role::Prometheus, Role::Operator])],
                     "ports": [{"protocol": "TCP", "port": ANVIL_PORT}],
                 }],
             },
         }))?,
+        // The load enters at the entry, and only there.
         typed(json!({
             "apiVersion": "networking.k8s.io/v1", "kind": "NetworkPolicy",
-            "metadata": meta("app-ingress", json!({})),
+            "metadata": meta("entry-ingress", json!({})),
             "spec": {
-                "podSelector": component(APP), "policyTypes": ["Ingress"],
+                "podSelector": component(&t.entry_component), "policyTypes": ["Ingress"],
                 "ingress": [{
                     "from": [from_platform(&[Role::Load, Role::Prometheus])],
-                    "ports": [{"protocol": "TCP", "port": app.port}],
+                    "ports": [{"protocol": "TCP", "port": entry_port}],
                 }],
             },
         }))?,
     ];
+    for part in &t.components {
+        let Some(metrics) = part
+            .metrics_port
+            .as_deref()
+            .and_then(|m| part.port(Some(m)))
+        else {
+            continue;
+        };
+        policies.push(typed(json!({
+            "apiVersion": "networking.k8s.io/v1", "kind": "NetworkPolicy",
+            "metadata": meta(&format!("metrics-{}", part.name), json!({})),
+            "spec": {
+                "podSelector": component(&part.name), "policyTypes": ["Ingress"],
+                "ingress": [{
+                    "from": [from_platform(&[Role::Prometheus])],
+                    "ports": [{"protocol": "TCP", "port": metrics.port}],
+                }],
+            },
+        }))?);
+    }
 
     let anvil_secret = typed(json!({
         "apiVersion": "v1", "kind": "Secret",
@@ -267,45 +344,11 @@ pub fn desired(c: &Contributor, s: &Settings) -> Result<Desired, serde_json::Err
         },
     }))?;
 
-    let app_labels = json!({labels::COMPONENT: APP, labels::NAME: APP});
-    let app_deployment = typed(json!({
-        "apiVersion": "apps/v1", "kind": "Deployment",
-        "metadata": meta(APP, app_labels.clone()),
-        "spec": {
-            "replicas": replicas,
-            "selector": {"matchLabels": {labels::COMPONENT: APP}},
-            "template": {
-                "metadata": {"labels": merged(&base, &app_labels)},
-                "spec": {
-                    "automountServiceAccountToken": false,
-                    "enableServiceLinks": false,
-                    "securityContext": {"runAsNonRoot": true, "seccompProfile": {"type": "RuntimeDefault"}},
-                    "containers": [{
-                        "name": APP,
-                        "image": app.image,
-                        "ports": [{"name": "http", "containerPort": app.port}],
-                        "readinessProbe": {"tcpSocket": {"port": "http"}, "periodSeconds": 2},
-                        "resources": {
-                            "requests": {"cpu": format!("{cpu}m"), "memory": format!("{memory}Mi")},
-                            "limits": {"cpu": format!("{cpu}m"), "memory": format!("{memory}Mi")},
-                        },
-                        "securityContext": restricted,
-                        // A read-only root: scratch space for the app (nginx's pid and caches) lives here.
-                        "volumeMounts": [{"name": "tmp", "mountPath": "/tmp"}],
-                    }],
-                    "volumes": [{"name": "tmp", "emptyDir": {"sizeLimit": "64Mi"}}],
-                },
-            },
-        },
-    }))?;
-    let app_service = typed(json!({
-        "apiVersion": "v1", "kind": "Service",
-        "metadata": meta(APP, app_labels),
-        "spec": {
-            "selector": {labels::COMPONENT: APP},
-            "ports": [{"name": "http", "port": app.port, "targetPort": "http"}],
-        },
-    }))?;
+    let components = t
+        .components
+        .iter()
+        .map(|part| component_objects(part, &meta, &base, &restricted))
+        .collect::<Result<Vec<_>, _>>()?;
     Ok(Desired {
         namespace,
         quota,
@@ -314,8 +357,137 @@ pub fn desired(c: &Contributor, s: &Settings) -> Result<Desired, serde_json::Err
         anvil_secret,
         anvil,
         anvil_service,
-        app: app_deployment,
-        app_service,
+        components,
+    })
+}
+
+/// The ConfigMap key of a component's `i`th file.
+fn file_key(i: usize) -> String {
+    format!("file-{i}")
+}
+
+/// One component: its files, Deployment and Service.
+fn component_objects(
+    part: &Component,
+    meta: &dyn Fn(&str, Value) -> Value,
+    base: &Value,
+    restricted: &Value,
+) -> Result<ComponentObjects, serde_json::Error> {
+    let name = part.name.as_str();
+    let own = json!({
+        labels::COMPONENT: name,
+        labels::NAME: name,
+        labels::TIER: labels::CONTRIBUTOR_TIER,
+    });
+    let files_name = format!("{name}-files");
+    let files = if part.files.is_empty() {
+        None
+    } else {
+        let data: serde_json::Map<String, Value> = part
+            .files
+            .iter()
+            .enumerate()
+            .map(|(i, (_, content))| (file_key(i), json!(content)))
+            .collect();
+        Some(typed::<ConfigMap>(json!({
+            "apiVersion": "v1", "kind": "ConfigMap",
+            "metadata": meta(&files_name, own.clone()),
+            "data": data,
+        }))?)
+    };
+    // A change to the files changes this component's pod template, and
+    // only its: it rolls, the others do not.
+    let mut h = std::collections::hash_map::DefaultHasher::new();
+    part.files.hash(&mut h);
+    let files_digest = format!("{:016x}", h.finish());
+
+    let mut mounts = vec![json!({"name": "tmp", "mountPath": "/tmp"})];
+    // A read-only root: /tmp is scratch space for every component (nginx's pid and temp files).
+    let mut volumes = vec![json!({"name": "tmp", "emptyDir": {"sizeLimit": "64Mi"}})];
+    if let Some(scratch) = &part.scratch {
+        mounts.push(json!({"name": "scratch", "mountPath": scratch.path}));
+        volumes.push(
+            json!({"name": "scratch", "emptyDir": {"sizeLimit": format!("{}Mi", scratch.size_mib)}}),
+        );
+    }
+    if files.is_some() {
+        volumes.push(json!({"name": "files", "configMap": {"name": files_name}}));
+        for (i, (path, _)) in part.files.iter().enumerate() {
+            mounts.push(json!({"name": "files", "mountPath": path, "subPath": file_key(i), "readOnly": true}));
+        }
+    }
+    let probe_port = part
+        .port(part.readiness.port.as_deref())
+        .map(|p| p.name.clone())
+        .unwrap_or_default();
+    let period = part.readiness.period_seconds.unwrap_or(2);
+    let readiness = match &part.readiness.http_path {
+        Some(path) => {
+            json!({"httpGet": {"path": path, "port": probe_port}, "periodSeconds": period})
+        }
+        None => json!({"tcpSocket": {"port": probe_port}, "periodSeconds": period}),
+    };
+    let mut annotations = json!({"srechaos.dev/files-digest": files_digest});
+    if let Some(m) = part
+        .metrics_port
+        .as_deref()
+        .and_then(|m| part.port(Some(m)))
+        && let Value::Object(a) = &mut annotations
+    {
+        a.insert("prometheus.io/scrape".into(), json!("true"));
+        a.insert("prometheus.io/port".into(), json!(m.port.to_string()));
+        a.insert("prometheus.io/path".into(), json!("/metrics"));
+    }
+    let (cpu, memory) = (part.cpu_millis, part.memory_mib);
+    let mut container = json!({
+        "name": name,
+        "image": part.image,
+        "ports": part.ports.iter().map(|p| json!({"name": p.name, "containerPort": p.port})).collect::<Vec<_>>(),
+        "env": part.env.iter().map(|(k, v)| json!({"name": k, "value": v})).collect::<Vec<_>>(),
+        "readinessProbe": readiness,
+        "resources": {
+            "requests": {"cpu": format!("{cpu}m"), "memory": format!("{memory}Mi")},
+            "limits": {"cpu": format!("{cpu}m"), "memory": format!("{memory}Mi")},
+        },
+        "securityContext": restricted,
+        "volumeMounts": mounts,
+    });
+    if !part.args.is_empty() {
+        container["args"] = json!(part.args);
+    }
+    let deployment = typed(json!({
+        "apiVersion": "apps/v1", "kind": "Deployment",
+        "metadata": meta(name, own.clone()),
+        "spec": {
+            "replicas": part.replicas,
+            "selector": {"matchLabels": {labels::COMPONENT: name}},
+            // One extra pod at a time while rolling, which the quota has room for.
+            "strategy": {"type": "RollingUpdate", "rollingUpdate": {"maxSurge": 1, "maxUnavailable": 0}},
+            "template": {
+                "metadata": {"labels": merged(base, &own), "annotations": annotations},
+                "spec": {
+                    "automountServiceAccountToken": false,
+                    "enableServiceLinks": false,
+                    "securityContext": {"runAsNonRoot": true, "seccompProfile": {"type": "RuntimeDefault"}},
+                    "containers": [container],
+                    "volumes": volumes,
+                },
+            },
+        },
+    }))?;
+    let service = typed(json!({
+        "apiVersion": "v1", "kind": "Service",
+        "metadata": meta(name, own),
+        "spec": {
+            "selector": {labels::COMPONENT: name},
+            "ports": part.ports.iter().map(|p| json!({"name": p.name, "port": p.port, "targetPort": p.name})).collect::<Vec<_>>(),
+        },
+    }))?;
+    Ok(ComponentObjects {
+        name: name.to_owned(),
+        files,
+        deployment,
+        service,
     })
 }
 
@@ -356,10 +528,16 @@ mod tests {
 
     fn contributor(name: &str) -> Contributor {
         let mut c = crate::fixtures::contributor(name);
-        c.spec.app.port = 8081;
-        c.spec.app.replicas = 2;
-        c.spec.app.cpu_millis = Some(500);
+        let app = c.spec.app.as_mut().expect("app");
+        app.port = 8081;
+        app.replicas = 2;
+        app.cpu_millis = Some(500);
         c
+    }
+
+    fn build(c: &Contributor, s: &Settings) -> Result<Desired, serde_json::Error> {
+        let t = super::super::topology::read(&c.spec).expect("reads");
+        desired(c, &t, s)
     }
 
     fn settings() -> Settings {
@@ -368,6 +546,7 @@ mod tests {
             anvil_image: "sre-chaos/url-anvil:1".into(),
             anvil_admin_token: "0123456789abcdef0123".into(),
             anvil_resources: crate::Config::defaults().anvil_resources,
+            budget: crate::contributor::topology::Budget::DEFAULT,
         }
     }
 
@@ -381,7 +560,7 @@ mod tests {
 
     #[test]
     fn everything_lives_in_the_contributors_namespace_and_is_owned_by_it() {
-        let d = desired(&contributor("ada"), &settings()).expect("builds");
+        let d = build(&contributor("ada"), &settings()).expect("builds");
         assert_eq!(
             d.namespace.metadata.name.as_deref(),
             Some("contributor-ada")
@@ -399,8 +578,8 @@ mod tests {
             &d.anvil_secret.metadata,
             &d.anvil.metadata,
             &d.anvil_service.metadata,
-            &d.app.metadata,
-            &d.app_service.metadata,
+            &d.components[0].deployment.metadata,
+            &d.components[0].service.metadata,
         ]
         .into_iter()
         .chain(d.policies.iter().map(|p| &p.metadata))
@@ -424,15 +603,15 @@ mod tests {
 
     #[test]
     fn the_namespace_enforces_the_restricted_pod_security_standard() {
-        let d = desired(&contributor("ada"), &settings()).expect("builds");
+        let d = build(&contributor("ada"), &settings()).expect("builds");
         let l = d.namespace.metadata.labels.expect("labels");
         assert_eq!(l["pod-security.kubernetes.io/enforce"], "restricted");
     }
 
     #[test]
     fn pods_run_locked_down() {
-        let d = desired(&contributor("ada"), &settings()).expect("builds");
-        for dep in [&d.anvil, &d.app] {
+        let d = build(&contributor("ada"), &settings()).expect("builds");
+        for dep in [&d.anvil, &d.components[0].deployment] {
             let p = pod(dep);
             assert_eq!(p.automount_service_account_token, Some(false));
             let sc = container(dep)
@@ -451,8 +630,8 @@ mod tests {
 
     #[test]
     fn url_anvil_is_the_platforms_and_the_same_for_everyone() {
-        let a = desired(&contributor("ada"), &settings()).expect("builds");
-        let b = desired(&contributor("bob"), &settings()).expect("builds");
+        let a = build(&contributor("ada"), &settings()).expect("builds");
+        let b = build(&contributor("bob"), &settings()).expect("builds");
         assert_eq!(container(&a.anvil), container(&b.anvil));
         let c = container(&a.anvil);
         assert_eq!(c.image.as_deref(), Some("sre-chaos/url-anvil:1"));
@@ -480,11 +659,11 @@ mod tests {
 
     #[test]
     fn the_app_gets_its_image_port_replicas_and_bounded_resources() {
-        let d = desired(&contributor("ada"), &settings()).expect("builds");
-        let c = container(&d.app);
+        let d = build(&contributor("ada"), &settings()).expect("builds");
+        let c = container(&d.components[0].deployment);
         assert_eq!(c.image.as_deref(), Some("ghcr.io/ada/app:1"));
         assert_eq!(c.ports.as_ref().map(|p| p[0].container_port), Some(8081));
-        assert_eq!(d.app.spec.replicas, Some(2));
+        assert_eq!(d.components[0].deployment.spec.replicas, Some(2));
         let limits = c
             .resources
             .as_ref()
@@ -493,19 +672,23 @@ mod tests {
         assert_eq!(limits["cpu"].0, "500m");
         assert_eq!(limits["memory"].0, "128Mi");
         assert_eq!(
-            d.app_service
+            d.components[0]
+                .service
                 .spec
                 .as_ref()
                 .and_then(|s| s.ports.as_ref())
                 .map(|p| p[0].port),
             Some(8081)
         );
-        assert_eq!(endpoint("ada", 8081), "http://app.contributor-ada.svc:8081");
+        assert_eq!(
+            endpoint("ada", "app", 8081),
+            "http://app.contributor-ada.svc:8081"
+        );
     }
 
     #[test]
     fn network_policies_deny_by_default_and_open_only_the_needed_paths() {
-        let d = desired(&contributor("ada"), &settings()).expect("builds");
+        let d = build(&contributor("ada"), &settings()).expect("builds");
         let names: Vec<_> = d
             .policies
             .iter()
@@ -516,9 +699,10 @@ mod tests {
             [
                 "default-deny",
                 "allow-dns",
-                "app-reaches-url-anvil",
+                "components-egress",
+                "components-ingress",
                 "url-anvil-ingress",
-                "app-ingress"
+                "entry-ingress"
             ]
         );
         let deny = d.policies[0].spec.as_ref().expect("spec");
@@ -528,7 +712,7 @@ mod tests {
             Some(&["Ingress".to_owned(), "Egress".to_owned()][..])
         );
         // Only the platform's load Jobs and Prometheus reach the app, on its port.
-        let app_in = serde_json::to_value(&d.policies[4]).expect("json");
+        let app_in = serde_json::to_value(&d.policies[5]).expect("json");
         assert_eq!(
             app_in["spec"]["ingress"][0]["from"][0]["namespaceSelector"]["matchLabels"]["kubernetes.io/metadata.name"],
             "sre-chaos"
@@ -542,15 +726,13 @@ mod tests {
 
     #[test]
     fn the_digest_follows_the_spec() {
-        let a = desired(&contributor("ada"), &settings()).expect("builds");
+        let a = build(&contributor("ada"), &settings()).expect("builds");
         let mut changed = contributor("ada");
-        changed.spec.app.image = "ghcr.io/ada/app:2".into();
-        let b = desired(&changed, &settings()).expect("builds");
+        changed.spec.app.as_mut().expect("app").image = "ghcr.io/ada/app:2".into();
+        let b = build(&changed, &settings()).expect("builds");
         assert_eq!(
             a.digest(),
-            desired(&contributor("ada"), &settings())
-                .expect("b")
-                .digest()
+            build(&contributor("ada"), &settings()).expect("b").digest()
         );
         assert_ne!(a.digest(), b.digest());
     }

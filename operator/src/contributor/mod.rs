@@ -4,6 +4,7 @@
 
 mod children;
 pub mod desired;
+pub mod topology;
 
 use chaos_domain::Challenge;
 use std::sync::Arc;
@@ -21,7 +22,7 @@ use kube::runtime::finalizer::{Event, finalizer};
 use crate::apply::apply_one;
 use crate::conditions;
 use crate::context::Context;
-use crate::crd::{Contributor, ContributorPhase, ContributorStatus};
+use crate::crd::{ComponentStatus, Contributor, ContributorPhase, ContributorStatus};
 use crate::error::Error;
 use crate::events::publish;
 use desired::{API_KEY_SECRET, Desired, namespace_name};
@@ -78,15 +79,63 @@ async fn apply(c: &Contributor, ctx: &Context) -> Result<Action, Error> {
     }
 
     let ns = namespace_name(&name);
-    let want: Desired = desired::desired(c, &ctx.settings)?;
+    // A spec that cannot be built, or is over the budget, is refused
+    // whole: nothing of it is applied, what runs keeps running.
+    let topology =
+        topology::read(&c.spec).and_then(|t| topology::within(&t, ctx.settings.budget).map(|()| t));
+    let topology = match topology {
+        Ok(t) => {
+            conditions::set(
+                &mut status.conditions,
+                "Refused",
+                false,
+                "Accepted",
+                format!(
+                    "{} component(s), within the budget",
+                    c.spec.components.as_ref().map_or(1, Vec::len)
+                ),
+                generation,
+                now.clone(),
+            );
+            t
+        }
+        Err(refusal) => {
+            if status.phase.is_none() {
+                status.phase = Some(ContributorPhase::Failed);
+            }
+            conditions::set(
+                &mut status.conditions,
+                "Refused",
+                true,
+                "Refused",
+                refusal.to_string(),
+                generation,
+                now,
+            );
+            if old
+                .conditions
+                .iter()
+                .all(|o| o.type_ != "Refused" || o.message != refusal.0)
+            {
+                publish(ctx, c, EventType::Warning, "Refused", &refusal.0).await;
+            }
+            crate::status::write(ctx, c, &old, &status).await?;
+            return Ok(Action::await_change());
+        }
+    };
+    let want: Desired = desired::desired(c, &topology, &ctx.settings)?;
     let digest = want.digest();
     let deployments: Api<Deployment> = Api::namespaced(ctx.client.clone(), &ns);
     let mut anvil = deployments.get_opt(desired::ANVIL).await?;
-    let mut app = deployments.get_opt(desired::APP).await?;
+    let mut parts = Vec::new();
+    for part in &topology.components {
+        parts.push(deployments.get_opt(&part.name).await?);
+    }
     let recorded = status.applied_digest.as_deref() == Some(digest.as_str())
         && status.observed_generation == generation;
-    let mut stale =
-        !(recorded || ctx.has_applied(&name, &digest)) || anvil.is_none() || app.is_none();
+    let mut stale = !(recorded || ctx.has_applied(&name, &digest))
+        || anvil.is_none()
+        || parts.iter().any(Option::is_none);
     // Checked on a schedule too: a child deleted or changed by hand (its
     // NetworkPolicy, its ResourceQuota) is restored. The check reads; it
     // writes only when something differs from what this process applied
@@ -104,10 +153,17 @@ async fn apply(c: &Contributor, ctx: &Context) -> Result<Action, Error> {
     }
     if stale {
         let children = children::apply_all(ctx, &want).await?;
+        let pruned = children::prune(ctx, &ns, &want).await?;
+        if pruned > 0 {
+            tracing::info!(contributor = %name, pruned, "removed the objects of components no longer in the spec");
+        }
         ctx.applied(&name, &digest, children);
         ctx.metrics.applied(CONTROLLER);
         anvil = deployments.get_opt(desired::ANVIL).await?;
-        app = deployments.get_opt(desired::APP).await?;
+        parts.clear();
+        for part in &topology.components {
+            parts.push(deployments.get_opt(&part.name).await?);
+        }
         status.applied_digest = Some(digest);
         status.observed_generation = generation;
         conditions::set(
@@ -121,7 +177,30 @@ async fn apply(c: &Contributor, ctx: &Context) -> Result<Action, Error> {
         );
     }
     status.namespace = Some(ns.clone());
-    status.endpoint = Some(desired::endpoint(&name, c.spec.app.port));
+    status.endpoint = Some(desired::endpoint(
+        &name,
+        &topology.entry_component,
+        topology.entry_port,
+    ));
+    status.components = topology
+        .components
+        .iter()
+        .zip(&parts)
+        .map(|(part, d)| ComponentStatus {
+            name: part.name.clone(),
+            replicas: part.replicas,
+            ready_replicas: ready_replicas(d.as_ref()),
+        })
+        .collect();
+    status.ready = Some(format!(
+        "{}/{}",
+        status
+            .components
+            .iter()
+            .map(|c| c.ready_replicas)
+            .sum::<i32>(),
+        status.components.iter().map(|c| c.replicas).sum::<i32>()
+    ));
 
     let mut retry = None;
     if let Err(wait) = register(c, ctx, &mut status, now.clone()).await? {
@@ -129,7 +208,7 @@ async fn apply(c: &Contributor, ctx: &Context) -> Result<Action, Error> {
     }
 
     let anvil_up = available(anvil.as_ref());
-    let app_up = available(app.as_ref());
+    let app_up = parts.iter().all(|d| available(d.as_ref()));
     // A contributor the API server refused (its name is someone else's
     // account) can never be Ready: a run of it would score for that account.
     let refused = status
@@ -154,13 +233,20 @@ async fn apply(c: &Contributor, ctx: &Context) -> Result<Action, Error> {
         (true, true) => (
             ContributorPhase::Ready,
             "Available",
-            "url-anvil and the app are available".to_owned(),
+            "url-anvil and every component are available".to_owned(),
         ),
         _ => {
-            let waiting = match (anvil_up, app_up) {
-                (false, false) => "url-anvil and the app",
-                (false, true) => "url-anvil",
-                _ => "the app",
+            let down: Vec<&str> = topology
+                .components
+                .iter()
+                .zip(&parts)
+                .filter(|(_, d)| !available(d.as_ref()))
+                .map(|(p, _)| p.name.as_str())
+                .collect();
+            let waiting = match (anvil_up, down.is_empty()) {
+                (false, true) => "url-anvil".to_owned(),
+                (false, false) => format!("url-anvil and {}", down.join(", ")),
+                _ => down.join(", "),
             };
             let phase = if status.ready_since.is_some() {
                 ContributorPhase::Degraded
@@ -423,6 +509,12 @@ async fn cleanup(c: &Contributor, ctx: &Context) -> Result<Action, Error> {
     )
     .await;
     Ok(Action::await_change())
+}
+
+fn ready_replicas(d: Option<&Deployment>) -> i32 {
+    d.and_then(|d| d.status.as_ref())
+        .and_then(|s| s.ready_replicas)
+        .unwrap_or(0)
 }
 
 fn available(d: Option<&Deployment>) -> bool {

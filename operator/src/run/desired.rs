@@ -6,7 +6,7 @@ use k8s_openapi::api::batch::v1::Job;
 use kube::{Resource, ResourceExt};
 use serde_json::json;
 
-use crate::contributor::desired::{ANVIL, ANVIL_PORT, endpoint};
+use crate::contributor::desired::{ANVIL, ANVIL_PORT, target};
 use crate::crd::{ChallengeRun, Contributor};
 use crate::labels::{self, Role};
 use crate::settings::RunSettings;
@@ -78,7 +78,7 @@ pub fn load_job(
                         "image": loadgen_image,
                         "args": [
                             "profile", challenge.as_str(),
-                            "--target", endpoint(&name, contributor.spec.app.port),
+                            "--target", target(contributor),
                             // The corpus as the app's upstream, url-anvil, names itself.
                             "--corpus-base", format!("http://{ANVIL}:{ANVIL_PORT}"),
                             "--duration-scale", scale.to_string(),
@@ -132,8 +132,9 @@ mod tests {
 
     fn contributor() -> Contributor {
         let mut c = crate::fixtures::contributor("ada");
-        c.spec.app.image = "app:1".into();
-        c.spec.app.port = 8081;
+        let app = c.spec.app.as_mut().expect("app");
+        app.image = "app:1".into();
+        app.port = 8081;
         c
     }
 

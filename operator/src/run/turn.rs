@@ -11,7 +11,7 @@ use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
 use kube::{Resource, ResourceExt};
 
 use super::phase::{Next, describe, fail};
-use crate::contributor::desired::endpoint;
+use crate::contributor::desired::target;
 use crate::crd::{ChallengeRun, ChallengeRunStatus, Contributor, RunPhase};
 
 /// The contributor the run is for, or the run fails: one deleted while the
@@ -63,11 +63,7 @@ pub(super) fn registration(run: &ChallengeRun, contributor: &Contributor) -> New
             ]
             .into(),
         ),
-        ..NewRun::new(
-            &name,
-            run.spec.challenge,
-            &endpoint(&name, contributor.spec.app.port),
-        )
+        ..NewRun::new(&name, run.spec.challenge, &target(contributor))
     }
 }
 

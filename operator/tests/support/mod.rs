@@ -504,6 +504,7 @@ pub fn bare_context(client: Client, platform_url: &str, max_concurrent: u32) -> 
             anvil_image: "sre-chaos/url-anvil:test".into(),
             anvil_admin_token: ANVIL_TOKEN.into(),
             anvil_resources: chaos_operator::Config::defaults().anvil_resources,
+            budget: chaos_operator::contributor::topology::Budget::DEFAULT,
         },
         RunSettings {
             loadgen_image: "sre-chaos/loadgen:test".into(),

@@ -1,0 +1,485 @@
+//! A Contributor's infrastructure as the operator builds it: the `app`
+//! shorthand or the `components` list, read into one shape, checked as a
+//! whole (names, ports, the entry, the files) and measured against the
+//! platform's budget. Pure: a spec is refused before anything is applied,
+//! so it is never half applied.
+
+use std::collections::BTreeSet;
+use std::fmt;
+
+use crate::crd::{
+    ComponentSpec, ContributorSpec, MAX_COMPONENTS, PortSpec, ReadinessSpec, ScratchSpec,
+};
+
+pub const DEFAULT_CPU_MILLIS: u32 = 250;
+pub const DEFAULT_MEMORY_MIB: u32 = 128;
+/// Config files of one component, in all (a ConfigMap holds 1 MiB; the
+/// files are config, not data).
+pub const MAX_FILES_BYTES: usize = 64 * 1024;
+/// The names a component may not take: url-anvil's Service, and the
+/// components Prometheus's relabelling turns into the platform's own jobs
+/// (the chart's `job` rule), whose series a contributor must not write.
+const RESERVED: &[&str] = &["url-anvil", "api", "operator", "prometheus", "loadgen"];
+
+/// What every contributor may use, the same for everyone (a chart value).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Budget {
+    pub cpu_millis: u64,
+    pub memory_mib: u64,
+    pub pods: u64,
+}
+
+impl Budget {
+    /// Three app replicas at their largest: what a single app could
+    /// always ask for, so every single-app manifest still fits.
+    pub const DEFAULT: Budget = Budget {
+        cpu_millis: 3000,
+        memory_mib: 1536,
+        pods: 6,
+    };
+}
+
+/// One component, with every default filled in.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Component {
+    pub name: String,
+    pub image: String,
+    pub ports: Vec<PortSpec>,
+    pub replicas: i32,
+    pub cpu_millis: u32,
+    pub memory_mib: u32,
+    pub env: Vec<(String, String)>,
+    pub args: Vec<String>,
+    /// `(path, content)`, in the order given.
+    pub files: Vec<(String, String)>,
+    pub readiness: ReadinessSpec,
+    pub scratch: Option<ScratchSpec>,
+    pub metrics_port: Option<String>,
+}
+
+impl Component {
+    /// The port a name refers to; the first when none is named.
+    pub fn port(&self, name: Option<&str>) -> Option<&PortSpec> {
+        match name {
+            None => self.ports.first(),
+            Some(n) => self.ports.iter().find(|p| p.name == n),
+        }
+    }
+}
+
+/// The whole infrastructure and where the load enters it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Topology {
+    pub components: Vec<Component>,
+    pub entry_component: String,
+    pub entry_port: u16,
+    pub entry_port_name: String,
+}
+
+/// What the topology asks for, summed over components.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Usage {
+    pub cpu_millis: u64,
+    pub memory_mib: u64,
+    pub pods: u64,
+}
+
+impl Topology {
+    pub fn usage(&self) -> Usage {
+        let mut u = Usage {
+            cpu_millis: 0,
+            memory_mib: 0,
+            pods: 0,
+        };
+        for c in &self.components {
+            let r = c.replicas.max(0) as u64;
+            u.cpu_millis += r * u64::from(c.cpu_millis);
+            u.memory_mib += r * u64::from(c.memory_mib);
+            u.pods += r;
+        }
+        u
+    }
+
+    /// The largest single pod, for the quota's rollout room.
+    pub fn largest_pod(&self) -> (u32, u32) {
+        let cpu = self.components.iter().map(|c| c.cpu_millis).max();
+        let mem = self.components.iter().map(|c| c.memory_mib).max();
+        (cpu.unwrap_or(0), mem.unwrap_or(0))
+    }
+
+    pub fn entry(&self) -> Option<&Component> {
+        self.components
+            .iter()
+            .find(|c| c.name == self.entry_component)
+    }
+}
+
+/// Why a spec is refused: said on the Contributor's `Refused` condition.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Refusal(pub String);
+
+impl fmt::Display for Refusal {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+fn refuse(m: impl Into<String>) -> Refusal {
+    Refusal(m.into())
+}
+
+/// The spec read into one shape, or every reason it cannot be built.
+pub fn read(spec: &ContributorSpec) -> Result<Topology, Refusal> {
+    let components: Vec<Component> = match (&spec.app, &spec.components) {
+        (Some(_), Some(_)) => {
+            return Err(refuse(
+                "give either app (one component) or components, not both",
+            ));
+        }
+        (None, None) => return Err(refuse("give app (one component) or components")),
+        (Some(app), None) => vec![Component {
+            name: "app".into(),
+            image: app.image.clone(),
+            ports: vec![PortSpec {
+                name: "http".into(),
+                port: app.port,
+            }],
+            replicas: app.replicas,
+            cpu_millis: app.cpu_millis.unwrap_or(DEFAULT_CPU_MILLIS),
+            memory_mib: app.memory_mib.unwrap_or(DEFAULT_MEMORY_MIB),
+            env: Vec::new(),
+            args: Vec::new(),
+            files: Vec::new(),
+            readiness: ReadinessSpec::default(),
+            scratch: None,
+            metrics_port: None,
+        }],
+        (None, Some(list)) => list.iter().map(component).collect(),
+    };
+    if components.is_empty() || components.len() > MAX_COMPONENTS {
+        return Err(refuse(format!(
+            "components: 1 to {MAX_COMPONENTS}, not {}",
+            components.len()
+        )));
+    }
+    let mut names = BTreeSet::new();
+    for c in &components {
+        check(c)?;
+        if !names.insert(c.name.as_str()) {
+            return Err(refuse(format!(
+                "components: {:?} is named twice; each component's name is its Service's",
+                c.name
+            )));
+        }
+    }
+    let (entry_component, entry_port) = match &spec.entry {
+        None => (components[0].name.clone(), None),
+        Some(e) => (e.component.clone(), e.port.clone()),
+    };
+    let Some(entry) = components.iter().find(|c| c.name == entry_component) else {
+        return Err(refuse(format!(
+            "entry.component: there is no component {entry_component:?} (there are {})",
+            names.into_iter().collect::<Vec<_>>().join(", ")
+        )));
+    };
+    let Some(port) = entry.port(entry_port.as_deref()) else {
+        return Err(refuse(format!(
+            "entry.port: component {entry_component:?} has no port {:?}",
+            entry_port.unwrap_or_default()
+        )));
+    };
+    let (entry_port, entry_port_name) = (port.port, port.name.clone());
+    Ok(Topology {
+        components,
+        entry_component,
+        entry_port,
+        entry_port_name,
+    })
+}
+
+fn component(c: &ComponentSpec) -> Component {
+    Component {
+        name: c.name.clone(),
+        image: c.image.clone(),
+        ports: c.ports.clone(),
+        replicas: c.replicas,
+        cpu_millis: c.cpu_millis.unwrap_or(DEFAULT_CPU_MILLIS),
+        memory_mib: c.memory_mib.unwrap_or(DEFAULT_MEMORY_MIB),
+        env: c
+            .env
+            .iter()
+            .map(|e| (e.name.clone(), e.value.clone()))
+            .collect(),
+        args: c.args.clone(),
+        files: c
+            .files
+            .iter()
+            .map(|f| (f.path.clone(), f.content.clone()))
+            .collect(),
+        readiness: c.readiness.clone().unwrap_or_default(),
+        scratch: c.scratch.clone(),
+        metrics_port: c.metrics_port.clone(),
+    }
+}
+
+/// What the schema cannot say across fields of one component.
+fn check(c: &Component) -> Result<(), Refusal> {
+    let at = |field: &str| format!("components[{}].{field}", c.name);
+    if RESERVED.contains(&c.name.as_str()) {
+        return Err(refuse(format!(
+            "{}: {:?} is one of the platform's own names",
+            at("name"),
+            c.name
+        )));
+    }
+    if c.ports.is_empty() {
+        return Err(refuse(format!("{}: at least one port", at("ports"))));
+    }
+    let mut ports = BTreeSet::new();
+    let mut numbers = BTreeSet::new();
+    for p in &c.ports {
+        if !ports.insert(p.name.as_str()) || !numbers.insert(p.port) {
+            return Err(refuse(format!(
+                "{}: {:?} ({}) is listed twice",
+                at("ports"),
+                p.name,
+                p.port
+            )));
+        }
+    }
+    if let Some(name) = c.readiness.port.as_deref()
+        && c.port(Some(name)).is_none()
+    {
+        return Err(refuse(format!(
+            "{}: there is no port {name:?}",
+            at("readiness.port")
+        )));
+    }
+    if let Some(name) = c.metrics_port.as_deref()
+        && c.port(Some(name)).is_none()
+    {
+        return Err(refuse(format!(
+            "{}: there is no port {name:?}",
+            at("metricsPort")
+        )));
+    }
+    let mut paths = BTreeSet::new();
+    let mut bytes = 0;
+    for (path, content) in &c.files {
+        if !paths.insert(path.as_str()) {
+            return Err(refuse(format!("{}: {path} is given twice", at("files"))));
+        }
+        if path.split('/').any(|part| part == "..") {
+            return Err(refuse(format!("{}: {path} must not hold ..", at("files"))));
+        }
+        bytes += content.len();
+    }
+    if bytes > MAX_FILES_BYTES {
+        return Err(refuse(format!(
+            "{}: {bytes} bytes in all; at most {MAX_FILES_BYTES}",
+            at("files")
+        )));
+    }
+    if let Some(s) = &c.scratch
+        && (s.path == "/tmp" || paths.contains(s.path.as_str()))
+    {
+        return Err(refuse(format!(
+            "{}: {} is taken (/tmp is always writable)",
+            at("scratch.path"),
+            s.path
+        )));
+    }
+    Ok(())
+}
+
+/// The topology if it fits the budget; otherwise the sums, said.
+pub fn within(t: &Topology, b: Budget) -> Result<(), Refusal> {
+    let u = t.usage();
+    let mut over = Vec::new();
+    if u.cpu_millis > b.cpu_millis {
+        over.push(format!(
+            "cpu {}m > {}m (replicas x cpuMillis)",
+            u.cpu_millis, b.cpu_millis
+        ));
+    }
+    if u.memory_mib > b.memory_mib {
+        over.push(format!(
+            "memory {}Mi > {}Mi (replicas x memoryMib)",
+            u.memory_mib, b.memory_mib
+        ));
+    }
+    if u.pods > b.pods {
+        over.push(format!("pods {} > {} (replicas)", u.pods, b.pods));
+    }
+    if over.is_empty() {
+        Ok(())
+    } else {
+        Err(refuse(format!(
+            "over the per-contributor budget: {}; nothing was applied",
+            over.join(", ")
+        )))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::crd::{AppSpec, EntrySpec, FileSpec};
+    use chaos_domain::Challenge;
+
+    fn part(name: &str, port: u16, replicas: i32, cpu: u32) -> ComponentSpec {
+        ComponentSpec {
+            name: name.into(),
+            image: "nginx:1".into(),
+            ports: vec![PortSpec {
+                name: "http".into(),
+                port,
+            }],
+            replicas,
+            cpu_millis: Some(cpu),
+            memory_mib: None,
+            env: vec![],
+            args: vec![],
+            files: vec![],
+            readiness: None,
+            scratch: None,
+            metrics_port: None,
+        }
+    }
+
+    fn spec(components: Vec<ComponentSpec>) -> ContributorSpec {
+        ContributorSpec {
+            display_name: None,
+            challenge: Challenge::RobustService,
+            app: None,
+            components: Some(components),
+            entry: None,
+        }
+    }
+
+    #[test]
+    fn the_app_shorthand_is_one_component_named_app() {
+        let s = ContributorSpec {
+            display_name: None,
+            challenge: Challenge::RobustService,
+            app: Some(AppSpec {
+                image: "ghcr.io/ada/app:1".into(),
+                port: 8081,
+                replicas: 3,
+                cpu_millis: Some(1000),
+                memory_mib: Some(512),
+            }),
+            components: None,
+            entry: None,
+        };
+        let t = read(&s).expect("reads");
+        assert_eq!(t.components.len(), 1);
+        assert_eq!(t.entry_component, "app");
+        assert_eq!(t.entry_port, 8081);
+        // Every single app the old bounds allowed fits the default budget.
+        assert_eq!(within(&t, Budget::DEFAULT), Ok(()));
+    }
+
+    #[test]
+    fn the_entry_defaults_to_the_first_component_and_must_exist() {
+        let mut s = spec(vec![
+            part("edge", 8080, 1, 250),
+            part("cache", 8081, 1, 250),
+        ]);
+        let t = read(&s).expect("reads");
+        assert_eq!((t.entry_component.as_str(), t.entry_port), ("edge", 8080));
+        s.entry = Some(EntrySpec {
+            component: "cache".into(),
+            port: Some("http".into()),
+        });
+        assert_eq!(read(&s).expect("reads").entry_port, 8081);
+        s.entry = Some(EntrySpec {
+            component: "nope".into(),
+            port: None,
+        });
+        let e = read(&s).expect_err("refused");
+        assert!(
+            e.0.contains("entry.component") && e.0.contains("edge, cache")
+                || e.0.contains("cache, edge"),
+            "{e}"
+        );
+    }
+
+    #[test]
+    fn a_spec_that_cannot_be_built_is_refused_with_the_field() {
+        let cases: Vec<(ContributorSpec, &str)> = vec![
+            (
+                spec(vec![part("a", 8080, 1, 250), part("a", 8081, 1, 250)]),
+                "named twice",
+            ),
+            (
+                spec(vec![part("url-anvil", 8080, 1, 250)]),
+                "platform's own",
+            ),
+            (spec(vec![part("api", 8080, 1, 250)]), "platform's own"),
+            (spec(vec![]), "1 to 6"),
+            (
+                ContributorSpec {
+                    components: None,
+                    ..spec(vec![])
+                },
+                "give app",
+            ),
+            (
+                {
+                    let mut c = part("a", 8080, 1, 250);
+                    c.files = vec![FileSpec {
+                        path: "/etc/x".into(),
+                        content: "x".repeat(MAX_FILES_BYTES + 1),
+                    }];
+                    spec(vec![c])
+                },
+                "files",
+            ),
+            (
+                {
+                    let mut c = part("a", 8080, 1, 250);
+                    c.metrics_port = Some("metrics".into());
+                    spec(vec![c])
+                },
+                "metricsPort",
+            ),
+        ];
+        for (s, says) in cases {
+            let e = read(&s).expect_err(says);
+            assert!(e.0.contains(says), "{e} should say {says}");
+        }
+    }
+
+    #[test]
+    fn the_budget_counts_every_replica_of_every_component() {
+        let b = Budget {
+            cpu_millis: 2000,
+            memory_mib: 1024,
+            pods: 6,
+        };
+        let fits = read(&spec(vec![
+            part("edge", 8080, 2, 250),
+            part("cache", 8081, 1, 500),
+            part("tier", 8082, 2, 250),
+        ]))
+        .expect("reads");
+        assert_eq!(
+            fits.usage(),
+            Usage {
+                cpu_millis: 1500,
+                memory_mib: 640,
+                pods: 5
+            }
+        );
+        assert_eq!(within(&fits, b), Ok(()));
+        let over = read(&spec(vec![
+            part("edge", 8080, 3, 500),
+            part("cache", 8081, 2, 500),
+        ]))
+        .expect("reads");
+        let e = within(&over, b).expect_err("over");
+        assert!(e.0.contains("cpu 2500m > 2000m"), "{e}");
+        assert!(!e.0.contains("memory"), "{e}");
+    }
+}
