@@ -12,6 +12,7 @@ use chaos_domain::Challenge;
 use chaos_domain::contributor::{NAME_RULE, is_valid_name};
 use clap::Args;
 
+use crate::manifest::Manifest;
 use crate::platform::{AdminArgs, ApiArgs};
 use crate::{dotenv, secrets};
 
@@ -131,13 +132,22 @@ pub async fn create(args: CreateArgs) -> anyhow::Result<()> {
         })?;
     let key = registered.api_key;
     let env_file = args.root.join(".env");
+    let manifest_file = app_dir.join("contributor.yaml");
     let written = (|| -> anyhow::Result<()> {
         scaffold(&app_dir, user, port, &anvil)?;
-        write_new(&compose, &compose_override(user, port))?;
+        // The same file the cluster takes: the compose override is rendered
+        // from it, and rendered again after every change to it.
+        let manifest = Manifest::starter(
+            user,
+            args.display_name.as_deref(),
+            args.challenge,
+            &format!("sre-chaos/app-{user}:dev"),
+        );
         write_new(
-            &compose_dir.join("targets").join(format!("{user}.json")),
-            &file_sd(user),
+            &manifest_file,
+            &manifest.to_yaml(&manifest_header(user, false))?,
         )?;
+        crate::compose_render::render(&manifest, &manifest_file, &args.root, Some(port))?;
         dotenv::set(&env_file, &dotenv::api_key_var(user), &key, false)?;
         // Where the earlier platform kept it: its switch_challenge.py reads it there.
         secrets::write_private(&earlier_key_file(&app_dir), &key)?;
@@ -164,6 +174,11 @@ pub async fn create(args: CreateArgs) -> anyhow::Result<()> {
     println!(
         "  your app:  {}/ (nginx.conf, nginx.local.conf, run-local.sh, Dockerfile, index.html)",
         app_dir.display()
+    );
+    println!(
+        "  manifest:  {} (your infrastructure: the compose override is rendered from it; `chaosctl contributor compose {}` after a change)",
+        manifest_file.display(),
+        manifest_file.display()
     );
     println!("  compose:   {}", compose.display());
     // `chaosctl up` keeps its database in its data directory; the compose
@@ -223,7 +238,8 @@ fn kubernetes(args: &CreateArgs, app_dir: &Path, anvil: &str) -> anyhow::Result<
     if image.trim().is_empty() || image.chars().any(char::is_whitespace) {
         anyhow::bail!("--image {image:?} is not an image reference");
     }
-    let manifest = contributor_manifest(user, args.display_name.as_deref(), args.challenge, &image);
+    let manifest = Manifest::starter(user, args.display_name.as_deref(), args.challenge, &image)
+        .to_yaml(&manifest_header(user, true))?;
     scaffold(app_dir, user, args.port.unwrap_or(FIRST_APP_PORT), anvil)?;
     let file = app_dir.join("contributor.yaml");
     write_new(&file, &manifest)?;
@@ -256,30 +272,20 @@ fn kubernetes(args: &CreateArgs, app_dir: &Path, anvil: &str) -> anyhow::Result<
     Ok(())
 }
 
-/// The Contributor resource the operator turns into a namespace, a
-/// url-anvil and the contributor's app.
-pub fn contributor_manifest(
-    user: &str,
-    display: Option<&str>,
-    challenge: Challenge,
-    image: &str,
-) -> String {
-    let display = display.unwrap_or(user);
+/// What the starter manifest says of itself.
+fn manifest_header(user: &str, k8s: bool) -> String {
+    let image = if k8s {
+        "# The image must be one the cluster can pull: build it from this\n\
+         # directory's Dockerfile and push it.\n"
+    } else {
+        "# In the compose playground the image is built from this directory's\n\
+         # Dockerfile. For a cluster, push it and put its name here.\n"
+    };
     format!(
-        "apiVersion: srechaos.dev/v1alpha1
-kind: Contributor
-metadata:
-  name: {user}
-spec:
-  displayName: {display}
-  challenge: {challenge}
-  app:
-    image: {image}
-    port: 8080
-    replicas: 1
-",
-        display = serde_json::to_string(display).unwrap_or_default(),
-        image = serde_json::to_string(image).unwrap_or_default(),
+        "# {user}'s infrastructure: a Contributor, the same file on the laptop\n\
+         # (`chaosctl contributor compose` renders it into a compose override)\n\
+         # and on a cluster (`kubectl apply -f`). One app now; `components`\n\
+         # describes several (docs/KUBERNETES.md, examples/contributors/).\n{image}"
     )
 }
 
@@ -330,41 +336,8 @@ fn make_executable(_: &Path) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// The compose override that adds the app to the playground's network.
-pub fn compose_override(user: &str, port: u16) -> String {
-    format!(
-        "# {user}'s app, written by `chaosctl contributor create {user}`. Start it with:
-#   docker compose -f docker-compose.yml -f compose-files/docker-compose.{user}.yml up --build -d --no-deps app-{user}
-services:
-  app-{user}:
-    build:
-      context: ./contributors/{user}
-    image: sre-chaos/app-{user}:dev
-    depends_on:
-      - url-anvil
-    ports:
-      - \"127.0.0.1:{port}:8080\"
-    labels:
-      srechaos.dev/contributor: \"{user}\"
-    read_only: true
-    tmpfs:
-      - /tmp
-    restart: unless-stopped
-"
-    )
-}
-
-/// The playground's Prometheus finds contributor apps through these files.
-fn file_sd(user: &str) -> String {
-    let v = serde_json::json!([{
-        "targets": [format!("app-{user}:8080")],
-        "labels": { "contributor": user, "job": "contributor-app" }
-    }]);
-    format!("{}\n", serde_json::to_string_pretty(&v).unwrap_or_default())
-}
-
 /// The first port from [`FIRST_APP_PORT`] no override file uses yet.
-fn free_app_port(compose_dir: &Path) -> anyhow::Result<u16> {
+pub(crate) fn free_app_port(compose_dir: &Path) -> anyhow::Result<u16> {
     let mut used = Vec::new();
     if let Ok(entries) = fs::read_dir(compose_dir) {
         for entry in entries.flatten() {
@@ -372,9 +345,9 @@ fn free_app_port(compose_dir: &Path) -> anyhow::Result<u16> {
                 used.extend(text.lines().filter_map(|l| {
                     l.trim()
                         .trim_start_matches("- ")
-                        .trim_matches('"')
+                        .trim_matches(['"', '\''])
                         .strip_prefix("127.0.0.1:")
-                        .and_then(|rest| rest.split(':').next())
+                        .and_then(|rest| rest.split([':', '-']).next())
                         .and_then(|p| p.parse::<u16>().ok())
                 }));
             }
@@ -406,12 +379,12 @@ mod tests {
         assert_eq!(free_app_port(&d).expect("port"), 8101);
         fs::write(
             d.join("docker-compose.ada.yml"),
-            compose_override("ada", 8101),
+            "services:\n  app-ada:\n    ports:\n    - 127.0.0.1:8101:8080\n",
         )
         .expect("w");
         fs::write(
             d.join("docker-compose.bob.yml"),
-            compose_override("bob", 8102),
+            "services:\n  edge-bob:\n    ports:\n    - '127.0.0.1:8102-8103:8080'\n",
         )
         .expect("w");
         assert_eq!(free_app_port(&d).expect("port"), 8103);
@@ -419,17 +392,25 @@ mod tests {
     }
 
     #[test]
-    fn the_manifest_quotes_what_could_break_yaml() {
-        let m = contributor_manifest(
+    fn the_manifest_reads_back_as_written() {
+        let text = Manifest::starter(
             "ada",
             Some("Ada: the first"),
             Challenge::LongestUpkeep,
             "reg/ada:1",
+        )
+        .to_yaml(&manifest_header("ada", true))
+        .expect("yaml");
+        let back: Manifest = serde_yaml_ng::from_str(&text).expect("reads");
+        assert_eq!(back.metadata.name, "ada");
+        assert_eq!(back.spec.display_name.as_deref(), Some("Ada: the first"));
+        assert_eq!(back.spec.challenge, Challenge::LongestUpkeep);
+        assert_eq!(
+            back.spec.app.as_ref().map(|a| a.image.as_str()),
+            Some("reg/ada:1")
         );
-        assert!(m.contains("  name: ada\n"));
-        assert!(m.contains("displayName: \"Ada: the first\"\n"), "{m}");
-        assert!(m.contains("challenge: longest-upkeep\n"));
-        assert!(m.contains("image: \"reg/ada:1\"\n"));
+        assert!(text.starts_with("# ada's infrastructure"), "{text}");
+        assert!(text.contains("apiVersion: srechaos.dev/v1alpha1"), "{text}");
     }
 
     #[test]

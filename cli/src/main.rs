@@ -1,10 +1,12 @@
 //! chaosctl: the command line of SRE Chaos Challenge.
 
 mod chaos;
+mod compose_render;
 mod contributor;
 mod dotenv;
 mod import;
 mod leaderboard;
+mod manifest;
 mod output;
 mod place;
 mod platform;
@@ -80,6 +82,11 @@ enum ContributorCommand {
     /// an earlier key that was a random UUID keeps working.
     #[command(after_help = IMPORT_EXAMPLES)]
     Import(import::ImportArgs),
+    /// Render a Contributor manifest (contributor.yaml, the file a cluster
+    /// takes) into the compose playground's override: the same components,
+    /// config files, healthchecks and budget.
+    #[command(after_help = COMPOSE_EXAMPLES)]
+    Compose(compose_render::ComposeArgs),
 }
 
 #[derive(Debug, Subcommand)]
@@ -118,6 +125,13 @@ Examples:
   chaosctl contributor import keys.csv               # register them; keys shown once
 Names are mapped onto this platform's rule (lower case, '_' and '.' to '-'),
 and every renamed contributor is listed.";
+
+const COMPOSE_EXAMPLES: &str = "\
+Examples:
+  chaosctl contributor compose contributors/ada/contributor.yaml     # after editing it
+  chaosctl contributor compose examples/contributors/two-tiers.yaml  # a reference topology
+Writes compose-files/docker-compose.<name>.yml (replacing it), the config
+files it mounts, and Prometheus's targets; prints how to start it.";
 
 const SWITCH_EXAMPLES: &str = "\
 Examples:
@@ -181,6 +195,9 @@ fn main() -> ExitCode {
             }
             Command::Contributor(ContributorCommand::Import(args)) => {
                 import::import(args).await.map(|()| 0)
+            }
+            Command::Contributor(ContributorCommand::Compose(args)) => {
+                compose_render::compose(args).map(|()| 0)
             }
             Command::Challenge(ChallengeCommand::Switch(args)) => {
                 switch::switch(args).await.map(|()| 0)

@@ -343,6 +343,54 @@ async fn the_compose_playground_from_up_to_an_official_score() {
     let o = o.expect("joined");
     assert!(o.status.success(), "{}", text(&o));
 
+    // A reference topology from examples/, as its manifest says, for a
+    // second contributor: rendered, started with the printed command, and
+    // a request through its entry reaches url-anvil through the second tier.
+    let example = fs::read_to_string(
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("../examples/contributors/two-tiers.yaml"),
+    )
+    .expect("example")
+    .replace("name: ada", "name: bob");
+    let manifest = dir.join("bob-two-tiers.yaml");
+    fs::write(&manifest, example).expect("manifest");
+    let rendered = ok(&dir, BIN, &["contributor", "compose", "bob-two-tiers.yaml"]);
+    let start = printed(&rendered, "docker compose -f docker-compose.yml");
+    assert!(start.ends_with("edge-bob tier-bob"), "{rendered}");
+    let words: Vec<&str> = start.split_whitespace().collect();
+    ok(&dir, words[0], &words[1..]);
+    let entry = printed(&rendered, "chaosctl run")
+        .split_whitespace()
+        .skip_while(|w| *w != "--target")
+        .nth(1)
+        .expect("--target")
+        .to_owned();
+    wait_for(
+        "url-anvil's /readyz through edge-bob and tier-bob",
+        Duration::from_secs(90),
+        async || {
+            reqwest::get(format!("{entry}/readyz"))
+                .await
+                .is_ok_and(|r| r.status().is_success())
+        },
+    )
+    .await;
+    let edges = ok(
+        &dir,
+        "docker",
+        &[
+            "compose",
+            "-f",
+            "docker-compose.yml",
+            "-f",
+            "compose-files/docker-compose.bob.yml",
+            "ps",
+            "-q",
+            "edge-bob",
+        ],
+    );
+    assert_eq!(edges.lines().count(), 2, "two edge replicas: {edges}");
+    eprintln!("two-tiers from examples/ answers through its tiers at {entry}");
+
     // Every service stops cleanly on SIGTERM.
     let files = [
         "compose",
@@ -350,6 +398,8 @@ async fn the_compose_playground_from_up_to_an_official_score() {
         "docker-compose.yml",
         "-f",
         "compose-files/docker-compose.ada.yml",
+        "-f",
+        "compose-files/docker-compose.bob.yml",
     ];
     ok(&dir, "docker", &[&files[..], &["stop"]].concat());
     let ps = ok(

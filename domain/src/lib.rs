@@ -15,6 +15,7 @@ pub mod profile;
 pub mod run_clock;
 pub mod scoring;
 pub mod token;
+pub mod topology;
 
 pub use capacity::CapacityProfile;
 pub use challenge::{Challenge, UnknownChallenge};

@@ -1,8 +1,11 @@
 //! The whole Kubernetes path on a real cluster, as a competition runs it:
 //! charts/sre-chaos installed as a Helm release (the operator, the API
-//! server, PostgreSQL and Prometheus in pods), a Contributor with the
-//! starter app, one ChallengeRun per challenge scored from what the chart's
-//! Prometheus scraped, `helm upgrade`, then everything deleted.
+//! server, PostgreSQL and Prometheus in pods), a Contributor of three
+//! components (edge -> mid -> last -> url-anvil, each nginx with its config
+//! in the manifest), one ChallengeRun per challenge against it scored from
+//! what the chart's Prometheus scraped, a config change that rolls only its
+//! component, a single-app manifest of the old shape, a spec over the
+//! budget refused with nothing made, `helm upgrade`, then everything deleted.
 //!
 //! Opt-in: `CHAOS_KUBE_E2E=1`, `KUBECONFIG` pointing at a disposable
 //! cluster with no other sre-chaos operator (the operator watches
@@ -27,6 +30,10 @@ use tokio::io::{AsyncBufReadExt, BufReader};
 
 const RELEASE: &str = "sre-chaos-e2e";
 const CONTRIBUTOR: &str = "e2e-starter";
+/// A Contributor of the old shape (`spec.app`), which must still work.
+const SINGLE: &str = "e2e-single";
+/// A Contributor over the budget, which must be refused whole.
+const GREEDY: &str = "e2e-greedy";
 const APP_IMAGE: &str = "sre-chaos/starter-app:dev";
 const CHALLENGES: [&str; 3] = ["robust-service", "longest-upkeep", "graceful-degradation"];
 const SCALES: [f64; 3] = [1.0, 0.1, 0.1];
@@ -141,12 +148,51 @@ async fn anvil_pod_uids(client: &Client) -> Vec<String> {
         .collect()
 }
 
+/// The three-tier Contributor: `edge` takes the load and passes it to
+/// `mid`, `mid` to `last`, `last` to url-anvil. `extra` goes at the top of
+/// last's config (a change that must roll last alone).
+fn three_tiers(extra: &str) -> Contributor {
+    let conf = |listen: u16, upstream: &str, head: &str| {
+        format!(
+            "{head}upstream next {{ server {upstream}; keepalive 16; }}\n\
+             server {{\n  listen {listen};\n\
+             location = /healthz {{ access_log off; return 200 \"ok\\n\"; }}\n\
+             location / {{ proxy_pass http://next; proxy_http_version 1.1; \
+             proxy_set_header Connection \"\"; proxy_set_header Host $host; \
+             proxy_connect_timeout 2s; proxy_read_timeout 5s; }}\n}}\n"
+        )
+    };
+    let part = |name: &str, listen: u16, upstream: &str, head: &str| {
+        json!({
+            "name": name, "image": APP_IMAGE,
+            "ports": [{"name": "http", "port": listen}],
+            "replicas": 1, "cpuMillis": 200, "memoryMib": 64,
+            "readiness": {"httpPath": "/healthz"},
+            "files": [{"path": "/etc/nginx/conf.d/default.conf", "content": conf(listen, upstream, head)}],
+        })
+    };
+    serde_json::from_value(json!({
+        "apiVersion": "srechaos.dev/v1alpha1", "kind": "Contributor",
+        "metadata": {"name": CONTRIBUTOR},
+        "spec": {
+            "challenge": "robust-service",
+            "components": [
+                part("edge", 8080, "mid:8081", ""),
+                part("mid", 8081, "last:8082", ""),
+                part("last", 8082, "url-anvil:8080", extra),
+            ],
+            "entry": {"component": "edge", "port": "http"},
+        },
+    }))
+    .expect("contributor")
+}
+
 /// Removes what an earlier, interrupted attempt left behind.
 async fn clear(client: &Client) {
     let contributors: Api<Contributor> = Api::all(client.clone());
-    let _ = contributors
-        .delete(CONTRIBUTOR, &DeleteParams::default())
-        .await;
+    for name in [CONTRIBUTOR, SINGLE, GREEDY] {
+        let _ = contributors.delete(name, &DeleteParams::default()).await;
+    }
     let runs: Api<ChallengeRun> = Api::namespaced(client.clone(), RELEASE);
     let _ = runs
         .delete_collection(&DeleteParams::default(), &ListParams::default())
@@ -155,7 +201,10 @@ async fn clear(client: &Client) {
         let (c, r) = (contributors.clone(), runs.clone());
         async move {
             // Before the first install there is no CRD: nothing is left.
-            let none_c = c.get_opt(CONTRIBUTOR).await.map_or(true, |o| o.is_none());
+            let mut none_c = true;
+            for name in [CONTRIBUTOR, SINGLE, GREEDY] {
+                none_c &= c.get_opt(name).await.map_or(true, |o| o.is_none());
+            }
             let none_r = r
                 .list(&ListParams::default())
                 .await
@@ -231,19 +280,30 @@ async fn the_chart_runs_a_competition_on_a_real_cluster() {
         .expect("url")
         .with_admin_token(&token);
 
-    // 2. A Contributor with the starter app: Ready with real pods.
+    // 2. A Contributor of three components, each the starter app's nginx
+    // with its own config: the load enters at edge and reaches url-anvil
+    // through mid and last. Beside it, one of the old single-app shape.
     let contributors: Api<Contributor> = Api::all(client.clone());
-    let c: Contributor = serde_json::from_value(json!({
-        "apiVersion": "srechaos.dev/v1alpha1", "kind": "Contributor",
-        "metadata": {"name": CONTRIBUTOR},
-        "spec": {"challenge": "robust-service", "app": {"image": APP_IMAGE, "port": 8080}},
-    }))
-    .expect("contributor");
+    let c = three_tiers("");
     contributors
         .patch(
             CONTRIBUTOR,
             &PatchParams::apply("chaos-e2e").force(),
             &Patch::Apply(&c),
+        )
+        .await
+        .expect("applied");
+    let single: Contributor = serde_json::from_value(json!({
+        "apiVersion": "srechaos.dev/v1alpha1", "kind": "Contributor",
+        "metadata": {"name": SINGLE},
+        "spec": {"challenge": "robust-service", "app": {"image": APP_IMAGE, "port": 8080, "cpuMillis": 100, "memoryMib": 64}},
+    }))
+    .expect("contributor");
+    contributors
+        .patch(
+            SINGLE,
+            &PatchParams::apply("chaos-e2e").force(),
+            &Patch::Apply(&single),
         )
         .await
         .expect("applied");
@@ -272,7 +332,92 @@ async fn the_chart_runs_a_competition_on_a_real_cluster() {
         .iter()
         .filter(|p| p.status.as_ref().and_then(|s| s.phase.as_deref()) == Some("Running"))
         .count();
-    assert!(running >= 2, "url-anvil and the app run: {running} pod(s)");
+    assert!(
+        running >= 4,
+        "url-anvil and the three components run: {running} pod(s)"
+    );
+    let ready = contributors
+        .get(CONTRIBUTOR)
+        .await
+        .expect("contributor")
+        .status
+        .expect("status");
+    assert_eq!(ready.ready.as_deref(), Some("3/3"), "{ready:?}");
+    assert_eq!(
+        ready.endpoint.as_deref(),
+        Some("http://edge.contributor-e2e-starter.svc:8080")
+    );
+    assert_eq!(ready.components.len(), 3, "{ready:?}");
+
+    // A spec over the budget is refused whole: nothing is made for it.
+    let greedy: Contributor = serde_json::from_value(json!({
+        "apiVersion": "srechaos.dev/v1alpha1", "kind": "Contributor",
+        "metadata": {"name": GREEDY},
+        "spec": {"challenge": "robust-service", "components": [
+            {"name": "big", "image": APP_IMAGE, "ports": [{"name": "http", "port": 8080}], "replicas": 6, "cpuMillis": 1000},
+        ]},
+    }))
+    .expect("contributor");
+    contributors
+        .patch(
+            GREEDY,
+            &PatchParams::apply("chaos-e2e").force(),
+            &Patch::Apply(&greedy),
+        )
+        .await
+        .expect("applied");
+    let refused = eventually(
+        "the greedy contributor to be refused",
+        Duration::from_secs(60),
+        || {
+            let api = contributors.clone();
+            async move {
+                let s = api.get(GREEDY).await.ok()?.status?;
+                s.conditions
+                    .iter()
+                    .find(|c| c.type_ == "Refused" && c.status == "True")
+                    .map(|c| c.message.clone())
+            }
+        },
+    )
+    .await;
+    assert!(refused.contains("cpu 6000m > 3000m"), "{refused}");
+    let namespaces: Api<Namespace> = Api::all(client.clone());
+    assert!(
+        namespaces
+            .get_opt(&format!("contributor-{GREEDY}"))
+            .await
+            .expect("namespaces")
+            .is_none(),
+        "nothing is made for a refused spec"
+    );
+    contributors
+        .delete(GREEDY, &DeleteParams::default())
+        .await
+        .expect("deleted");
+    stamp(&format!("over the budget, refused: {refused}"));
+
+    // The old single-app shape still becomes Ready.
+    eventually(
+        "the single-app contributor to be Ready",
+        Duration::from_secs(180),
+        || {
+            let api = contributors.clone();
+            async move {
+                let s = api.get(SINGLE).await.ok()?.status?;
+                s.conditions
+                    .iter()
+                    .any(|c| c.type_ == "Ready" && c.status == "True")
+                    .then_some(())
+            }
+        },
+    )
+    .await;
+    contributors
+        .delete(SINGLE, &DeleteParams::default())
+        .await
+        .expect("deleted");
+    stamp("a single-app Contributor is Ready");
     let anvil_before = anvil_pod_uids(&client).await;
     assert_eq!(
         platform
@@ -426,6 +571,50 @@ async fn the_chart_runs_a_competition_on_a_real_cluster() {
         }
     }
     drop(forward_guard);
+
+    // 3b. A change to one component's config file rolls that component
+    // and no other.
+    let deployments_c: Api<Deployment> =
+        Api::namespaced(client.clone(), &format!("contributor-{CONTRIBUTOR}"));
+    let generations = |list: Vec<Deployment>| -> Vec<(String, i64)> {
+        let mut v: Vec<(String, i64)> = list
+            .into_iter()
+            .map(|d| (d.name_any(), d.metadata.generation.unwrap_or_default()))
+            .collect();
+        v.sort();
+        v
+    };
+    let before = generations(
+        deployments_c
+            .list(&ListParams::default())
+            .await
+            .expect("deployments")
+            .items,
+    );
+    contributors
+        .patch(
+            CONTRIBUTOR,
+            &PatchParams::apply("chaos-e2e").force(),
+            &Patch::Apply(&three_tiers("# changed\n")),
+        )
+        .await
+        .expect("applied");
+    let after = eventually("the last tier to roll", Duration::from_secs(120), || {
+        let (d, before) = (deployments_c.clone(), before.clone());
+        async move {
+            let now = generations(d.list(&ListParams::default()).await.ok()?.items);
+            (now != before).then_some(now)
+        }
+    })
+    .await;
+    let changed: Vec<&String> = after
+        .iter()
+        .zip(&before)
+        .filter(|(a, b)| a != b)
+        .map(|(a, _)| &a.0)
+        .collect();
+    assert_eq!(changed, ["last"], "{before:?} -> {after:?}");
+    stamp("a config change rolled only its component");
 
     // 4. helm upgrade keeps the secrets and the data: the API server and
     // PostgreSQL pods are replaced, the board is the same. The upgrade
@@ -639,7 +828,6 @@ async fn the_chart_runs_a_competition_on_a_real_cluster() {
         .delete(CONTRIBUTOR, &DeleteParams::default())
         .await
         .expect("contributor deleted");
-    let namespaces: Api<Namespace> = Api::all(client.clone());
     eventually(
         "the contributor and its namespace to go",
         Duration::from_secs(180),
