@@ -3,6 +3,8 @@
 # once, then measured until every one is Applied, then left idle.
 #
 #   KUBECONFIG=… bench/operator-scale.sh [N]        (N defaults to 1000)
+#   SHAPE=components …   each Contributor three components (edge, mid,
+#                        last, each with a config file) instead of one app
 #
 # Needs a disposable cluster with no other sre-chaos operator (kind, or the
 # single-node cluster of ../shared/k8s), kubectl, python3, and release
@@ -93,9 +95,22 @@ print(sum(1 for c in items if any(x["type"] == "Applied" and x["status"] == "Tru
                                   for x in (c.get("status") or {}).get("conditions", []))))'
 }
 
-python3 - "$N" >"$work/contributors.yaml" <<'PY'
+SHAPE=${SHAPE:-app}
+python3 - "$N" "$SHAPE" >"$work/contributors.yaml" <<'PY'
 import sys
-for i in range(int(sys.argv[1])):
+n, shape = int(sys.argv[1]), sys.argv[2]
+def part(name, port, upstream):
+    conf = f"upstream next {{ server {upstream}; }}\\nserver {{ listen {port}; location / {{ proxy_pass http://next; }} }}\\n"
+    return (f"    - {{name: {name}, image: sre-chaos/starter-app:dev, ports: [{{name: http, port: {port}}}], "
+            f"cpuMillis: 100, memoryMib: 64, readiness: {{httpPath: /}}, "
+            f"files: [{{path: /etc/nginx/conf.d/default.conf, content: \"{conf}\"}}]}}")
+for i in range(n):
+    if shape == "components":
+        spec = "\n".join(["  components:", part("edge", 8080, "mid:8081"),
+                          part("mid", 8081, "last:8082"), part("last", 8082, "url-anvil:8080"),
+                          "  entry: {component: edge}"])
+    else:
+        spec = "  app: {image: sre-chaos/starter-app:dev, port: 8080}"
     print(f"""---
 apiVersion: srechaos.dev/v1alpha1
 kind: Contributor
@@ -104,7 +119,7 @@ metadata:
   labels: {{srechaos.dev/bench: "1"}}
 spec:
   challenge: robust-service
-  app: {{image: sre-chaos/starter-app:dev, port: 8080}}""")
+{spec}""")
 PY
 
 say "creating $N Contributors"

@@ -327,7 +327,7 @@ mod tests {
             json!(["edge"])
         );
         assert_eq!(edge["deploy"]["replicas"], 2);
-        assert_eq!(edge["deploy"]["resources"]["limits"]["cpus"], "0.500");
+        assert_eq!(edge["deploy"]["resources"]["limits"]["cpus"], "0.250");
         assert_eq!(edge["deploy"]["resources"]["limits"]["memory"], "64M");
         assert_eq!(edge["ports"], json!(["127.0.0.1:8123-8124:8080"]));
         assert_eq!(edge["read_only"], true);

@@ -242,14 +242,15 @@ pub fn desired(c: &Contributor, t: &Topology, s: &Settings) -> Result<Desired, s
                 }],
             },
         }))?,
-        // The load enters at the entry, and only there.
+        // The load enters at the entry, and only there; Prometheus reaches
+        // only the ports declared as metrics ports (below).
         typed(json!({
             "apiVersion": "networking.k8s.io/v1", "kind": "NetworkPolicy",
             "metadata": meta("entry-ingress", json!({})),
             "spec": {
                 "podSelector": component(&t.entry_component), "policyTypes": ["Ingress"],
                 "ingress": [{
-                    "from": [from_platform(&[Role::Load, Role::Prometheus])],
+                    "from": [from_platform(&[Role::Load])],
                     "ports": [{"protocol": "TCP", "port": entry_port}],
                 }],
             },
@@ -711,7 +712,7 @@ mod tests {
             deny.policy_types.as_deref(),
             Some(&["Ingress".to_owned(), "Egress".to_owned()][..])
         );
-        // Only the platform's load Jobs and Prometheus reach the app, on its port.
+        // Only the platform's load Jobs reach the entry, on its port.
         let app_in = serde_json::to_value(&d.policies[5]).expect("json");
         assert_eq!(
             app_in["spec"]["ingress"][0]["from"][0]["namespaceSelector"]["matchLabels"]["kubernetes.io/metadata.name"],
@@ -719,7 +720,7 @@ mod tests {
         );
         assert_eq!(
             app_in["spec"]["ingress"][0]["from"][0]["podSelector"]["matchExpressions"][0]["values"],
-            json!(["load", "prometheus"])
+            json!(["load"])
         );
         assert_eq!(app_in["spec"]["ingress"][0]["ports"][0]["port"], 8081);
     }
@@ -735,5 +736,117 @@ mod tests {
             build(&contributor("ada"), &settings()).expect("b").digest()
         );
         assert_ne!(a.digest(), b.digest());
+    }
+
+    fn three(last_conf: &str) -> Contributor {
+        use crate::crd::{ComponentSpec, EntrySpec, FileSpec, PortSpec};
+        let part = |name: &str, port: u16, conf: &str| ComponentSpec {
+            name: name.into(),
+            image: "nginx:1".into(),
+            ports: vec![PortSpec {
+                name: "http".into(),
+                port,
+            }],
+            replicas: 1,
+            cpu_millis: Some(200),
+            memory_mib: Some(64),
+            env: vec![],
+            args: vec![],
+            files: vec![FileSpec {
+                path: "/etc/nginx/conf.d/default.conf".into(),
+                content: conf.into(),
+            }],
+            readiness: None,
+            scratch: None,
+            metrics_port: None,
+        };
+        let mut c = crate::fixtures::contributor("ada");
+        c.spec.app = None;
+        let mut edge = part("edge", 8080, "edge");
+        edge.ports.push(PortSpec {
+            name: "metrics".into(),
+            port: 9113,
+        });
+        edge.metrics_port = Some("metrics".into());
+        c.spec.components = Some(vec![
+            edge,
+            part("mid", 8081, "mid"),
+            part("last", 8082, last_conf),
+        ]);
+        c.spec.entry = Some(EntrySpec {
+            component: "edge".into(),
+            port: Some("http".into()),
+        });
+        c
+    }
+
+    #[test]
+    fn each_component_gets_its_files_its_service_and_only_its_own_roll() {
+        let a = build(&three("last"), &settings()).expect("builds");
+        let names: Vec<&str> = a.components.iter().map(|c| c.name.as_str()).collect();
+        assert_eq!(names, ["edge", "mid", "last"]);
+        let last = &a.components[2];
+        let files = last.files.as_ref().expect("a ConfigMap");
+        assert_eq!(files.metadata.name.as_deref(), Some("last-files"));
+        assert_eq!(
+            files
+                .data
+                .as_ref()
+                .and_then(|d| d.get("file-0"))
+                .map(String::as_str),
+            Some("last")
+        );
+        let c = container(&last.deployment);
+        let mount = c
+            .volume_mounts
+            .iter()
+            .flatten()
+            .find(|m| m.mount_path == "/etc/nginx/conf.d/default.conf")
+            .expect("mounted");
+        assert_eq!(mount.sub_path.as_deref(), Some("file-0"));
+        assert_eq!(mount.read_only, Some(true));
+        let tier = |d: &Deployment| {
+            d.spec
+                .template
+                .metadata
+                .as_ref()
+                .and_then(|m| m.labels.as_ref())
+                .and_then(|l| l.get(labels::TIER).cloned())
+        };
+        assert_eq!(tier(&last.deployment), Some("contributor".into()));
+        assert_eq!(tier(&a.anvil), None, "url-anvil is not a component");
+        // The entry and its metrics port.
+        let names: Vec<_> = a
+            .policies
+            .iter()
+            .filter_map(|p| p.metadata.name.clone())
+            .collect();
+        assert!(names.contains(&"metrics-edge".to_owned()), "{names:?}");
+        let entry = serde_json::to_value(&a.policies[5]).expect("json");
+        assert_eq!(entry["metadata"]["name"], "entry-ingress");
+        assert_eq!(
+            entry["spec"]["podSelector"]["matchLabels"][labels::COMPONENT],
+            "edge"
+        );
+        // A change to last's file changes last's pod template, and only it.
+        let b = build(&three("last, changed"), &settings()).expect("builds");
+        for (x, y) in a.components.iter().zip(&b.components) {
+            assert_eq!(
+                x.deployment == y.deployment,
+                x.name != "last",
+                "{} rolled when it should not, or did not when it should",
+                x.name
+            );
+        }
+        assert_ne!(a.digest(), b.digest());
+        // The quota is the budget plus url-anvil and one rolling pod.
+        let hard = a
+            .quota
+            .spec
+            .as_ref()
+            .and_then(|s| s.hard.clone())
+            .expect("hard");
+        assert_eq!(hard["limits.cpu"].0, "4500m");
+        assert_eq!(hard["pods"].0, "8");
     }
 }
