@@ -22,13 +22,23 @@ pub(super) async fn load_pod(ctx: &Context, ns: &str, job: &str) -> Result<LoadP
     let list = pods
         .list(&ListParams::default().labels(&format!("job-name={job}")))
         .await?;
+    // Running, or ran and ended: a container that has finished its profile
+    // before the Job says Complete started all the same (a full-length
+    // longest-upkeep ends 600 s after its Job, past START_WITHIN).
     let started = list.items.iter().find_map(|p| {
         p.status
             .as_ref()?
             .container_statuses
             .as_ref()?
             .iter()
-            .find_map(|c| c.state.as_ref()?.running.as_ref()?.started_at.clone())
+            .find_map(|c| {
+                let state = c.state.as_ref()?;
+                match (&state.running, &state.terminated) {
+                    (Some(r), _) => r.started_at.clone(),
+                    (None, Some(t)) => t.started_at.clone(),
+                    (None, None) => None,
+                }
+            })
     });
     let unschedulable = list.items.iter().find_map(|p| {
         p.status

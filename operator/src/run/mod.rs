@@ -272,25 +272,31 @@ async fn running(
         profile_length: Duration::from_secs_f64(profile.duration_s()),
         unschedulable: ctx.runs.unschedulable_after,
     };
-    let (start, elapsed) =
-        match under_load(contributor_gone, job.as_ref(), pod.as_ref(), limits, &now) {
-            UnderLoad::Stop {
-                reason,
-                message,
-                delete_job,
-            } => {
-                let job = delete_job.then_some((&jobs, job_name.as_str()));
-                return stop(ctx, run, s, &run_id, job, reason, &message, now).await;
+    let (start, elapsed) = match under_load(
+        contributor_gone,
+        job.as_ref(),
+        pod.as_ref(),
+        s.started_at.as_ref(),
+        limits,
+        &now,
+    ) {
+        UnderLoad::Stop {
+            reason,
+            message,
+            delete_job,
+        } => {
+            let job = delete_job.then_some((&jobs, job_name.as_str()));
+            return stop(ctx, run, s, &run_id, job, reason, &message, now).await;
+        }
+        UnderLoad::Finished { end } => return finished(run, ctx, s, &run_id, end, now).await,
+        UnderLoad::NotStarted { message, recheck } => {
+            if message.is_some() {
+                s.message = message;
             }
-            UnderLoad::Finished { end } => return finished(run, ctx, s, &run_id, end, now).await,
-            UnderLoad::NotStarted { message, recheck } => {
-                if message.is_some() {
-                    s.message = message;
-                }
-                return Ok(Next::after(s, recheck));
-            }
-            UnderLoad::Loading { start, elapsed } => (start, elapsed),
-        };
+            return Ok(Next::after(s, recheck));
+        }
+        UnderLoad::Loading { start, elapsed } => (start, elapsed),
+    };
     if s.started_at.is_none() {
         // The load has started: its window opens at that moment. Recorded
         // only once the API server has it, so a failed attempt is retried.

@@ -317,6 +317,7 @@ pub(super) fn under_load(
     contributor_gone: bool,
     job: Option<&LoadJob>,
     pod: Option<&LoadPod>,
+    recorded_start: Option<&Time>,
     limits: Limits,
     now: &Time,
 ) -> UnderLoad {
@@ -346,7 +347,10 @@ pub(super) fn under_load(
         return UnderLoad::Finished { end: end.clone() };
     }
     let pod = pod.cloned().unwrap_or_default();
-    let Some(start) = pod.started else {
+    // A load that started once has started: a pod read between its
+    // container's end and the Job's Complete (or a pod gone with it) must
+    // not make the run look as if it never began.
+    let Some(start) = pod.started.or_else(|| recorded_start.cloned()) else {
         if let Some(why) = pod.unschedulable {
             if age_since(job.created.as_ref(), now) > limits.unschedulable {
                 return stop(
@@ -532,7 +536,7 @@ mod tests {
             started: None,
             unschedulable: Some("0/1 nodes are available: 1 Insufficient cpu.".into()),
         };
-        let early = under_load(false, Some(&job(0)), Some(&pod), LENGTH, &at(30));
+        let early = under_load(false, Some(&job(0)), Some(&pod), None, LENGTH, &at(30));
         let UnderLoad::NotStarted { message, .. } = &early else {
             panic!("{early:?}")
         };
@@ -543,7 +547,14 @@ mod tests {
             "{message:?}"
         );
         let limit = LENGTH.unschedulable.as_secs() as i64;
-        let late = under_load(false, Some(&job(0)), Some(&pod), LENGTH, &at(limit + 1));
+        let late = under_load(
+            false,
+            Some(&job(0)),
+            Some(&pod),
+            None,
+            LENGTH,
+            &at(limit + 1),
+        );
         assert_eq!(
             late,
             UnderLoad::Stop {
@@ -563,7 +574,7 @@ mod tests {
             ..job(0)
         };
         assert!(matches!(
-            under_load(false, Some(&failed), None, LENGTH, &at(10)),
+            under_load(false, Some(&failed), None, None, LENGTH, &at(10)),
             UnderLoad::Stop {
                 reason: "JobFailed",
                 delete_job: false,
@@ -575,11 +586,11 @@ mod tests {
             ..job(0)
         };
         assert_eq!(
-            under_load(false, Some(&done), None, LENGTH, &at(210)),
+            under_load(false, Some(&done), None, None, LENGTH, &at(210)),
             UnderLoad::Finished { end: at(205) }
         );
         assert!(matches!(
-            under_load(false, None, None, LENGTH, &at(10)),
+            under_load(false, None, None, None, LENGTH, &at(10)),
             UnderLoad::Stop {
                 reason: "JobMissing",
                 delete_job: false,
@@ -588,7 +599,7 @@ mod tests {
         ));
         // A deleted contributor stops the load, and removes a Job still running.
         assert!(matches!(
-            under_load(true, Some(&job(0)), None, LENGTH, &at(10)),
+            under_load(true, Some(&job(0)), None, None, LENGTH, &at(10)),
             UnderLoad::Stop {
                 reason: "ContributorDeleted",
                 delete_job: true,
@@ -596,7 +607,7 @@ mod tests {
             }
         ));
         assert!(matches!(
-            under_load(true, Some(&done), None, LENGTH, &at(210)),
+            under_load(true, Some(&done), None, None, LENGTH, &at(210)),
             UnderLoad::Stop {
                 reason: "ContributorDeleted",
                 delete_job: false,
@@ -612,7 +623,7 @@ mod tests {
             unschedulable: None,
         };
         assert_eq!(
-            under_load(false, Some(&job(0)), Some(&started), LENGTH, &at(70)),
+            under_load(false, Some(&job(0)), Some(&started), None, LENGTH, &at(70)),
             UnderLoad::Loading {
                 start: at(20),
                 elapsed: Duration::from_secs(50)
@@ -620,7 +631,14 @@ mod tests {
         );
         let past = 20 + run_clock::load_limit(LENGTH.profile_length).as_secs() as i64 + 1;
         assert!(matches!(
-            under_load(false, Some(&job(0)), Some(&started), LENGTH, &at(past)),
+            under_load(
+                false,
+                Some(&job(0)),
+                Some(&started),
+                None,
+                LENGTH,
+                &at(past)
+            ),
             UnderLoad::Stop {
                 reason: "Timeout",
                 delete_job: true,
@@ -630,12 +648,12 @@ mod tests {
         // A pod that never starts (an image that cannot be pulled, say).
         let never = LoadPod::default();
         assert!(matches!(
-            under_load(false, Some(&job(0)), Some(&never), LENGTH, &at(60)),
+            under_load(false, Some(&job(0)), Some(&never), None, LENGTH, &at(60)),
             UnderLoad::NotStarted { message: None, .. }
         ));
         let slack = run_clock::START_WITHIN.as_secs() as i64 + 1;
         assert!(matches!(
-            under_load(false, Some(&job(0)), Some(&never), LENGTH, &at(slack)),
+            under_load(false, Some(&job(0)), Some(&never), None, LENGTH, &at(slack)),
             UnderLoad::Stop {
                 reason: "JobNotStarted",
                 delete_job: true,
@@ -649,11 +667,39 @@ mod tests {
                 false,
                 Some(&job(turn)),
                 Some(&never),
+                None,
                 LENGTH,
                 &at(turn + 60)
             ),
             UnderLoad::NotStarted { message: None, .. }
         ));
+    }
+
+    /// Found on the cluster: an official longest-upkeep (600 s) failed as
+    /// "did not start within 600 s" when a pass read the pod after its
+    /// container had ended and before the Job said Complete.
+    #[test]
+    fn a_load_that_started_never_becomes_a_load_that_did_not_start() {
+        let long = Limits {
+            profile_length: Duration::from_secs(600),
+            unschedulable: Duration::from_secs(180),
+        };
+        let ended = LoadPod::default();
+        let late = run_clock::START_WITHIN.as_secs() as i64 + 30;
+        assert_eq!(
+            under_load(
+                false,
+                Some(&job(0)),
+                Some(&ended),
+                Some(&at(5)),
+                long,
+                &at(late)
+            ),
+            UnderLoad::Loading {
+                start: at(5),
+                elapsed: Duration::from_secs(late as u64 - 5)
+            }
+        );
     }
 
     #[test]
