@@ -71,22 +71,26 @@ pub fn schemas() -> Map<String, Value> {
     schemas
 }
 
+/// `content` holding one media type with the schema given.
+pub fn content(media: &str, json_schema: schemars::Schema) -> IndexMap<String, MediaType> {
+    IndexMap::from_iter([(
+        media.to_owned(),
+        MediaType {
+            schema: Some(SchemaObject {
+                json_schema,
+                example: None,
+                external_docs: None,
+            }),
+            ..Default::default()
+        },
+    )])
+}
+
 /// A JSON answer of type `T`.
 pub fn json_response<T: JsonSchema>(ctx: &mut GenContext, description: &str) -> Response {
-    let schema = ctx.schema.subschema_for::<T>();
     Response {
         description: description.into(),
-        content: IndexMap::from_iter([(
-            "application/json".into(),
-            MediaType {
-                schema: Some(SchemaObject {
-                    json_schema: schema,
-                    example: None,
-                    external_docs: None,
-                }),
-                ..Default::default()
-            },
-        )]),
+        content: content("application/json", ctx.schema.subschema_for::<T>()),
         ..Default::default()
     }
 }
@@ -98,23 +102,13 @@ pub fn error_response(ctx: &mut GenContext, description: &str) -> Response {
 
 /// A JSON body of type `T`.
 pub fn json_body<T: JsonSchema>(ctx: &mut GenContext, operation: &mut Operation, required: bool) {
-    let schema = ctx.schema.subschema_for::<T>();
+    let content = content("application/json", ctx.schema.subschema_for::<T>());
     set_body(
         ctx,
         operation,
         RequestBody {
             description: None,
-            content: IndexMap::from_iter([(
-                "application/json".into(),
-                MediaType {
-                    schema: Some(SchemaObject {
-                        json_schema: schema,
-                        example: None,
-                        external_docs: None,
-                    }),
-                    ..Default::default()
-                },
-            )]),
+            content,
             required,
             extensions: IndexMap::default(),
         },

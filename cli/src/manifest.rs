@@ -51,13 +51,7 @@ impl Manifest {
             spec: Spec {
                 display_name: Some(display.unwrap_or(user).to_owned()),
                 challenge,
-                app: Some(AppSpec {
-                    image: image.into(),
-                    port: 8080,
-                    replicas: 1,
-                    cpu_millis: None,
-                    memory_mib: None,
-                }),
+                app: Some(AppSpec::new(image, 8080)),
                 components: None,
                 entry: None,
             },

@@ -208,6 +208,43 @@ pub struct AppSpec {
     pub memory_mib: Option<u32>,
 }
 
+impl ComponentSpec {
+    /// One replica of `image` with one port named `http`, every other
+    /// field at its default.
+    pub fn new(name: &str, image: &str, port: u16) -> Self {
+        ComponentSpec {
+            name: name.into(),
+            image: image.into(),
+            ports: vec![PortSpec {
+                name: "http".into(),
+                port,
+            }],
+            replicas: default_replicas(),
+            cpu_millis: None,
+            memory_mib: None,
+            env: Vec::new(),
+            args: Vec::new(),
+            files: Vec::new(),
+            readiness: None,
+            scratch: None,
+            metrics_port: None,
+        }
+    }
+}
+
+impl AppSpec {
+    /// One replica of `image` on `port`, resources at their defaults.
+    pub fn new(image: &str, port: u16) -> Self {
+        AppSpec {
+            image: image.into(),
+            port,
+            replicas: default_replicas(),
+            cpu_millis: None,
+            memory_mib: None,
+        }
+    }
+}
+
 fn default_port() -> u16 {
     8080
 }
@@ -541,21 +578,9 @@ mod tests {
 
     fn part(name: &str, port: u16, replicas: i32, cpu: u32) -> ComponentSpec {
         ComponentSpec {
-            name: name.into(),
-            image: "nginx:1".into(),
-            ports: vec![PortSpec {
-                name: "http".into(),
-                port,
-            }],
             replicas,
             cpu_millis: Some(cpu),
-            memory_mib: None,
-            env: vec![],
-            args: vec![],
-            files: vec![],
-            readiness: None,
-            scratch: None,
-            metrics_port: None,
+            ..ComponentSpec::new(name, "nginx:1", port)
         }
     }
 

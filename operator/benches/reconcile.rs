@@ -26,13 +26,7 @@ fn contributor(i: usize) -> Contributor {
         ContributorSpec {
             display_name: None,
             challenge: Challenge::RobustService,
-            app: Some(AppSpec {
-                image: "ghcr.io/example/app:1".into(),
-                port: 8080,
-                replicas: 1,
-                cpu_millis: None,
-                memory_mib: None,
-            }),
+            app: Some(AppSpec::new("ghcr.io/example/app:1", 8080)),
             components: None,
             entry: None,
         },

@@ -19,13 +19,7 @@ pub fn contributor(name: &str) -> Contributor {
         ContributorSpec {
             display_name: None,
             challenge: Challenge::RobustService,
-            app: Some(AppSpec {
-                image: "ghcr.io/ada/app:1".into(),
-                port: 8080,
-                replicas: 1,
-                cpu_millis: None,
-                memory_mib: None,
-            }),
+            app: Some(AppSpec::new("ghcr.io/ada/app:1", 8080)),
             components: None,
             entry: None,
         },

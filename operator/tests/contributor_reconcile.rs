@@ -7,9 +7,7 @@ use chaos_domain::Challenge;
 use std::sync::Arc;
 
 use chaos_operator::contributor::{self, FINALIZER};
-use chaos_operator::crd::{
-    AppSpec, ComponentSpec, Contributor, ContributorSpec, EntrySpec, PortSpec,
-};
+use chaos_operator::crd::{AppSpec, ComponentSpec, Contributor, ContributorSpec, EntrySpec};
 use serde_json::{Value, json};
 use support::*;
 
@@ -22,13 +20,7 @@ fn ada(generation: i64) -> Contributor {
         ContributorSpec {
             display_name: Some("Ada L.".into()),
             challenge: Challenge::RobustService,
-            app: Some(AppSpec {
-                image: "ghcr.io/ada/app:1".into(),
-                port: 8080,
-                replicas: 1,
-                cpu_millis: None,
-                memory_mib: None,
-            }),
+            app: Some(AppSpec::new("ghcr.io/ada/app:1", 8080)),
             components: None,
             entry: None,
         },
@@ -613,21 +605,9 @@ async fn a_child_deleted_by_hand_is_restored_by_the_resync() {
 
 fn part(name: &str, port: u16, replicas: i32, cpu: u32) -> ComponentSpec {
     ComponentSpec {
-        name: name.into(),
-        image: "nginx:1.27".into(),
-        ports: vec![PortSpec {
-            name: "http".into(),
-            port,
-        }],
         replicas,
         cpu_millis: Some(cpu),
-        memory_mib: None,
-        env: vec![],
-        args: vec![],
-        files: vec![],
-        readiness: None,
-        scratch: None,
-        metrics_port: None,
+        ..ComponentSpec::new(name, "nginx:1.27", port)
     }
 }
 

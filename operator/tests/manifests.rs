@@ -32,21 +32,9 @@ fn built_objects_pass_strict_schema_validation() {
     };
     // Every field a component can have, on one of three components.
     let part = |name: &str, port: u16| ComponentSpec {
-        name: name.into(),
-        image: "nginx:1.27".into(),
-        ports: vec![PortSpec {
-            name: "http".into(),
-            port,
-        }],
-        replicas: 1,
         cpu_millis: Some(500),
         memory_mib: Some(128),
-        env: vec![],
-        args: vec![],
-        files: vec![],
-        readiness: None,
-        scratch: None,
-        metrics_port: None,
+        ..ComponentSpec::new(name, "nginx:1.27", port)
     };
     let mut edge = part("edge", 8080);
     edge.replicas = 2;

@@ -89,17 +89,8 @@ impl aide::OperationInput for ImportBody {
                 that cannot be read is refused in the report."
         });
         if let Some(aide::openapi::ReferenceOr::Item(body)) = op.request_body.as_mut() {
-            body.content.insert(
-                "text/csv".into(),
-                aide::openapi::MediaType {
-                    schema: Some(aide::openapi::SchemaObject {
-                        json_schema: csv,
-                        example: None,
-                        external_docs: None,
-                    }),
-                    ..Default::default()
-                },
-            );
+            body.content
+                .extend(crate::openapi::content("text/csv", csv));
         }
     }
 }

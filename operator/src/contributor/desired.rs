@@ -741,24 +741,13 @@ mod tests {
     fn three(last_conf: &str) -> Contributor {
         use crate::crd::{ComponentSpec, EntrySpec, FileSpec, PortSpec};
         let part = |name: &str, port: u16, conf: &str| ComponentSpec {
-            name: name.into(),
-            image: "nginx:1".into(),
-            ports: vec![PortSpec {
-                name: "http".into(),
-                port,
-            }],
-            replicas: 1,
             cpu_millis: Some(200),
             memory_mib: Some(64),
-            env: vec![],
-            args: vec![],
             files: vec![FileSpec {
                 path: "/etc/nginx/conf.d/default.conf".into(),
                 content: conf.into(),
             }],
-            readiness: None,
-            scratch: None,
-            metrics_port: None,
+            ..ComponentSpec::new(name, "nginx:1", port)
         };
         let mut c = crate::fixtures::contributor("ada");
         c.spec.app = None;
