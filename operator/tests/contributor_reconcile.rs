@@ -91,26 +91,50 @@ async fn create_then_ready_then_nothing_to_do() {
         .filter(|c| c.method == "PATCH" && !c.path.ends_with("/status"))
         .map(|c| c.path.clone())
         .collect();
-    assert_eq!(
-        applied,
-        [
-            "/api/v1/namespaces/contributor-ada",
-            "/api/v1/namespaces/contributor-ada/resourcequotas/contributor-quota",
-            "/api/v1/namespaces/contributor-ada/limitranges/contributor-limits",
-            "/apis/networking.k8s.io/v1/namespaces/contributor-ada/networkpolicies/default-deny",
-            "/apis/networking.k8s.io/v1/namespaces/contributor-ada/networkpolicies/allow-dns",
-            "/apis/networking.k8s.io/v1/namespaces/contributor-ada/networkpolicies/components-egress",
-            "/apis/networking.k8s.io/v1/namespaces/contributor-ada/networkpolicies/components-ingress",
-            "/apis/networking.k8s.io/v1/namespaces/contributor-ada/networkpolicies/url-anvil-ingress",
-            "/apis/networking.k8s.io/v1/namespaces/contributor-ada/networkpolicies/entry-ingress",
-            "/api/v1/namespaces/contributor-ada/secrets/url-anvil-admin",
-            "/apis/apps/v1/namespaces/contributor-ada/deployments/url-anvil",
-            "/api/v1/namespaces/contributor-ada/services/url-anvil",
-            "/apis/apps/v1/namespaces/contributor-ada/deployments/app",
-            "/api/v1/namespaces/contributor-ada/services/app",
-            "/api/v1/namespaces/contributor-ada/secrets/chaos-api-key",
-        ]
-    );
+    // Everything, each once; the namespace first; the quota, limits,
+    // policies and url-anvil's secret before any Deployment or Service (a
+    // pod must never start unconfined); the key, once registered, last.
+    let mut want = vec![
+        "/api/v1/namespaces/contributor-ada",
+        "/api/v1/namespaces/contributor-ada/resourcequotas/contributor-quota",
+        "/api/v1/namespaces/contributor-ada/limitranges/contributor-limits",
+        "/apis/networking.k8s.io/v1/namespaces/contributor-ada/networkpolicies/default-deny",
+        "/apis/networking.k8s.io/v1/namespaces/contributor-ada/networkpolicies/allow-dns",
+        "/apis/networking.k8s.io/v1/namespaces/contributor-ada/networkpolicies/components-egress",
+        "/apis/networking.k8s.io/v1/namespaces/contributor-ada/networkpolicies/components-ingress",
+        "/apis/networking.k8s.io/v1/namespaces/contributor-ada/networkpolicies/url-anvil-ingress",
+        "/apis/networking.k8s.io/v1/namespaces/contributor-ada/networkpolicies/entry-ingress",
+        "/api/v1/namespaces/contributor-ada/secrets/url-anvil-admin",
+        "/apis/apps/v1/namespaces/contributor-ada/deployments/url-anvil",
+        "/api/v1/namespaces/contributor-ada/services/url-anvil",
+        "/apis/apps/v1/namespaces/contributor-ada/deployments/app",
+        "/api/v1/namespaces/contributor-ada/services/app",
+        "/api/v1/namespaces/contributor-ada/secrets/chaos-api-key",
+    ];
+    assert_eq!(applied.first().map(String::as_str), Some(want[0]));
+    assert_eq!(applied.last().map(String::as_str), want.last().copied());
+    let first_pod_object = applied
+        .iter()
+        .position(|p| p.contains("/deployments/") || p.contains("/services/"))
+        .expect("Deployments and Services applied");
+    let last_guard = applied
+        .iter()
+        .rposition(|p| {
+            [
+                "/resourcequotas/",
+                "/limitranges/",
+                "/networkpolicies/",
+                "/secrets/url-anvil-admin",
+            ]
+            .iter()
+            .any(|k| p.contains(k))
+        })
+        .expect("guards applied");
+    assert!(last_guard < first_pod_object, "{applied:#?}");
+    let mut sorted = applied.clone();
+    sorted.sort();
+    want.sort();
+    assert_eq!(sorted, want);
     // Server-side apply, forced, under one field manager.
     for call in calls.iter().filter(|c| c.method == "PATCH") {
         assert!(

@@ -6,6 +6,7 @@
 //! Contributors, for ever. It now reads them (metadata or the object) and
 //! applies only when one is missing or differs from what was applied.
 
+use futures::future::try_join_all;
 use k8s_openapi::api::apps::v1::Deployment;
 use k8s_openapi::api::core::v1::{
     ConfigMap, LimitRange, Namespace, ResourceQuota, Secret, Service,
@@ -36,65 +37,74 @@ enum Child<'a> {
 
 use crate::context::Fingerprints;
 
-/// In the order they must be applied: the namespace first.
-fn children(d: &Desired) -> Vec<Child<'_>> {
-    let mut out = vec![
-        Child::Namespace(&d.namespace),
-        Child::Quota(&d.quota),
-        Child::Limits(&d.limits),
-    ];
-    out.extend(d.policies.iter().map(Child::Policy));
-    out.extend([
-        Child::Secret(&d.anvil_secret),
+/// The children in waves: a wave reaches the server only after the one
+/// before it is applied, and the objects of one wave go together. The
+/// namespace holds everything else. The quota, the limits, the network
+/// policies, the secret and the files must exist before any pod: a pod
+/// admitted before its quota escapes it, one started before its policies
+/// may reach out, and one started before its config reads none. A
+/// reconcile of a three-component Contributor is then three round trips
+/// of writes, not twenty-one one after another.
+fn waves(d: &Desired) -> [Vec<Child<'_>>; 3] {
+    let mut first = vec![Child::Quota(&d.quota), Child::Limits(&d.limits)];
+    first.extend(d.policies.iter().map(Child::Policy));
+    first.push(Child::Secret(&d.anvil_secret));
+    first.extend(
+        d.components
+            .iter()
+            .filter_map(|c| c.files.as_ref().map(Child::Files)),
+    );
+    let mut pods = vec![
         Child::Deployment(&d.anvil),
         Child::Service(&d.anvil_service),
-    ]);
+    ];
     for c in &d.components {
-        // Files first: a new pod finds its config.
-        if let Some(f) = &c.files {
-            out.push(Child::Files(f));
-        }
-        out.push(Child::Deployment(&c.deployment));
-        out.push(Child::Service(&c.service));
+        pods.push(Child::Deployment(&c.deployment));
+        pods.push(Child::Service(&c.service));
     }
-    out
+    [vec![Child::Namespace(&d.namespace)], first, pods]
 }
 
-/// Applies every child; what the server answered is the baseline a
-/// resync compares with.
+/// Applies every child, wave by wave; what the server answered is the
+/// baseline a resync compares with, in the order of `waves`.
 pub async fn apply_all(ctx: &Context, d: &Desired) -> Result<Fingerprints, Error> {
     let mut out = Vec::new();
-    for child in children(d) {
-        out.push(match child {
-            Child::Namespace(o) => applied(ctx, o).await?,
-            Child::Quota(o) => applied(ctx, o).await?,
-            Child::Limits(o) => applied(ctx, o).await?,
-            Child::Policy(o) => applied(ctx, o).await?,
-            Child::Secret(o) => applied(ctx, o).await?,
-            Child::Files(o) => applied(ctx, o).await?,
-            Child::Deployment(o) => applied(ctx, o).await?,
-            Child::Service(o) => applied(ctx, o).await?,
-        });
+    for wave in waves(d) {
+        out.extend(try_join_all(wave.into_iter().map(|c| apply_child(ctx, c))).await?);
     }
     Ok(out)
 }
 
-/// The children as the cluster has them now. Reads only.
+/// The children as the cluster has them now, in the order of `waves`.
+/// Reads only, so all at once.
 pub async fn current(ctx: &Context, d: &Desired) -> Result<Fingerprints, Error> {
-    let mut out = Vec::new();
-    for child in children(d) {
-        out.push(match child {
-            Child::Namespace(o) => read(ctx, o).await?,
-            Child::Quota(o) => read(ctx, o).await?,
-            Child::Limits(o) => read(ctx, o).await?,
-            Child::Policy(o) => read(ctx, o).await?,
-            Child::Secret(o) => read(ctx, o).await?,
-            Child::Files(o) => read(ctx, o).await?,
-            Child::Deployment(o) => read(ctx, o).await?,
-            Child::Service(o) => read(ctx, o).await?,
-        });
+    try_join_all(waves(d).into_iter().flatten().map(|c| read_child(ctx, c))).await
+}
+
+async fn apply_child(ctx: &Context, child: Child<'_>) -> Result<Option<String>, Error> {
+    match child {
+        Child::Namespace(o) => applied(ctx, o).await,
+        Child::Quota(o) => applied(ctx, o).await,
+        Child::Limits(o) => applied(ctx, o).await,
+        Child::Policy(o) => applied(ctx, o).await,
+        Child::Secret(o) => applied(ctx, o).await,
+        Child::Files(o) => applied(ctx, o).await,
+        Child::Deployment(o) => applied(ctx, o).await,
+        Child::Service(o) => applied(ctx, o).await,
     }
-    Ok(out)
+}
+
+async fn read_child(ctx: &Context, child: Child<'_>) -> Result<Option<String>, Error> {
+    match child {
+        Child::Namespace(o) => read(ctx, o).await,
+        Child::Quota(o) => read(ctx, o).await,
+        Child::Limits(o) => read(ctx, o).await,
+        Child::Policy(o) => read(ctx, o).await,
+        Child::Secret(o) => read(ctx, o).await,
+        Child::Files(o) => read(ctx, o).await,
+        Child::Deployment(o) => read(ctx, o).await,
+        Child::Service(o) => read(ctx, o).await,
+    }
 }
 
 /// Deletes the components' objects the spec no longer has (a component
@@ -113,9 +123,16 @@ pub async fn prune(ctx: &Context, ns: &str, d: &Desired) -> Result<usize, Error>
             _ => c.name == name,
         })
     };
-    let mut gone = 0;
     let deployments: Api<Deployment> = Api::namespaced(ctx.client.clone(), ns);
-    for o in deployments.list_metadata(&lp).await? {
+    let services: Api<Service> = Api::namespaced(ctx.client.clone(), ns);
+    let maps: Api<ConfigMap> = Api::namespaced(ctx.client.clone(), ns);
+    let (listed_deployments, listed_services, listed_maps) = tokio::try_join!(
+        deployments.list_metadata(&lp),
+        services.list_metadata(&lp),
+        maps.list_metadata(&lp),
+    )?;
+    let mut gone = 0;
+    for o in listed_deployments {
         let name = o.name_any();
         if !keep("Deployment", &name) {
             deployments
@@ -124,16 +141,14 @@ pub async fn prune(ctx: &Context, ns: &str, d: &Desired) -> Result<usize, Error>
             gone += 1;
         }
     }
-    let services: Api<Service> = Api::namespaced(ctx.client.clone(), ns);
-    for o in services.list_metadata(&lp).await? {
+    for o in listed_services {
         let name = o.name_any();
         if !keep("Service", &name) {
             services.delete(&name, &DeleteParams::default()).await?;
             gone += 1;
         }
     }
-    let maps: Api<ConfigMap> = Api::namespaced(ctx.client.clone(), ns);
-    for o in maps.list_metadata(&lp).await? {
+    for o in listed_maps {
         let name = o.name_any();
         if !keep("ConfigMap", &name) {
             maps.delete(&name, &DeleteParams::default()).await?;

@@ -126,11 +126,7 @@ async fn apply(c: &Contributor, ctx: &Context) -> Result<Action, Error> {
     let want: Desired = desired::desired(c, &topology, &ctx.settings)?;
     let digest = want.digest();
     let deployments: Api<Deployment> = Api::namespaced(ctx.client.clone(), &ns);
-    let mut anvil = deployments.get_opt(desired::ANVIL).await?;
-    let mut parts = Vec::new();
-    for part in &topology.components {
-        parts.push(deployments.get_opt(&part.name).await?);
-    }
+    let (mut anvil, mut parts) = deployments_now(&deployments, &topology).await?;
     let recorded = status.applied_digest.as_deref() == Some(digest.as_str())
         && status.observed_generation == generation;
     let mut stale = !(recorded || ctx.has_applied(&name, &digest))
@@ -159,11 +155,7 @@ async fn apply(c: &Contributor, ctx: &Context) -> Result<Action, Error> {
         }
         ctx.applied(&name, &digest, children);
         ctx.metrics.applied(CONTROLLER);
-        anvil = deployments.get_opt(desired::ANVIL).await?;
-        parts.clear();
-        for part in &topology.components {
-            parts.push(deployments.get_opt(&part.name).await?);
-        }
+        (anvil, parts) = deployments_now(&deployments, &topology).await?;
         status.applied_digest = Some(digest);
         status.observed_generation = generation;
         conditions::set(
@@ -284,6 +276,18 @@ async fn apply(c: &Contributor, ctx: &Context) -> Result<Action, Error> {
         Some(wait) => Action::requeue(wait),
         None => Action::requeue(ctx.resync_period(&name)),
     })
+}
+
+/// url-anvil's Deployment and each component's, as the cluster has them,
+/// read together.
+async fn deployments_now(
+    api: &Api<Deployment>,
+    topology: &topology::Topology,
+) -> Result<(Option<Deployment>, Vec<Option<Deployment>>), Error> {
+    Ok(tokio::try_join!(
+        api.get_opt(desired::ANVIL),
+        futures::future::try_join_all(topology.components.iter().map(|p| api.get_opt(&p.name))),
+    )?)
 }
 
 /// Registers the contributor (once) and keeps their active challenge in
