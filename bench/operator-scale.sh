@@ -27,7 +27,13 @@
 #   op_idle_writes  of those, the operator's own (its kube_api_requests
 #                 counter; the API server's counters name no client)
 #   idle_passes   apply passes in those 60 s
-# and, after the line, the idle writes by resource, subresource and verb.
+#   window_writes writes to the API server, by anyone and to any kind, from
+#                 creation to all Applied (the controllers' pods and
+#                 ReplicaSets included)
+#   op_window_writes, op_window_requests  of those, the operator's own
+#                 writes, and its requests of every verb
+# and, after the line, the window's ten largest kinds of write and the
+# idle writes, by resource, subresource and verb.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 N=${1:-1000}
@@ -82,7 +88,20 @@ write_lines() { # writes to the kinds the operator writes, by anyone, so far: "r
             n[r "/" sub_ " " v] += $NF
         } END { for (k in n) print k, n[k] }'
 }
+all_write_lines() { # every write to the API server so far, any kind: "resource/subresource verb count"
+    kubectl get --raw /metrics | awk '
+        /^apiserver_request_total\{/ && /verb="(APPLY|PATCH|POST|PUT|UPDATE|DELETE)"/ {
+            match($0, /resource="[^"]*"/); r = substr($0, RSTART + 10, RLENGTH - 11)
+            sub_ = ""; if (match($0, /subresource="[^"]*"/)) sub_ = substr($0, RSTART + 13, RLENGTH - 14)
+            match($0, /verb="[^"]*"/); v = substr($0, RSTART + 6, RLENGTH - 7)
+            n[r "/" sub_ " " v] += $NF
+        } END { for (k in n) print k, n[k] }'
+}
 total() { awk '{ s += $3 } END { print s + 0 }' "$1"; }
+op_requests() { # the operator's own requests so far, reads included
+    curl -sf "http://127.0.0.1:$op_port/metrics" \
+        | awk '/^chaos_operator_kube_api_requests_total\{/ { s += $2 } END { print s + 0 }'
+}
 op_writes() { # the operator's own writes so far
     curl -sf "http://127.0.0.1:$op_port/metrics" \
         | awk '/^chaos_operator_kube_api_requests_total\{method="(POST|PUT|PATCH|DELETE)"\}/ { s += $2 } END { print s + 0 }'
@@ -123,6 +142,8 @@ spec:
 PY
 
 say "creating $N Contributors"
+all_write_lines >"$work/all0"
+r0=$(op_requests); ow0=$(op_writes)
 t0=$(date +%s.%N)
 kubectl create -f "$work/contributors.yaml" >/dev/null
 t1=$(date +%s.%N)
@@ -138,6 +159,8 @@ t2=$(date +%s.%N)
 passes=$(metric apply_passes)
 reconciles=$(metric reconciles)
 failures=$(metric reconcile_failures)
+all_write_lines >"$work/all1"
+r1=$(op_requests); ow1=$(op_writes)
 say "all Applied $(python3 -c "print(round($t2-$t1,1))") s after creation; idle for 60 s"
 write_lines >"$work/writes0"
 w0=$(total "$work/writes0"); o0=$(op_writes)
@@ -153,13 +176,31 @@ n=$N
 print(f"$(date -u +%FT%TZ) N={n} concurrency=${CHAOS_RECONCILE_CONCURRENCY:-default} create_s={round($t1-$t0,1)} applied_s={round($t2-$t1,1)} "
       f"apply_passes={round($passes/n,3)} reconciles={round($reconciles/n,2)} failures=$failures "
       f"rss_peak_mb={round($hwm/1024,1)} rss_mb={round($rss/1024,1)} "
-      f"idle_writes={$w1-$w0} op_idle_writes={$o1-$o0} idle_passes={$p1-$p0}")
+      f"idle_writes={$w1-$w0} op_idle_writes={$o1-$o0} idle_passes={$p1-$p0} "
+      f"window_writes={$(total "$work/all1")-$(total "$work/all0")} op_window_writes={$ow1-$ow0} op_window_requests={$r1-$r0}")
 PY
 )
 echo "$line"
 mkdir -p bench/results
 echo "$line" >> bench/results/operator-scale.txt
-# Where the idle writes went (by anyone): resource/subresource verb count.
+# Where the writes went (by anyone): resource/subresource verb count, from
+# creation to all Applied (the ten largest), then in the idle minute.
+delta() {
+python3 - "$1" "$2" "$3" "$4" <<'PY'
+import sys
+def read(path):
+    out = {}
+    for line in open(path):
+        key, verb, n = line.split()
+        out[(key, verb)] = float(n)
+    return out
+a, b, label, top = read(sys.argv[1]), read(sys.argv[2]), sys.argv[3], int(sys.argv[4])
+rows = sorted(((n - a.get(k, 0), k) for k, n in b.items()), reverse=True)
+for d, (key, verb) in [r for r in rows if r[0] > 0][:top]:
+    print(f"    {label} {key.rstrip('/')} {verb}: {int(d)}")
+PY
+}
+delta "$work/all0" "$work/all1" window 10 | tee -a bench/results/operator-scale.txt
 python3 - "$work/writes0" "$work/writes1" <<'PY' | tee -a bench/results/operator-scale.txt
 import sys
 def read(path):

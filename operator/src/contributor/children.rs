@@ -6,7 +6,7 @@
 //! Contributors, for ever. It now reads them (metadata or the object) and
 //! applies only when one is missing or differs from what was applied.
 
-use futures::future::try_join_all;
+use futures::{StreamExt, TryStreamExt, stream};
 use k8s_openapi::api::apps::v1::Deployment;
 use k8s_openapi::api::core::v1::{
     ConfigMap, LimitRange, Namespace, ResourceQuota, Secret, Service,
@@ -65,20 +65,38 @@ fn waves(d: &Desired) -> [Vec<Child<'_>>; 3] {
     [vec![Child::Namespace(&d.namespace)], first, pods]
 }
 
+/// Requests one reconcile has in flight at most. The client speaks
+/// HTTP/1.1, so each is a connection of its own: with every child of a
+/// wave at once, 32 reconciles held some 380 TLS connections (RSS 57 MB
+/// against 40) and applied 1,000 Contributors no faster.
+const IN_FLIGHT: usize = 4;
+
 /// Applies every child, wave by wave; what the server answered is the
 /// baseline a resync compares with, in the order of `waves`.
 pub async fn apply_all(ctx: &Context, d: &Desired) -> Result<Fingerprints, Error> {
     let mut out = Vec::new();
     for wave in waves(d) {
-        out.extend(try_join_all(wave.into_iter().map(|c| apply_child(ctx, c))).await?);
+        // The futures made first, the stream only drives them: a closure
+        // inside the stream would make the reconcile's future not `Send`.
+        let applies: Vec<_> = wave.into_iter().map(|c| apply_child(ctx, c)).collect();
+        let applied: Fingerprints = stream::iter(applies)
+            .buffered(IN_FLIGHT)
+            .try_collect()
+            .await?;
+        out.extend(applied);
     }
     Ok(out)
 }
 
 /// The children as the cluster has them now, in the order of `waves`.
-/// Reads only, so all at once.
+/// Reads only, so in no order of their own.
 pub async fn current(ctx: &Context, d: &Desired) -> Result<Fingerprints, Error> {
-    try_join_all(waves(d).into_iter().flatten().map(|c| read_child(ctx, c))).await
+    let reads: Vec<_> = waves(d)
+        .into_iter()
+        .flatten()
+        .map(|c| read_child(ctx, c))
+        .collect();
+    stream::iter(reads).buffered(IN_FLIGHT).try_collect().await
 }
 
 async fn apply_child(ctx: &Context, child: Child<'_>) -> Result<Option<String>, Error> {

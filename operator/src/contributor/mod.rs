@@ -126,12 +126,17 @@ async fn apply(c: &Contributor, ctx: &Context) -> Result<Action, Error> {
     let want: Desired = desired::desired(c, &topology, &ctx.settings)?;
     let digest = want.digest();
     let deployments: Api<Deployment> = Api::namespaced(ctx.client.clone(), &ns);
-    let (mut anvil, mut parts) = deployments_now(&deployments, &topology).await?;
     let recorded = status.applied_digest.as_deref() == Some(digest.as_str())
         && status.observed_generation == generation;
-    let mut stale = !(recorded || ctx.has_applied(&name, &digest))
-        || anvil.is_none()
-        || parts.iter().any(Option::is_none);
+    let unapplied = !(recorded || ctx.has_applied(&name, &digest));
+    // A spec never applied is applied whatever the Deployments are: they
+    // are read once, after.
+    let (mut anvil, mut parts) = if unapplied {
+        (None, vec![None; topology.components.len()])
+    } else {
+        deployments_now(&deployments, &topology).await?
+    };
+    let mut stale = unapplied || anvil.is_none() || parts.iter().any(Option::is_none);
     // Checked on a schedule too: a child deleted or changed by hand (its
     // NetworkPolicy, its ResourceQuota) is restored. The check reads; it
     // writes only when something differs from what this process applied
