@@ -50,6 +50,13 @@ for t in "${TOPOLOGIES[@]}"; do
     say "$t: applying $file"
     kubectl apply -f "$file" >&2
     kubectl wait --for=condition=Ready "contributor/$name" --timeout=300s >&2
+    # Ready means each component has a replica up; the runs wait for every
+    # replica (status.ready "N/N"), so none starts on half an edge.
+    for _ in $(seq 150); do
+        ready=$(kubectl get contributor "$name" -o jsonpath='{.status.ready}')
+        [ -n "$ready" ] && [ "${ready%/*}" = "${ready#*/}" ] && break
+        sleep 2
+    done
     say "$t: $(kubectl get contributor "$name" -o jsonpath='{.status.ready} ready, endpoint {.status.endpoint}')"
     for c in "${CHALLENGES[@]}"; do
         run="$t-$c"

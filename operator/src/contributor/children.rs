@@ -43,8 +43,8 @@ use crate::context::Fingerprints;
 /// policies, the secret and the files must exist before any pod: a pod
 /// admitted before its quota escapes it, one started before its policies
 /// may reach out, and one started before its config reads none. A
-/// reconcile of a three-component Contributor is then three round trips
-/// of writes, not twenty-one one after another.
+/// reconcile of a three-component Contributor then waits for about seven
+/// round trips of writes (four at a time), not twenty-one in a row.
 fn waves(d: &Desired) -> [Vec<Child<'_>>; 3] {
     let mut first = vec![Child::Quota(&d.quota), Child::Limits(&d.limits)];
     first.extend(d.policies.iter().map(Child::Policy));
@@ -88,8 +88,9 @@ pub async fn apply_all(ctx: &Context, d: &Desired) -> Result<Fingerprints, Error
     Ok(out)
 }
 
-/// The children as the cluster has them now, in the order of `waves`.
-/// Reads only, so in no order of their own.
+/// The children as the cluster has them now, in the order of `waves` (a
+/// resync compares them position by position). Reads only: no wave waits
+/// for another.
 pub async fn current(ctx: &Context, d: &Desired) -> Result<Fingerprints, Error> {
     let reads: Vec<_> = waves(d)
         .into_iter()
