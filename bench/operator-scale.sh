@@ -77,17 +77,6 @@ metric() { # metric NAME -> value for controller="contributor", 0 if absent
     curl -sf "http://127.0.0.1:$op_port/metrics" \
         | awk -v m="chaos_operator_$1" '$1 ~ "^"m"(_total)?\\{controller=\"contributor\"\\}$" {print $2}' | head -1 | grep . || echo 0
 }
-write_lines() { # writes to the kinds the operator writes, by anyone, so far: "resource/subresource verb count"
-    kubectl get --raw /metrics | awk '
-        /^apiserver_request_total\{/ && /verb="(APPLY|PATCH|POST|PUT|UPDATE|DELETE)"/ &&
-        /resource="(contributors|namespaces|services|secrets|resourcequotas|limitranges|networkpolicies|deployments)"/ &&
-        !/resource="deployments".*subresource="status"/ {
-            match($0, /resource="[^"]*"/); r = substr($0, RSTART + 10, RLENGTH - 11)
-            sub_ = ""; if (match($0, /subresource="[^"]*"/)) sub_ = substr($0, RSTART + 13, RLENGTH - 14)
-            match($0, /verb="[^"]*"/); v = substr($0, RSTART + 6, RLENGTH - 7)
-            n[r "/" sub_ " " v] += $NF
-        } END { for (k in n) print k, n[k] }'
-}
 all_write_lines() { # every write to the API server so far, any kind: "resource/subresource verb count"
     kubectl get --raw /metrics | awk '
         /^apiserver_request_total\{/ && /verb="(APPLY|PATCH|POST|PUT|UPDATE|DELETE)"/ {
@@ -96,6 +85,9 @@ all_write_lines() { # every write to the API server so far, any kind: "resource/
             match($0, /verb="[^"]*"/); v = substr($0, RSTART + 6, RLENGTH - 7)
             n[r "/" sub_ " " v] += $NF
         } END { for (k in n) print k, n[k] }'
+}
+write_lines() { # of those, the kinds the operator writes (a Deployment's status is the controller's)
+    all_write_lines | awk '$1 ~ /^(contributors|namespaces|services|secrets|resourcequotas|limitranges|networkpolicies|deployments)\// && $1 != "deployments/status"'
 }
 total() { awk '{ s += $3 } END { print s + 0 }' "$1"; }
 op_requests() { # the operator's own requests so far, reads included
@@ -201,20 +193,7 @@ for d, (key, verb) in [r for r in rows if r[0] > 0][:top]:
 PY
 }
 delta "$work/all0" "$work/all1" window 10 | tee -a bench/results/operator-scale.txt
-python3 - "$work/writes0" "$work/writes1" <<'PY' | tee -a bench/results/operator-scale.txt
-import sys
-def read(path):
-    out = {}
-    for line in open(path):
-        key, verb, n = line.split()
-        out[(key, verb)] = float(n)
-    return out
-a, b = read(sys.argv[1]), read(sys.argv[2])
-for (key, verb), n in sorted(b.items(), key=lambda kv: -(kv[1] - a.get(kv[0], 0))):
-    d = n - a.get((key, verb), 0)
-    if d > 0:
-        print(f"    idle {key.rstrip('/')} {verb}: {int(d)}")
-PY
+delta "$work/writes0" "$work/writes1" idle 1000 | tee -a bench/results/operator-scale.txt
 
 say "deleting the Contributors (their namespaces go in the background)"
 kubectl delete contributors -l srechaos.dev/bench=1 --wait=false >/dev/null
