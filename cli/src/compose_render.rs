@@ -327,8 +327,8 @@ mod tests {
             json!(["edge"])
         );
         assert_eq!(edge["deploy"]["replicas"], 2);
-        assert_eq!(edge["deploy"]["resources"]["limits"]["cpus"], "0.250");
-        assert_eq!(edge["deploy"]["resources"]["limits"]["memory"], "64M");
+        assert_eq!(edge["deploy"]["resources"]["limits"]["cpus"], "0.350");
+        assert_eq!(edge["deploy"]["resources"]["limits"]["memory"], "96M");
         assert_eq!(edge["ports"], json!(["127.0.0.1:8123-8124:8080"]));
         assert_eq!(edge["read_only"], true);
         assert_eq!(
@@ -344,7 +344,12 @@ mod tests {
         assert!(conf.contains("server tier:8081"), "{conf}");
         let tier = &doc["services"]["tier-ada"];
         assert!(tier.get("ports").is_none(), "only the entry is published");
-        assert_eq!(tier["tmpfs"][1], "/var/cache/tier:size=32m");
+        assert_eq!(edge["tmpfs"][1], "/var/cache/edge:size=32m");
+        assert_eq!(
+            tier["tmpfs"].as_array().map(Vec::len),
+            Some(1),
+            "no scratch"
+        );
         // Rendered again, the port stays.
         let again = render(&m, &example, &root, None).expect("renders");
         assert_eq!(again.port, 8123);
