@@ -99,9 +99,7 @@ async fn create_then_ready_then_nothing_to_do() {
         "/api/v1/namespaces/contributor-ada/resourcequotas/contributor-quota",
         "/api/v1/namespaces/contributor-ada/limitranges/contributor-limits",
         "/apis/networking.k8s.io/v1/namespaces/contributor-ada/networkpolicies/default-deny",
-        "/apis/networking.k8s.io/v1/namespaces/contributor-ada/networkpolicies/allow-dns",
-        "/apis/networking.k8s.io/v1/namespaces/contributor-ada/networkpolicies/components-egress",
-        "/apis/networking.k8s.io/v1/namespaces/contributor-ada/networkpolicies/components-ingress",
+        "/apis/networking.k8s.io/v1/namespaces/contributor-ada/networkpolicies/components",
         "/apis/networking.k8s.io/v1/namespaces/contributor-ada/networkpolicies/url-anvil-ingress",
         "/apis/networking.k8s.io/v1/namespaces/contributor-ada/networkpolicies/entry-ingress",
         "/api/v1/namespaces/contributor-ada/secrets/url-anvil-admin",
@@ -135,6 +133,13 @@ async fn create_then_ready_then_nothing_to_do() {
     sorted.sort();
     want.sort();
     assert_eq!(sorted, want);
+    // A new Contributor has nothing to prune and no Deployment that could
+    // be available yet: nothing in its namespace is read.
+    let reads: Vec<&Call> = calls
+        .iter()
+        .filter(|c| c.method == "GET" && c.path.contains("/namespaces/contributor-ada/"))
+        .collect();
+    assert!(reads.is_empty(), "{reads:#?}");
     // Server-side apply, forced, under one field manager.
     for call in calls.iter().filter(|c| c.method == "PATCH") {
         assert!(
@@ -245,6 +250,62 @@ async fn a_new_spec_is_applied_and_the_challenge_switched() {
         "Ada Lovelace"
     );
     assert_eq!(status["registeredDisplayName"], "Ada Lovelace");
+    api.stop().await;
+    let _ = std::fs::remove_dir_all(dir);
+}
+
+/// Objects an earlier operator made and this one no longer does (the
+/// separate DNS and component policies, a files ConfigMap per component)
+/// are deleted by the first pass that applies the new version; url-anvil's
+/// and anything not the operator's are left alone.
+#[tokio::test]
+async fn what_an_earlier_version_made_is_pruned_once() {
+    let (api, dir) = platform().await;
+    let (fake, client) = FakeKube::start();
+    let ctx = context(client, &api.base_url(), 1);
+    let ns = "/api/v1/namespaces/contributor-ada";
+    let policies = "/apis/networking.k8s.io/v1/namespaces/contributor-ada/networkpolicies";
+    let ours = json!({"app.kubernetes.io/managed-by": "chaos-operator", "srechaos.dev/contributor": "ada"});
+    let mut tier = ours.clone();
+    tier["srechaos.dev/tier"] = json!("contributor");
+    let object = |kind: &str, name: &str, labels: &Value| json!({"kind": kind, "metadata": {"name": name, "namespace": "contributor-ada", "labels": labels}});
+    for old in ["allow-dns", "components-egress", "components-ingress"] {
+        fake.put(
+            &format!("{policies}/{old}"),
+            object("NetworkPolicy", old, &ours),
+        );
+    }
+    fake.put(
+        &format!("{policies}/someone-elses"),
+        object("NetworkPolicy", "someone-elses", &json!({})),
+    );
+    fake.put(
+        &format!("{ns}/configmaps/app-files"),
+        object("ConfigMap", "app-files", &tier),
+    );
+    // Applied before, by the earlier version: not a new Contributor.
+    let mut c = ada(1);
+    c.status = Some(
+        serde_json::from_value(json!({"appliedDigest": "from-an-earlier-version"}))
+            .expect("status"),
+    );
+    fake.put(CONTRIBUTOR_PATH, serde_json::to_value(&c).expect("json"));
+    contributor::reconcile(Arc::new(c), ctx.clone())
+        .await
+        .expect("reconciles");
+    let mut deleted = paths(&fake.take_calls(), "DELETE");
+    deleted.sort();
+    assert_eq!(
+        deleted,
+        [
+            format!("{ns}/configmaps/app-files"),
+            format!("{policies}/allow-dns"),
+            format!("{policies}/components-egress"),
+            format!("{policies}/components-ingress"),
+        ]
+    );
+    assert!(fake.get(&format!("{policies}/someone-elses")).is_some());
+    assert!(fake.get(&format!("{policies}/default-deny")).is_some());
     api.stop().await;
     let _ = std::fs::remove_dir_all(dir);
 }

@@ -121,7 +121,7 @@ fn built_objects_pass_strict_schema_validation() {
         docs.push(serde_yaml_ng::to_string(&part.deployment));
         docs.push(serde_yaml_ng::to_string(&part.service));
     }
-    let files = d.components[0].files.as_ref().expect("edge has files");
+    let files = d.files.as_ref().expect("edge has files");
     docs.push(serde_yaml_ng::to_string(files));
     let dir = temp_dir("operator-manifests");
     let mut files = Vec::new();

@@ -43,17 +43,13 @@ use crate::context::Fingerprints;
 /// policies, the secret and the files must exist before any pod: a pod
 /// admitted before its quota escapes it, one started before its policies
 /// may reach out, and one started before its config reads none. A
-/// reconcile of a three-component Contributor then waits for about seven
-/// round trips of writes (four at a time), not twenty-one in a row.
+/// reconcile of a three-component Contributor then waits for about five
+/// round trips of writes (four at a time), not seventeen in a row.
 fn waves(d: &Desired) -> [Vec<Child<'_>>; 3] {
     let mut first = vec![Child::Quota(&d.quota), Child::Limits(&d.limits)];
     first.extend(d.policies.iter().map(Child::Policy));
     first.push(Child::Secret(&d.anvil_secret));
-    first.extend(
-        d.components
-            .iter()
-            .filter_map(|c| c.files.as_ref().map(Child::Files)),
-    );
+    first.extend(d.files.as_ref().map(Child::Files));
     let mut pods = vec![
         Child::Deployment(&d.anvil),
         Child::Service(&d.anvil_service),
@@ -126,29 +122,38 @@ async fn read_child(ctx: &Context, child: Child<'_>) -> Result<Option<String>, E
     }
 }
 
-/// Deletes the components' objects the spec no longer has (a component
-/// removed or renamed, files taken away). Only objects of the contributor
-/// tier are looked at: url-anvil and the namespace's own are never touched.
+/// Deletes what the spec, or this operator's version, no longer makes: a
+/// component removed or renamed, files taken away, a network policy an
+/// earlier version had (the per-component files ConfigMaps and the
+/// separate DNS and component policies before they were merged). Only
+/// the operator's objects of the contributor tier, and its policies, are
+/// looked at: url-anvil and its Secret are never touched.
 pub async fn prune(ctx: &Context, ns: &str, d: &Desired) -> Result<usize, Error> {
-    let selector = format!(
+    let tier = format!(
         "{}={}",
         crate::labels::TIER,
         crate::labels::CONTRIBUTOR_TIER
     );
-    let lp = ListParams::default().labels(&selector);
-    let keep = |kind: &str, name: &str| {
-        d.components.iter().any(|c| match kind {
-            "ConfigMap" => c.files.as_ref().and_then(|f| f.metadata.name.as_deref()) == Some(name),
-            _ => c.name == name,
-        })
+    let ours = format!("{}={}", crate::labels::MANAGED_BY, crate::labels::MANAGER);
+    let lp = ListParams::default().labels(&tier);
+    let lp_ours = ListParams::default().labels(&ours);
+    let keep = |kind: &str, name: &str| match kind {
+        "ConfigMap" => d.files.as_ref().and_then(|f| f.metadata.name.as_deref()) == Some(name),
+        "NetworkPolicy" => d
+            .policies
+            .iter()
+            .any(|p| p.metadata.name.as_deref() == Some(name)),
+        _ => d.components.iter().any(|c| c.name == name),
     };
     let deployments: Api<Deployment> = Api::namespaced(ctx.client.clone(), ns);
     let services: Api<Service> = Api::namespaced(ctx.client.clone(), ns);
     let maps: Api<ConfigMap> = Api::namespaced(ctx.client.clone(), ns);
-    let (listed_deployments, listed_services, listed_maps) = tokio::try_join!(
+    let policies: Api<NetworkPolicy> = Api::namespaced(ctx.client.clone(), ns);
+    let (listed_deployments, listed_services, listed_maps, listed_policies) = tokio::try_join!(
         deployments.list_metadata(&lp),
         services.list_metadata(&lp),
         maps.list_metadata(&lp),
+        policies.list_metadata(&lp_ours),
     )?;
     let mut gone = 0;
     for o in listed_deployments {
@@ -171,6 +176,13 @@ pub async fn prune(ctx: &Context, ns: &str, d: &Desired) -> Result<usize, Error>
         let name = o.name_any();
         if !keep("ConfigMap", &name) {
             maps.delete(&name, &DeleteParams::default()).await?;
+            gone += 1;
+        }
+    }
+    for o in listed_policies {
+        let name = o.name_any();
+        if !keep("NetworkPolicy", &name) {
+            policies.delete(&name, &DeleteParams::default()).await?;
             gone += 1;
         }
     }

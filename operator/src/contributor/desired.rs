@@ -25,6 +25,13 @@ pub const ANVIL_SECRET: &str = "url-anvil-admin";
 /// The Secret the contributor's API key is kept in, key `api-key`.
 pub const API_KEY_SECRET: &str = "chaos-api-key";
 pub const ANVIL: &str = "url-anvil";
+/// The network policy every pod of the namespace starts from: nothing in,
+/// nothing out but DNS.
+pub const DEFAULT_DENY: &str = "default-deny";
+/// The network policy of the contributor's components among themselves.
+pub const COMPONENTS_POLICY: &str = "components";
+/// The ConfigMap of every component's files, key `<component>.file-<i>`.
+pub const FILES: &str = "contributor-files";
 /// The single component of the `app` shorthand.
 pub const APP: &str = "app";
 /// Room in the quota for url-anvil (its default resources) and for one
@@ -41,6 +48,10 @@ pub struct Desired {
     pub anvil_secret: Secret,
     pub anvil: Deployment,
     pub anvil_service: Service,
+    /// Every component's config files, when any has some: one object for
+    /// all of them, so a Contributor costs the API server one write (and
+    /// one quota recount) for its config, however many components it has.
+    pub files: Option<ConfigMap>,
     /// The contributor's components, in the order of the spec.
     pub components: Vec<ComponentObjects>,
 }
@@ -49,8 +60,6 @@ pub struct Desired {
 #[derive(Debug, Clone, PartialEq)]
 pub struct ComponentObjects {
     pub name: String,
-    /// Its config files, when it has any.
-    pub files: Option<ConfigMap>,
     pub deployment: Deployment,
     pub service: Service,
 }
@@ -68,12 +77,12 @@ impl Desired {
             serde_json::to_string(&self.anvil_secret),
             serde_json::to_string(&self.anvil),
             serde_json::to_string(&self.anvil_service),
+            serde_json::to_string(&self.files),
         ] {
             v.unwrap_or_default().hash(&mut h);
         }
         for c in &self.components {
             for v in [
-                serde_json::to_string(&c.files),
                 serde_json::to_string(&c.deployment),
                 serde_json::to_string(&c.service),
             ] {
@@ -194,17 +203,15 @@ pub fn desired(c: &Contributor, t: &Topology, s: &Settings) -> Result<Desired, s
     let component = |c: &str| json!({"matchLabels": {labels::COMPONENT: c}});
     let tier = json!({"matchLabels": {labels::TIER: labels::CONTRIBUTOR_TIER}});
     let entry_port = t.entry_port;
+    // Policies selecting the same pods are one object each (one write, one
+    // watch event, one object for the CNI to compile, not two).
     let mut policies = vec![
+        // Nothing in, nothing out but DNS, for every pod of the namespace.
         typed(json!({
             "apiVersion": "networking.k8s.io/v1", "kind": "NetworkPolicy",
-            "metadata": meta("default-deny", json!({})),
-            "spec": {"podSelector": {}, "policyTypes": ["Ingress", "Egress"]},
-        }))?,
-        typed(json!({
-            "apiVersion": "networking.k8s.io/v1", "kind": "NetworkPolicy",
-            "metadata": meta("allow-dns", json!({})),
+            "metadata": meta(DEFAULT_DENY, json!({})),
             "spec": {
-                "podSelector": {}, "policyTypes": ["Egress"],
+                "podSelector": {}, "policyTypes": ["Ingress", "Egress"],
                 "egress": [{
                     "to": [{"namespaceSelector": {}, "podSelector": {"matchLabels": {"k8s-app": "kube-dns"}}}],
                     "ports": [{"protocol": "UDP", "port": 53}, {"protocol": "TCP", "port": 53}],
@@ -214,21 +221,14 @@ pub fn desired(c: &Contributor, t: &Topology, s: &Settings) -> Result<Desired, s
         // The components reach each other and url-anvil, nothing else.
         typed(json!({
             "apiVersion": "networking.k8s.io/v1", "kind": "NetworkPolicy",
-            "metadata": meta("components-egress", json!({})),
+            "metadata": meta(COMPONENTS_POLICY, json!({})),
             "spec": {
-                "podSelector": tier, "policyTypes": ["Egress"],
+                "podSelector": tier, "policyTypes": ["Ingress", "Egress"],
+                "ingress": [{"from": [{"podSelector": tier}]}],
                 "egress": [
                     {"to": [{"podSelector": tier}]},
                     {"to": [{"podSelector": component(ANVIL)}], "ports": [{"protocol": "TCP", "port": ANVIL_PORT}]},
                 ],
-            },
-        }))?,
-        typed(json!({
-            "apiVersion": "networking.k8s.io/v1", "kind": "NetworkPolicy",
-            "metadata": meta("components-ingress", json!({})),
-            "spec": {
-                "podSelector": tier, "policyTypes": ["Ingress"],
-                "ingress": [{"from": [{"podSelector": tier}]}],
             },
         }))?,
         typed(json!({
@@ -350,6 +350,26 @@ pub fn desired(c: &Contributor, t: &Topology, s: &Settings) -> Result<Desired, s
         .iter()
         .map(|part| component_objects(part, &meta, &base, &restricted))
         .collect::<Result<Vec<_>, _>>()?;
+    let data: serde_json::Map<String, Value> = t
+        .components
+        .iter()
+        .flat_map(|part| {
+            part.files
+                .iter()
+                .enumerate()
+                .map(|(i, (_, content))| (file_key(&part.name, i), json!(content)))
+        })
+        .collect();
+    let files = if data.is_empty() {
+        None
+    } else {
+        let tier_label = json!({labels::TIER: labels::CONTRIBUTOR_TIER});
+        Some(typed::<ConfigMap>(json!({
+            "apiVersion": "v1", "kind": "ConfigMap",
+            "metadata": meta(FILES, tier_label),
+            "data": data,
+        }))?)
+    };
     Ok(Desired {
         namespace,
         quota,
@@ -358,16 +378,18 @@ pub fn desired(c: &Contributor, t: &Topology, s: &Settings) -> Result<Desired, s
         anvil_secret,
         anvil,
         anvil_service,
+        files,
         components,
     })
 }
 
-/// The ConfigMap key of a component's `i`th file.
-fn file_key(i: usize) -> String {
-    format!("file-{i}")
+/// The key of a component's `i`th file in the files ConfigMap (a
+/// component's name is a DNS label, so the key is a valid one).
+fn file_key(component: &str, i: usize) -> String {
+    format!("{component}.file-{i}")
 }
 
-/// One component: its files, Deployment and Service.
+/// One component: its Deployment and Service.
 fn component_objects(
     part: &Component,
     meta: &dyn Fn(&str, Value) -> Value,
@@ -380,22 +402,6 @@ fn component_objects(
         labels::NAME: name,
         labels::TIER: labels::CONTRIBUTOR_TIER,
     });
-    let files_name = format!("{name}-files");
-    let files = if part.files.is_empty() {
-        None
-    } else {
-        let data: serde_json::Map<String, Value> = part
-            .files
-            .iter()
-            .enumerate()
-            .map(|(i, (_, content))| (file_key(i), json!(content)))
-            .collect();
-        Some(typed::<ConfigMap>(json!({
-            "apiVersion": "v1", "kind": "ConfigMap",
-            "metadata": meta(&files_name, own.clone()),
-            "data": data,
-        }))?)
-    };
     // A change to the files changes this component's pod template, and
     // only its: it rolls, the others do not.
     let mut h = std::collections::hash_map::DefaultHasher::new();
@@ -411,10 +417,15 @@ fn component_objects(
             json!({"name": "scratch", "emptyDir": {"sizeLimit": format!("{}Mi", scratch.size_mib)}}),
         );
     }
-    if files.is_some() {
-        volumes.push(json!({"name": "files", "configMap": {"name": files_name}}));
-        for (i, (path, _)) in part.files.iter().enumerate() {
-            mounts.push(json!({"name": "files", "mountPath": path, "subPath": file_key(i), "readOnly": true}));
+    if !part.files.is_empty() {
+        // Only this component's keys are projected into its pods.
+        let keys: Vec<String> = (0..part.files.len()).map(|i| file_key(name, i)).collect();
+        let items: Vec<Value> = keys.iter().map(|k| json!({"key": k, "path": k})).collect();
+        volumes.push(json!({"name": "files", "configMap": {"name": FILES, "items": items}}));
+        for ((path, _), key) in part.files.iter().zip(&keys) {
+            mounts.push(
+                json!({"name": "files", "mountPath": path, "subPath": key, "readOnly": true}),
+            );
         }
     }
     let probe_port = part
@@ -486,7 +497,6 @@ fn component_objects(
     }))?;
     Ok(ComponentObjects {
         name: name.to_owned(),
-        files,
         deployment,
         service,
     })
@@ -699,21 +709,44 @@ mod tests {
             names,
             [
                 "default-deny",
-                "allow-dns",
-                "components-egress",
-                "components-ingress",
+                "components",
                 "url-anvil-ingress",
                 "entry-ingress"
             ]
         );
-        let deny = d.policies[0].spec.as_ref().expect("spec");
-        assert!(deny.ingress.is_none() && deny.egress.is_none());
+        // Every pod: nothing in, and nothing out but DNS.
+        let deny = serde_json::to_value(&d.policies[0]).expect("json");
+        assert_eq!(deny["spec"]["podSelector"], json!({}));
+        assert_eq!(deny["spec"]["policyTypes"], json!(["Ingress", "Egress"]));
+        assert!(deny["spec"].get("ingress").is_none(), "{deny}");
+        let out = deny["spec"]["egress"].as_array().expect("egress");
+        assert_eq!(out.len(), 1, "{deny}");
         assert_eq!(
-            deny.policy_types.as_deref(),
-            Some(&["Ingress".to_owned(), "Egress".to_owned()][..])
+            out[0]["ports"],
+            json!([{"protocol": "UDP", "port": 53}, {"protocol": "TCP", "port": 53}])
         );
+        assert_eq!(
+            out[0]["to"][0]["podSelector"]["matchLabels"]["k8s-app"],
+            "kube-dns"
+        );
+        // The components: to and from each other, out to url-anvil's port.
+        let parts = serde_json::to_value(&d.policies[1]).expect("json");
+        assert_eq!(
+            parts["spec"]["podSelector"]["matchLabels"][labels::TIER],
+            "contributor"
+        );
+        assert_eq!(parts["spec"]["policyTypes"], json!(["Ingress", "Egress"]));
+        assert_eq!(
+            parts["spec"]["ingress"],
+            json!([{"from": [{"podSelector": {"matchLabels": {labels::TIER: "contributor"}}}]}])
+        );
+        assert_eq!(
+            parts["spec"]["egress"][1]["to"][0]["podSelector"]["matchLabels"][labels::COMPONENT],
+            ANVIL
+        );
+        assert_eq!(parts["spec"]["egress"][1]["ports"][0]["port"], 8080);
         // Only the platform's load Jobs reach the entry, on its port.
-        let app_in = serde_json::to_value(&d.policies[5]).expect("json");
+        let app_in = serde_json::to_value(&d.policies[3]).expect("json");
         assert_eq!(
             app_in["spec"]["ingress"][0]["from"][0]["namespaceSelector"]["matchLabels"]["kubernetes.io/metadata.name"],
             "sre-chaos"
@@ -775,16 +808,13 @@ mod tests {
         let names: Vec<&str> = a.components.iter().map(|c| c.name.as_str()).collect();
         assert_eq!(names, ["edge", "mid", "last"]);
         let last = &a.components[2];
-        let files = last.files.as_ref().expect("a ConfigMap");
-        assert_eq!(files.metadata.name.as_deref(), Some("last-files"));
-        assert_eq!(
-            files
-                .data
-                .as_ref()
-                .and_then(|d| d.get("file-0"))
-                .map(String::as_str),
-            Some("last")
-        );
+        // One ConfigMap holds every component's files, one key each.
+        let files = a.files.as_ref().expect("a ConfigMap");
+        assert_eq!(files.metadata.name.as_deref(), Some(FILES));
+        let data = files.data.as_ref().expect("data");
+        let keys: Vec<&str> = data.keys().map(String::as_str).collect();
+        assert_eq!(keys, ["edge.file-0", "last.file-0", "mid.file-0"]);
+        assert_eq!(data.get("last.file-0").map(String::as_str), Some("last"));
         let c = container(&last.deployment);
         let mount = c
             .volume_mounts
@@ -792,8 +822,24 @@ mod tests {
             .flatten()
             .find(|m| m.mount_path == "/etc/nginx/conf.d/default.conf")
             .expect("mounted");
-        assert_eq!(mount.sub_path.as_deref(), Some("file-0"));
+        assert_eq!(mount.sub_path.as_deref(), Some("last.file-0"));
         assert_eq!(mount.read_only, Some(true));
+        // Its pods get only its own files.
+        let volume = pod(&last.deployment)
+            .volumes
+            .iter()
+            .flatten()
+            .find(|v| v.name == "files")
+            .and_then(|v| v.config_map.as_ref())
+            .expect("the files volume");
+        assert_eq!(volume.name, FILES);
+        let projected: Vec<&str> = volume
+            .items
+            .iter()
+            .flatten()
+            .map(|i| i.key.as_str())
+            .collect();
+        assert_eq!(projected, ["last.file-0"]);
         let tier = |d: &Deployment| {
             d.spec
                 .template
@@ -811,7 +857,7 @@ mod tests {
             .filter_map(|p| p.metadata.name.clone())
             .collect();
         assert!(names.contains(&"metrics-edge".to_owned()), "{names:?}");
-        let entry = serde_json::to_value(&a.policies[5]).expect("json");
+        let entry = serde_json::to_value(&a.policies[3]).expect("json");
         assert_eq!(entry["metadata"]["name"], "entry-ingress");
         assert_eq!(
             entry["spec"]["podSelector"]["matchLabels"][labels::COMPONENT],
