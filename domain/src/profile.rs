@@ -91,14 +91,18 @@ impl ChallengeProfile {
     /// The corpus document that arrival `n` of a run asks for. `mix` is
     /// drawn at random per run, so which arrivals repeat a document and
     /// which ask for a fresh one cannot be known before the run either.
-    /// A fresh document's id is unique to its arrival (above the hot set).
+    /// A fresh document's id is unique to its arrival (above the hot set),
+    /// and drawn through a permutation keyed by `mix`: an app that has
+    /// seen the fresh ids so far cannot tell which come next, so it cannot
+    /// fetch them ahead (in the slack before a spike or an outage) and
+    /// answer the fresh half from a cache.
     pub fn document_for(&self, n: u64, mix: u64) -> u32 {
         let hot = u64::from(self.corpus_documents.max(1));
         let mut state = mix ^ n.wrapping_mul(0xD6E8_FEB8_6659_FD93);
         let r = crate::corpus::next(&mut state);
         if r % 1000 < u64::from(self.fresh_permille) {
             let fresh_ids = u64::from(crate::corpus::RUN_DOCUMENTS) - hot;
-            (hot + 1 + n % fresh_ids) as u32
+            (hot + 1 + permuted(n % fresh_ids, fresh_ids, mix)) as u32
         } else {
             (1 + (r >> 32) % hot) as u32
         }
@@ -282,6 +286,43 @@ fn longest_upkeep_v1() -> ChallengeProfile {
     }
 }
 
+/// `x`'s image under a permutation of `0..size` keyed by `key`: a
+/// four-round Feistel network over the smallest even number of bits that
+/// covers `size`, with SHA-256 as its round function, applied again while
+/// the result falls outside `0..size` (cycle walking keeps it a
+/// permutation of `0..size`). Without the key, seeing some images tells
+/// nothing about the others. `size` must be at most 2^62.
+fn permuted(x: u64, size: u64, key: u64) -> u64 {
+    use sha2::{Digest, Sha256};
+    let bits = (64 - size.saturating_sub(1).leading_zeros())
+        .max(2)
+        .div_ceil(2)
+        * 2;
+    let half = bits / 2;
+    let mask = (1u64 << half) - 1;
+    let round = |i: u8, r: u64| {
+        let mut h = Sha256::new();
+        h.update(key.to_le_bytes());
+        h.update([i]);
+        h.update(r.to_le_bytes());
+        let d = h.finalize();
+        let mut b = [0u8; 8];
+        b.copy_from_slice(&d[..8]);
+        u64::from_le_bytes(b) & mask
+    };
+    let mut v = x;
+    loop {
+        let (mut l, mut r) = (v >> half, v & mask);
+        for i in 0..4 {
+            (l, r) = (r, l ^ round(i, r));
+        }
+        v = (l << half) | r;
+        if v < size {
+            return v;
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -349,12 +390,34 @@ mod tests {
         let hot: std::collections::BTreeSet<u32> =
             ids.iter().copied().filter(|&id| id <= 20).collect();
         assert_eq!(hot.len(), 20);
+        // The fresh ids follow no order an app could extrapolate.
+        let rising = fresh.windows(2).filter(|w| w[1] > w[0]).count();
+        let share = rising as f64 / (fresh.len() - 1) as f64;
+        assert!((0.45..=0.55).contains(&share), "rising share {share}");
         // Another run's mix picks other arrivals to repeat.
         let other: Vec<u32> = (0..20_000).map(|n| p.document_for(n, mix ^ 1)).collect();
         assert_ne!(ids, other);
         // Version 1 never asked for a fresh document.
         let v1 = ChallengeProfile::version(Challenge::RobustService, 1).expect("kept");
         assert!((0..1000).all(|n| v1.document_for(n, mix) <= 20));
+    }
+
+    #[test]
+    fn the_fresh_ids_are_a_keyed_permutation() {
+        for size in [1, 2, 3, 17, 1000, 4096, 4097] {
+            let mut seen: Vec<u64> = (0..size).map(|x| permuted(x, size, 7)).collect();
+            seen.sort_unstable();
+            assert_eq!(seen, (0..size).collect::<Vec<_>>(), "size {size}");
+        }
+        let size = u64::from(crate::corpus::RUN_DOCUMENTS) - 20;
+        let a: Vec<u64> = (0..1000).map(|x| permuted(x, size, 1)).collect();
+        let b: Vec<u64> = (0..1000).map(|x| permuted(x, size, 2)).collect();
+        assert!(a.iter().all(|&v| v < size));
+        assert_ne!(a, b, "another key, another order");
+        assert_eq!(
+            a,
+            (0..1000).map(|x| permuted(x, size, 1)).collect::<Vec<_>>()
+        );
     }
 
     #[test]
