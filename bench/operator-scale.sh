@@ -133,6 +133,16 @@ spec:
 {spec}""")
 PY
 
+# The namespaces of an earlier run take minutes to go; objects cannot be
+# made in a terminating namespace, so a run started among them measures
+# failed reconciles (one did: 232 of them).
+for _ in $(seq 600); do
+    left=$(kubectl get ns --no-headers 2>/dev/null | grep -c '^contributor-bench-' || true)
+    [ "$left" -eq 0 ] && break
+    say "waiting for $left namespaces of an earlier run to go"
+    sleep 5
+done
+[ "$left" -eq 0 ] || { echo "namespaces of an earlier run are still there" >&2; exit 1; }
 say "creating $N Contributors"
 all_write_lines >"$work/all0"
 r0=$(op_requests); ow0=$(op_writes)

@@ -49,8 +49,8 @@ pub struct Desired {
     pub anvil: Deployment,
     pub anvil_service: Service,
     /// Every component's config files, when any has some: one object for
-    /// all of them, so a Contributor costs the API server one write (and
-    /// one quota recount) for its config, however many components it has.
+    /// all of them, so a Contributor's config costs the API server one
+    /// write, however many components it has.
     pub files: Option<ConfigMap>,
     /// The contributor's components, in the order of the spec.
     pub components: Vec<ComponentObjects>,
