@@ -21,7 +21,8 @@ use std::time::{Duration, Instant};
 use chaos_operator::crd::{ChallengeRun, Contributor, RunPhase};
 use k8s_openapi::api::apps::v1::Deployment;
 use k8s_openapi::api::batch::v1::Job;
-use k8s_openapi::api::core::v1::{Event, Namespace, Pod, Secret};
+use k8s_openapi::api::core::v1::{ConfigMap, Event, Namespace, Pod, Secret};
+use k8s_openapi::api::networking::v1::NetworkPolicy;
 use kube::api::{Api, DeleteParams, ListParams, Patch, PatchParams, PostParams};
 use kube::{Client, ResourceExt};
 use serde_json::json;
@@ -591,6 +592,34 @@ async fn the_chart_runs_a_competition_on_a_real_cluster() {
             .expect("deployments")
             .items,
     );
+    // What an earlier operator made and this one no longer does (a
+    // separate DNS policy, a files ConfigMap per component), planted as
+    // that version labelled them: the next apply deletes both, under the
+    // chart's RBAC.
+    let contributor_ns = format!("contributor-{CONTRIBUTOR}");
+    let policies_c: Api<NetworkPolicy> = Api::namespaced(client.clone(), &contributor_ns);
+    let maps_c: Api<ConfigMap> = Api::namespaced(client.clone(), &contributor_ns);
+    let ours = json!({"app.kubernetes.io/managed-by": "chaos-operator", "srechaos.dev/contributor": CONTRIBUTOR});
+    let old_policy: NetworkPolicy = serde_json::from_value(json!({
+        "metadata": {"name": "allow-dns", "labels": ours},
+        "spec": {"podSelector": {}, "policyTypes": ["Egress"]},
+    }))
+    .expect("policy");
+    policies_c
+        .create(&PostParams::default(), &old_policy)
+        .await
+        .expect("an earlier version's policy");
+    let mut tier = ours.clone();
+    tier["srechaos.dev/tier"] = json!("contributor");
+    let old_files: ConfigMap = serde_json::from_value(json!({
+        "metadata": {"name": "last-files", "labels": tier},
+        "data": {"file-0": "# an earlier version's"},
+    }))
+    .expect("configmap");
+    maps_c
+        .create(&PostParams::default(), &old_files)
+        .await
+        .expect("an earlier version's files");
     contributors
         .patch(
             CONTRIBUTOR,
@@ -599,6 +628,19 @@ async fn the_chart_runs_a_competition_on_a_real_cluster() {
         )
         .await
         .expect("applied");
+    eventually(
+        "the earlier version's policy and files to be pruned",
+        Duration::from_secs(60),
+        || {
+            let (p, m) = (policies_c.clone(), maps_c.clone());
+            async move {
+                let policy = p.get_opt("allow-dns").await.ok()?;
+                let files = m.get_opt("last-files").await.ok()?;
+                (policy.is_none() && files.is_none()).then_some(())
+            }
+        },
+    )
+    .await;
     let after = eventually("the last tier to roll", Duration::from_secs(120), || {
         let (d, before) = (deployments_c.clone(), before.clone());
         async move {
@@ -614,7 +656,7 @@ async fn the_chart_runs_a_competition_on_a_real_cluster() {
         .map(|(a, _)| &a.0)
         .collect();
     assert_eq!(changed, ["last"], "{before:?} -> {after:?}");
-    stamp("a config change rolled only its component");
+    stamp("a config change rolled only its component; an earlier version's objects were pruned");
 
     // 4. helm upgrade keeps the secrets and the data: the API server and
     // PostgreSQL pods are replaced, the board is the same. The upgrade
