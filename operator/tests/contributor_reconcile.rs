@@ -256,10 +256,10 @@ async fn a_new_spec_is_applied_and_the_challenge_switched() {
 
 /// Objects an earlier operator made and this one no longer does (the
 /// separate DNS and component policies, a files ConfigMap per component)
-/// are deleted by the first pass that applies the new version; url-anvil's
+/// are deleted by the pass that applies the new version; the new objects
 /// and anything not the operator's are left alone.
 #[tokio::test]
-async fn what_an_earlier_version_made_is_pruned_once() {
+async fn what_an_earlier_version_made_is_pruned() {
     let (api, dir) = platform().await;
     let (fake, client) = FakeKube::start();
     let ctx = context(client, &api.base_url(), 1);

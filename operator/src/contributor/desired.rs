@@ -27,9 +27,9 @@ pub const API_KEY_SECRET: &str = "chaos-api-key";
 pub const ANVIL: &str = "url-anvil";
 /// The network policy every pod of the namespace starts from: nothing in,
 /// nothing out but DNS.
-pub const DEFAULT_DENY: &str = "default-deny";
+const DEFAULT_DENY: &str = "default-deny";
 /// The network policy of the contributor's components among themselves.
-pub const COMPONENTS_POLICY: &str = "components";
+const COMPONENTS_POLICY: &str = "components";
 /// The ConfigMap of every component's files, key `<component>.file-<i>`.
 pub const FILES: &str = "contributor-files";
 /// The single component of the `app` shorthand.

@@ -135,7 +135,7 @@ async fn apply(c: &Contributor, ctx: &Context) -> Result<Action, Error> {
     // read, which spares a thousand new Contributors seven thousand reads.
     let fresh = unapplied && old.applied_digest.is_none() && generation == Some(1);
     // A spec never applied is applied whatever the Deployments are: they
-    // are read once, after.
+    // are read once, after (not at all when the Contributor is new).
     let (mut anvil, mut parts) = if unapplied {
         (None, vec![None; topology.components.len()])
     } else {
